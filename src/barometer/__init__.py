@@ -1,0 +1,16 @@
+"""The Innovation Barometer report system.
+
+Survey microdata (synthetic or real) go in; a weighted, design-based,
+illustrated report comes out.  Modules, bottom to top:
+
+- ``codebook``   variables, labels, questions and universes per edition
+- ``synth``      the documented model that generates the synthetic sample
+- ``weighting``  frame + respondents -> weights (and calibration for Norway)
+- ``survey``     design-based estimation (Taylor linearisation, R ``survey`` parity)
+- ``estimates``  measure and figure specifications -> tidy estimates table
+- ``charts``     Altair theme and chart builders
+- ``content``    cases, quotes, tools, expert advice (schema-checked files)
+- ``build``      papermill + nbconvert + WeasyPrint: the website and the PDF
+"""
+
+__version__ = "0.1.0"
