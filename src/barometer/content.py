@@ -1,0 +1,441 @@
+"""Chapter content: cases, quote summaries, tools, expert advice and fact boxes.
+
+Each item is one YAML file under ``data/content/<edition>/<folder>/<id>.yaml``,
+where the folder names the kind (``cases/``, ``quotes/``, ``tools/``,
+``advice/``, ``factboxes/``).  :func:`load_content` reads every file, checks
+it against ``schemas/content.schema.json`` and a few rules a schema cannot
+express (unique ids, no e-mail addresses or phone numbers, fact-box templates
+that hold no numbers of their own), and returns a :class:`ContentLibrary`.
+
+The ``render_*`` functions turn an item into a string of safe HTML: every
+text is escaped and Markdown bodies are rendered with raw HTML switched off,
+so markup typed into a content file is shown as text, never executed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import string
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from markdown_it import MarkdownIt
+
+__all__ = [
+    "ContentError",
+    "ContentItem",
+    "ContentLibrary",
+    "FACTBOX_MEASURES",
+    "KIND_FOLDERS",
+    "PARTNER_CODES",
+    "load_content",
+    "render_factbox",
+    "render_item",
+    "render_page_body",
+]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONTENT_DIR = REPO_ROOT / "data" / "content"
+SCHEMA_PATH = Path(__file__).with_name("schemas") / "content.schema.json"
+
+#: Sub-folder of an edition's content folder -> the kind its files must have.
+KIND_FOLDERS = {
+    "cases": "case",
+    "quotes": "quote",
+    "tools": "tool",
+    "advice": "advice",
+    "factboxes": "factbox",
+}
+
+LANGS = ("da", "en")
+
+# Fixed interface texts (not content): kind labels, link texts and notes.
+LABELS: dict[str, dict[str, str]] = {
+    "case": {"da": "Case", "en": "Case"},
+    "quote": {"da": "Citat (sammenfatning)", "en": "Quote (summary)"},
+    "tool": {"da": "Værktøj", "en": "Tool"},
+    "advice": {"da": "Det siger eksperten", "en": "Expert advice"},
+    "factbox": {"da": "De norske tal", "en": "The Norwegian numbers"},
+    "read_case": {"da": "Læs hele casen", "en": "Read the whole case"},
+    "read_advice": {"da": "Læs ekspertens råd", "en": "Read the expert's advice"},
+    "quote_note": {
+        "da": "Redaktionens sammenfatning i indirekte tale, ikke et ordret citat.",
+        "en": "Summarised by the editors in indirect speech, not a verbatim quote.",
+    },
+    "advice_note": {
+        "da": "Rådene er formuleret af redaktionen på baggrund af temaet.",
+        "en": "Written by the editors based on the theme.",
+    },
+    "owner": {"da": "Udviklet af", "en": "Developed by"},
+    "facts": {"da": "Tal fra casen", "en": "Key figures"},
+    "source": {"da": "Kilde", "en": "Source"},
+}
+
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Danish phone numbers: eight digits, run together or grouped 2-2-2-2 / 4-4
+# with spaces, optionally after +45 / 0045.  Any "+45" followed by a digit
+# counts as well.  Years written "2015-2016" and numbers such as "1.942" pass.
+PHONE_RE = re.compile(
+    r"(?:\+|\b00)\s?45[\s.-]?\d"
+    r"|(?<![\d.,])(?:\d{8}|\d{2}(?:[ \u00a0]\d{2}){3}|\d{4}[ \u00a0]\d{4})(?!\d)(?![.,]\d)"
+)
+PLACEHOLDER_SUFFIXES = ("_dk", "_no")
+
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+
+class ContentError(ValueError):
+    """A content file is invalid, or an item cannot be rendered as asked."""
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+#: Allowed partner-type codes and fact-box measure ids (defined once, in the schema).
+PARTNER_CODES: tuple[str, ...] = tuple(_schema()["$defs"]["partner_code"]["enum"])
+FACTBOX_MEASURES: tuple[str, ...] = tuple(_schema()["$defs"]["measure_id"]["enum"])
+
+
+@dataclass(frozen=True)
+class ContentItem:
+    """One validated content file: ``data`` is the parsed YAML mapping."""
+
+    data: Mapping[str, Any]
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.data["id"]
+
+    @property
+    def kind(self) -> str:
+        return self.data["kind"]
+
+    @property
+    def chapter(self) -> str:
+        return self.data["chapter"]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def text(self, key: str, lang: str) -> str:
+        """The ``lang`` version of a field; plain strings are the same in both languages."""
+        return _in(self.data[key], lang)
+
+
+@dataclass
+class ContentLibrary:
+    """All content items of one edition, in file order (kind folder, then id)."""
+
+    edition: str
+    root: Path
+    _items: list[ContentItem] = field(default_factory=list)
+
+    def items(self, kind: str | None = None, chapter: str | None = None) -> list[ContentItem]:
+        """Items, optionally only those of one kind and/or one chapter."""
+        return [
+            item
+            for item in self._items
+            if (kind is None or item.kind == kind) and (chapter is None or item.chapter == chapter)
+        ]
+
+    def get(self, id: str) -> ContentItem:
+        """The item with this id; ``KeyError`` naming the known ids if there is none."""
+        for item in self._items:
+            if item.id == id:
+                return item
+        raise KeyError(f"no content item with id {id!r} in edition {self.edition}; known ids: {sorted(i.id for i in self._items)}")
+
+    def files(self) -> list[Path]:
+        """The content files read, sorted (for cache keys and build manifests)."""
+        return sorted(item.path for item in self._items)
+
+    def __iter__(self) -> Iterator[ContentItem]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_content(edition: str, content_dir: Path | None = None) -> ContentLibrary:
+    """Load and validate every content file of ``edition``.
+
+    ``content_dir`` is the folder holding one sub-folder per edition (default:
+    ``<repo>/data/content``).  All problems in all files are collected and
+    raised together as one :class:`ContentError`, one line per problem, each
+    naming the file and the field.
+    """
+    root = Path(content_dir if content_dir is not None else DEFAULT_CONTENT_DIR) / str(edition)
+    if not root.is_dir():
+        raise ContentError(f"{_show(root)}: no content folder for edition {edition!r}; create it with sub-folders {', '.join(KIND_FOLDERS)}")
+
+    validator = jsonschema.Draft202012Validator(_schema())
+    problems: list[str] = []
+    items: list[ContentItem] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(p for p in root.rglob("*") if p.suffix in (".yaml", ".yml")):
+        file_problems, data = _check_file(path, root, validator)
+        problems += file_problems
+        if file_problems or data is None:
+            continue
+        if data["id"] in seen:
+            problems.append(f"{_show(path)}: field 'id': {data['id']!r} is already used by {_show(seen[data['id']])}; ids must be unique within an edition")
+            continue
+        seen[data["id"]] = path
+        items.append(ContentItem(data=data, path=path))
+
+    if problems:
+        raise ContentError(f"{len(problems)} problem(s) in the content of edition {edition}:\n" + "\n".join(f"- {p}" for p in problems))
+    return ContentLibrary(edition=str(edition), root=root, _items=items)
+
+
+def _check_file(path: Path, root: Path, validator: jsonschema.Validator) -> tuple[list[str], dict | None]:
+    """Problems found in one file (empty if none) and its parsed data."""
+    where = _show(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        return [f"{where}: not valid YAML ({exc}); fix the syntax at the position shown"], None
+    if not isinstance(data, dict):
+        return [f"{where}: expected a mapping of fields (id, kind, chapter, ...), got {type(data).__name__}"], None
+
+    problems = [f"{where}: {_describe(err)}" for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))]
+
+    parts = path.relative_to(root).parts
+    folder = parts[0] if len(parts) > 1 else ""
+    expected_kind = KIND_FOLDERS.get(folder)
+    if expected_kind is None:
+        problems.append(f"{where}: file is not in a kind folder; move it into one of {', '.join(f'{f}/' for f in KIND_FOLDERS)}")
+    elif data.get("kind") in KIND_FOLDERS.values() and data["kind"] != expected_kind:
+        problems.append(f"{where}: field 'kind': {data['kind']!r} does not match folder '{folder}/' (expected {expected_kind!r}); move the file or fix the kind")
+    if isinstance(data.get("id"), str) and data["id"] != path.stem:
+        problems.append(f"{where}: field 'id': {data['id']!r} differs from the file name; rename the file to '{data['id']}{path.suffix}' or change the id")
+
+    for field_name, text in _strings(data):
+        if found := EMAIL_RE.search(text):
+            problems.append(f"{where}: field '{field_name}' contains an e-mail address ({found.group()!r}); contact details must not be stored in content, remove it")
+        if found := PHONE_RE.search(text):
+            problems.append(f"{where}: field '{field_name}' contains what looks like a phone number ({found.group()!r}); contact details must not be stored in content, remove it")
+
+    if not problems and data["kind"] == "factbox":
+        problems += [f"{where}: {p}" for p in _check_template(data)]
+    return problems, data
+
+
+def _check_template(data: Mapping[str, Any]) -> list[str]:
+    """Fact-box rules: placeholders match the measures, and no literal numbers."""
+    allowed = {m + s for m in data["measures"] for s in PLACEHOLDER_SUFFIXES}
+    problems = []
+    for lang in LANGS:
+        template = data["text"][lang]
+        try:
+            names = _placeholders(template)
+        except ValueError as exc:
+            problems.append(f"field 'text.{lang}': broken placeholder ({exc}); write placeholders as {{measure_dk}} / {{measure_no}}")
+            continue
+        if unknown := sorted(set(names) - allowed):
+            problems.append(f"field 'text.{lang}': placeholder(s) {unknown} do not belong to the measures {list(data['measures'])}; allowed: {sorted(allowed)}")
+        if unused := sorted(allowed - set(names)):
+            problems.append(f"field 'text.{lang}': placeholder(s) {unused} are never used; mention every measure for both countries")
+        literal = "".join(lit for lit, *_ in string.Formatter().parse(template))
+        if re.search(r"\d", literal):
+            problems.append(f"field 'text.{lang}': contains a literal number; numbers come from the estimates, use placeholders (fixed context figures go in 'context')")
+    return problems
+
+
+def _describe(err: jsonschema.ValidationError) -> str:
+    """A schema error as "field 'a.b': what is wrong"."""
+    where = _field_name(err.absolute_path)
+    if err.validator == "required":
+        missing = [name for name in err.validator_value if name not in err.instance]
+        return "; ".join(f"field '{_field_name([*err.absolute_path, m])}' is required" for m in missing)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        return f"field '{where or '(top level)'}': unexpected field(s) {extra}; allowed: {allowed}"
+    if err.validator in ("enum", "const"):
+        allowed = err.validator_value if err.validator == "enum" else [err.validator_value]
+        return f"field '{where}': {err.instance!r} is not allowed; use one of {allowed}"
+    if err.validator == "type":
+        return f"field '{where}': expected {err.validator_value}, got {type(err.instance).__name__} {err.instance!r} (quote values in YAML to make them text)"
+    if err.validator == "pattern" and err.validator_value == r"\S":
+        return f"field '{where}': is empty; write the text"
+    return f"field '{where}': {err.message}"
+
+
+def _field_name(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _strings(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """Every string in a nested structure, with its field name."""
+    if isinstance(value, str):
+        yield prefix, value
+    elif isinstance(value, Mapping):
+        for key, sub in value.items():
+            yield from _strings(sub, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(value, list):
+        for i, sub in enumerate(value):
+            yield from _strings(sub, f"{prefix}[{i}]")
+
+
+def _show(path: Path) -> str:
+    """A path as short as possible: relative to the repository if inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_item(
+    item: ContentItem,
+    lang: str,
+    case_href: Callable[[str], str] = lambda id: f"cases/{id}.html",
+    advice_href: Callable[[str], str] = lambda id: f"advice/{id}.html",
+    values: Mapping[str, str] | None = None,
+) -> str:
+    """The box shown in a chapter page for ``item``, as safe HTML.
+
+    Cases link to ``case_href(id)`` and advice to ``advice_href(id)``.  A fact
+    box needs ``values`` (see :func:`render_factbox`).
+    """
+    _check_lang(lang)
+    if item.kind == "factbox":
+        if values is None:
+            raise ContentError(f"{_show(item.path)}: fact box {item.id!r} needs the estimated values; call render_factbox(item, lang, values)")
+        return render_factbox(item, lang, values)
+
+    t = lambda key: _esc(item.text(key, lang))  # noqa: E731
+    parts: list[str] = []
+    if item.kind == "quote":
+        parts += [
+            f'<h3 class="content-title">{_esc(item["name"])}</h3>',
+            f'<p class="content-person">{t("role")}, {t("organisation")}</p>',
+            f'<p class="content-summary">{t("summary")}</p>',
+            f'<p class="content-note">{_esc(LABELS["quote_note"][lang])}</p>',
+        ]
+        if "about" in item.data:
+            parts.append(f'<p class="content-about">{t("about")}</p>')
+    else:
+        parts += [f'<h3 class="content-title">{t("title")}</h3>']
+        if item.kind == "advice":
+            parts.append(f'<p class="content-person">{_esc(item["expert"])}, {t("role")}</p>')
+        parts.append(f'<p class="content-summary">{t("summary")}</p>')
+        if item.kind == "tool":
+            parts.append(f'<p class="content-owner">{_esc(LABELS["owner"][lang])}: {t("owner")}</p>')
+        elif item.kind == "case":
+            parts.append(_link(case_href(item.id), LABELS["read_case"][lang]))
+        elif item.kind == "advice":
+            parts.append(_link(advice_href(item.id), LABELS["read_advice"][lang]))
+    return _box("aside", "content-box", item, lang, parts)
+
+
+def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> str:
+    """A "De norske tal" box with its placeholders filled from ``values``.
+
+    ``values`` maps placeholder names (``<measure>_dk`` / ``<measure>_no``) to
+    formatted figures such as ``"56 %"``.  Missing names raise ContentError.
+    """
+    _check_lang(lang)
+    if item.kind != "factbox":
+        raise ContentError(f"{_show(item.path)}: {item.id!r} is a {item.kind}, not a factbox; use render_item")
+    template = item.text("text", lang)
+    pieces = list(string.Formatter().parse(template))
+    if missing := sorted({name for _, name, _, _ in pieces if name is not None} - set(values)):
+        raise ContentError(
+            f"{_show(item.path)}: field 'text.{lang}' needs value(s) for placeholder(s) {missing}; "
+            f"pass them in `values` (got {sorted(values)})"
+        )
+    filled = "".join(_esc(lit) + (_esc(str(values[name])) if name is not None else "") for lit, name, _, _ in pieces)
+    parts = [
+        f'<h3 class="content-title">{_esc(item.text("title", lang))}</h3>',
+        f'<p class="content-text">{filled}</p>',
+    ]
+    if "context" in item.data:
+        parts.append(f'<p class="content-context">{_esc(item.text("context", lang))}</p>')
+    parts.append(f'<p class="content-note">{_esc(item.text("note", lang))}</p>')
+    return _box("aside", "content-box", item, lang, parts)
+
+
+def render_page_body(item: ContentItem, lang: str) -> str:
+    """The full page of a case or an expert-advice item, as safe HTML.
+
+    Title, key figures (cases), the Markdown body and the source line (cases)
+    or the editors' note (advice).
+    """
+    _check_lang(lang)
+    if item.kind not in ("case", "advice"):
+        raise ContentError(f"{_show(item.path)}: only cases and expert advice have a page of their own, {item.id!r} is a {item.kind}")
+    parts = [f'<h1 class="content-title">{_esc(item.text("title", lang))}</h1>']
+    if item.kind == "advice":
+        parts.append(f'<p class="content-person">{_esc(item["expert"])}, {_esc(item.text("role", lang))}</p>')
+    if item.get("facts"):
+        rows = "".join(
+            f'<li><strong class="fact-value">{_esc(_in(f["value"], lang))}</strong> {_esc(f["label"][lang])}</li>' for f in item["facts"]
+        )
+        parts.append(f'<h2>{_esc(LABELS["facts"][lang])}</h2>\n<ul class="content-facts">{rows}</ul>')
+    parts.append(f'<div class="content-body">\n{_markdown.render(item.text("body", lang))}</div>')
+    if item.kind == "case":
+        parts.append(f'<p class="content-source">{_esc(LABELS["source"][lang])}: {_esc(item.text("source", lang))}</p>')
+    else:
+        parts.append(f'<p class="content-note">{_esc(LABELS["advice_note"][lang])}</p>')
+    return _box("article", "content-page", item, lang, parts)
+
+
+def _placeholders(template: str) -> list[str]:
+    """Placeholder names in a fact-box template; ValueError on broken braces."""
+    names = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if spec or conversion or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ValueError(f"{{{name}}} is not a plain placeholder name (no formats or conversions)")
+        names.append(name)
+    return names
+
+
+def _box(tag: str, cls: str, item: ContentItem, lang: str, parts: list[str]) -> str:
+    head = (
+        f'<{tag} class="{cls} content-{_esc(item.kind)}" id="{_esc(item.kind)}-{_esc(item.id)}" lang="{lang}">\n'
+        f'<p class="content-kind">{_esc(LABELS[item.kind][lang])}</p>\n'
+    )
+    return head + "\n".join(parts) + f"\n</{tag}>\n"
+
+
+def _link(href: str, text: str) -> str:
+    return f'<p class="content-link"><a href="{_esc(href)}">{_esc(text)}</a></p>'
+
+
+def _in(value: str | Mapping[str, str], lang: str) -> str:
+    """A language-keyed text's ``lang`` version; a plain string as it is."""
+    return value[lang] if isinstance(value, Mapping) else value
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in LANGS:
+        raise ContentError(f"language {lang!r} is not available; use one of {list(LANGS)}")
