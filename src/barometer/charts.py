@@ -1,0 +1,91 @@
+"""Charts: one Altair theme and a few chart builders, rendered to SVG.
+
+A chart is built from rows of the estimates table (never from microdata), so
+what a reader sees is exactly what ``estimates.csv`` publishes.  SVG comes
+from vl-convert: no browser and no network are needed.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import vl_convert as vlc
+
+from . import i18n
+
+FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
+PALETTE = {
+    "main": "#1f5a7a",       # deep blue: the measure
+    "accent": "#e0823d",     # orange: the key figure / significant
+    "muted": "#9aa5ad",      # grey: reference or not significant
+    "dk": "#b5283b",
+    "no": "#1f5a7a",
+    "text": "#1d2a33",
+}
+WIDTH = 520
+
+
+def _config(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (chart.configure(font=FONT, background="white")
+            .configure_view(strokeWidth=0)
+            .configure_axis(labelFontSize=12, titleFontSize=12, labelColor=PALETTE["text"],
+                            titleColor=PALETTE["text"], gridColor="#e6e9eb", domainColor="#c4cbd0")
+            .configure_legend(labelFontSize=12, titleFontSize=12, orient="bottom"))
+
+
+def bars_ci(data: pd.DataFrame, lang: str, color_field: str | None = None,
+            colors: dict[str, str] | None = None, x_max: float = 100) -> alt.Chart:
+    """Horizontal bars of ``estimate_pct`` by ``label`` with 95 % CI rules.
+
+    ``data`` columns: label, estimate_pct, ci_low_pct, ci_high_pct, value_text
+    and optionally a ``color_field`` with keys of ``colors``.
+    """
+    order = list(data["label"])
+    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=420))
+    x_title = i18n.t("percent_axis", lang)
+    if color_field:
+        dom = list(colors)
+        color = alt.Color(f"{color_field}:N", scale=alt.Scale(domain=dom, range=[colors[k] for k in dom]), legend=None)
+    else:
+        color = alt.value(PALETTE["main"])
+    base = alt.Chart(data)
+    bars = base.mark_bar(height=16, cornerRadiusEnd=2).encode(
+        y=y, x=alt.X("estimate_pct:Q", title=x_title, scale=alt.Scale(domain=[0, x_max])), color=color,
+        tooltip=[alt.Tooltip("label:N", title=""), alt.Tooltip("value_text:N", title="%")])
+    rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(
+        y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
+    labels = base.mark_text(align="left", dx=4, dy=-9, fontSize=11, color=PALETTE["text"]).encode(
+        y=y, x="ci_high_pct:Q", text="value_text:N")
+    return (bars + rules + labels).properties(width=WIDTH, height=alt.Step(34))
+
+
+def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
+    """Danish vs Norwegian bars per measure (columns: label, country_label,
+    estimate_pct, value_text, country)."""
+    colors = {i18n.t("denmark", lang): PALETTE["dk"], i18n.t("norway", lang): PALETTE["no"]}
+    y = alt.Y("country_label:N", title=None, sort=list(colors), axis=alt.Axis(labelLimit=200))
+    base = alt.Chart(data)
+    bars = base.mark_bar(height=16).encode(
+        y=y, x=alt.X("estimate_pct:Q", title=i18n.t("percent_axis", lang), scale=alt.Scale(domain=[0, 100])),
+        color=alt.Color("country_label:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())),
+                        legend=None),
+        tooltip=[alt.Tooltip("country_label:N", title=""), alt.Tooltip("value_text:N", title="%")])
+    text = base.mark_text(align="left", dx=4, fontSize=11, color=PALETTE["text"]).encode(
+        y=y, x="estimate_pct:Q", text="value_text:N")
+    layered = (bars + text).properties(width=WIDTH - 180, height=alt.Step(26))
+    return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
+                                     header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12,
+                                                       labelFontWeight="bold", labelOrient="top")),
+                         spacing=6)
+
+
+def to_svg(chart) -> str:
+    """Static SVG of a chart (themed), without a browser."""
+    svg = vlc.vegalite_to_svg(_config(chart).to_dict())
+    return svg[svg.find("<svg"):]
+
+
+def to_png(chart, scale: float = 2.0) -> bytes:
+    return vlc.vegalite_to_png(_config(chart).to_dict(), scale=scale)
+
+ROLE_COLOURS = {"main": PALETTE["main"], "accent": PALETTE["accent"], "muted": PALETTE["muted"]}

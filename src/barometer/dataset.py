@@ -1,0 +1,135 @@
+"""One edition's survey data, ready to estimate from.
+
+:func:`load` reads the respondent file (the synthetic sample unless a path
+is given), applies the codebook (missing codes, derived variables), computes
+the weights and builds the survey design.  Chapter notebooks call it once.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from . import synth
+from .codebook import Codebook, load_codebook
+from .paths import DATA_DIR
+from .readers import read_table
+from .survey import Design
+from .weighting import WeightingError, check_weights, rake, stratum_weights
+
+
+class DataError(ValueError):
+    """The input data do not fit the codebook or the design."""
+
+
+@dataclass
+class Dataset:
+    edition: str
+    country: str
+    df: pd.DataFrame
+    codebook: Codebook
+    design: Design
+    synthetic: bool
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def period(self) -> str:
+        return self.codebook.meta["period"]
+
+
+@functools.cache
+def measures_spec() -> dict:
+    return yaml.safe_load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
+
+
+def indicator(df: pd.DataFrame, codebook: Codebook, measure: str) -> pd.Series:
+    """0/1 indicator of a measure, NaN where the respondent is outside the
+    variable's universe or did not answer."""
+    spec = measures_spec()["measures"].get(measure)
+    if spec is None:
+        raise KeyError(f"unknown measure {measure!r}: define it in data/report/measures.yaml")
+    var = spec["var"]
+    if var not in df.columns:
+        raise KeyError(f"measure {measure!r} needs variable {var!r}, which the "
+                       f"{codebook.edition}-{codebook.country} data do not have")
+    x = pd.to_numeric(df[var], errors="coerce").astype("float64")
+    y = x.isin(spec["yes"]).astype("float64").where(x.notna())
+    if var in codebook.variables:
+        y = y.where(codebook.universe_mask(df, codebook[var].universe))
+    return y
+
+
+def population_mask(df: pd.DataFrame, population: str) -> pd.Series:
+    spec = measures_spec()["populations"].get(population)
+    if spec is None:
+        raise KeyError(f"unknown population {population!r}: define it in data/report/measures.yaml")
+    return df.eval(spec["query"]).fillna(False).astype(bool)
+
+
+def _frame_for(data_path: Path, synthetic: bool, edition: str, country: str, frame_path: Path | None):
+    if frame_path is not None:
+        return read_table(frame_path)
+    if synthetic:
+        return pd.read_csv(synth.sample_dir(edition, country) / "frame.csv")
+    return None
+
+
+def load(edition: str = "2018", country: str = "dk", data_path: str | Path | None = None,
+         frame_path: str | Path | None = None) -> Dataset:
+    """Load, check and weight one edition's respondents.
+
+    ``data_path`` empty or None means the synthetic sample (generated on first
+    use).  Weights: Denmark ``N_h / r_h`` from the ``stratum_N`` column (the
+    stratum population), checked against the frame when one is available;
+    Norway raked to the frame's unit-type and region margins.
+    """
+    codebook = load_codebook(edition, country)
+    synthetic = not data_path
+    path = synth.ensure(edition, country) if synthetic else Path(data_path)
+    raw = read_table(path, codebook)
+    files = [path]
+    design_meta = codebook.meta["design"]
+    strata, n_col = design_meta["strata"], design_meta["stratum_population"]
+    for col in (strata, n_col):
+        if col not in raw.columns:
+            raise DataError(f"{path}: column {col!r} (design) is missing")
+    df = codebook.prepare(raw)
+    n_by_stratum = df.groupby(strata)[n_col].agg(["min", "max"])
+    uneven = n_by_stratum[n_by_stratum["min"] != n_by_stratum["max"]]
+    if len(uneven):
+        raise DataError(f"{path}: column {n_col!r} differs within strata {list(uneven.index[:5])}")
+    population = n_by_stratum["min"].astype("float64")
+    frame = _frame_for(path, synthetic, edition, country, Path(frame_path) if frame_path else None)
+    if frame is not None:
+        files.append(Path(frame_path) if frame_path else synth.sample_dir(edition, country) / "frame.csv")
+        counts = frame.groupby(strata).size()
+        common = population.index.intersection(counts.index)
+        off = population[common][population[common] != counts[common]]
+        if len(off) or len(common) != len(population):
+            raise WeightingError(f"the frame's stratum counts do not match column {n_col!r} of the data "
+                                 f"(e.g. {dict(list(off.items())[:3])})")
+    try:
+        base = stratum_weights(df, population, stratum=strata)
+    except WeightingError as exc:
+        raise WeightingError(f"{path}: {exc}") from None
+    margins_cols = design_meta.get("calibration_margins")
+    if margins_cols:
+        if frame is None:
+            raise DataError(f"{path}: the {country} weights are raked to the frame's margins of "
+                            f"{margins_cols}; pass the frame with --frame")
+        margins = {c: frame.groupby(c).size() for c in margins_cols}
+        df["weight"] = rake(df, base, margins).to_numpy()
+    else:
+        df["weight"] = base.to_numpy()
+    check_weights(df["weight"], total=float(population.sum()), rtol=1e-8)
+    for measure in measures_spec()["measures"]:
+        if measures_spec()["measures"][measure]["var"] in df.columns:
+            df[f"m_{measure}"] = indicator(df, codebook, measure).to_numpy()
+    design = Design(df, strata=strata, weights="weight", fpc=n_col)
+    return Dataset(edition=edition, country=country, df=df, codebook=codebook, design=design,
+                   synthetic=synthetic, files=files)

@@ -1,0 +1,100 @@
+"""From measures to the tidy estimates table the report publishes.
+
+Every number the report shows is one row of ``estimates.csv``::
+
+    figure_id, measure, country, population, category,
+    estimate_pct, ci_low_pct, ci_high_pct, n_obs, p_value, suppressed
+
+Percentages are design-based (:mod:`barometer.survey`): the share of a
+population with 95 % confidence intervals from R's ``svyciprop`` logit
+method, and p-values from design-based tests.  Disclosure control is applied
+here, before anything is written: a share whose base has fewer than
+``MIN_BASE`` respondents is suppressed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .dataset import Dataset, measures_spec, population_mask
+
+COLUMNS = ["figure_id", "measure", "country", "population", "category", "estimate_pct",
+           "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed"]
+MIN_BASE = 20
+CI_METHOD = "logit"
+LEVEL = 0.95
+
+
+def empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=COLUMNS)
+
+
+def _row(figure_id, measure, country, population, category="", est=np.nan, lo=np.nan, hi=np.nan,
+         n=0, p=np.nan, suppressed=False) -> dict:
+    return {"figure_id": figure_id, "measure": measure, "country": country, "population": population,
+            "category": category, "estimate_pct": est, "ci_low_pct": lo, "ci_high_pct": hi,
+            "n_obs": int(n), "p_value": p, "suppressed": bool(suppressed)}
+
+
+def share(ds: Dataset, measure: str, population: str, figure_id: str, category: str = "",
+          extra_mask: pd.Series | None = None, min_base: int = MIN_BASE) -> dict:
+    """Weighted share (%) of ``population`` with ``measure``, with a 95 % CI."""
+    df = ds.df
+    y = df[f"m_{measure}"]
+    mask = population_mask(df, population) & y.notna()
+    if extra_mask is not None:
+        mask &= extra_mask.fillna(False).astype(bool)
+    n = int(mask.sum())
+    if n < min_base:
+        return _row(figure_id, measure, ds.country, population, category, n=n, suppressed=True)
+    r = ds.design.subset(mask.to_numpy()).ciprop(f"m_{measure}", method=CI_METHOD, level=LEVEL)
+    lo, hi = r.ci
+    return _row(figure_id, measure, ds.country, population, category,
+                100 * float(r.estimate), 100 * float(lo), 100 * float(hi), n)
+
+
+def shares(ds: Dataset, measures: list[str], population: str, figure_id: str, **kw) -> pd.DataFrame:
+    return pd.DataFrame([share(ds, m, population, figure_id, **kw) for m in measures], columns=COLUMNS)
+
+
+def count(ds: Dataset, population: str, figure_id: str, measure: str = "answers") -> pd.DataFrame:
+    """Number of respondents in a population (no percentage)."""
+    n = int(population_mask(ds.df, population).sum())
+    return pd.DataFrame([_row(figure_id, measure, ds.country, population, n=n)], columns=COLUMNS)
+
+
+def outcome_by_partner(ds: Dataset, outcome: str, partners: list[str], figure_id: str,
+                       controls: list[str], population: str = "innovations",
+                       reference: str = "collab_none") -> pd.DataFrame:
+    """Share with ``outcome`` among innovations made with each partner type,
+    and among those made without any collaboration (the reference).
+
+    ``p_value`` of each partner row tests, design-based, whether the outcome
+    differs from the reference when controlling for ``controls``: a
+    quasibinomial survey GLM (R's ``svyglm``) of the outcome on an indicator
+    of the partner, fitted to innovations made with that partner or with no
+    partner at all.
+    """
+    df = ds.df
+    pop = population_mask(df, population)
+    out_y = df[f"m_{outcome}"]
+    ref = df[f"m_{reference}"] == 1
+    rows = [share(ds, outcome, population, figure_id, category=reference, extra_mask=ref)]
+    rhs = " + ".join(controls)
+    for p in partners:
+        with_p = df[f"m_{p}"] == 1
+        row = share(ds, outcome, population, figure_id, category=p, extra_mask=with_p)
+        if not row["suppressed"]:
+            mask = (pop & out_y.notna() & (with_p | ref)).to_numpy()
+            fit = ds.design.subset(mask).glm(f"m_{outcome} ~ m_{p} + {rhs}", family="quasibinomial")
+            row["p_value"] = float(fit.pvalues[f"m_{p}"])
+        rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def label(ds: Dataset, measure: str, lang: str) -> str:
+    spec = measures_spec()["measures"][measure]
+    if "label" in spec:
+        return spec["label"][lang]
+    return ds.codebook.label(spec["var"], lang)

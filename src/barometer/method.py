@@ -1,0 +1,73 @@
+"""The method chapter's numbers: frame, sample, response, weights, N per figure."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import estimates, i18n, synth
+from .dataset import Dataset, population_mask
+from .estimates import COLUMNS
+
+LEVEL_NAMES = {1: "state", 2: "region", 3: "municipality"}
+
+
+def _count_row(fig_id: str, ds: Dataset, measure: str, category: str, n: int, pct: float = float("nan")) -> dict:
+    return {"figure_id": fig_id, "measure": measure, "country": ds.country, "population": "workplaces",
+            "category": category, "estimate_pct": pct, "ci_low_pct": float("nan"), "ci_high_pct": float("nan"),
+            "n_obs": int(n), "p_value": float("nan"), "suppressed": False}
+
+
+def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
+    """Population, sampled, respondents and response rate by government level.
+
+    Population counts come from the stratum populations in the data; the
+    sample sizes from the frame (available for the synthetic sample, or when
+    a frame with a ``sampled`` column is given)."""
+    df = ds.df
+    strata = ds.codebook.meta["design"]["strata"]
+    by = "gov_level" if "gov_level" in df.columns and df["gov_level"].nunique() > 1 else None
+    frame_path = synth.sample_dir(ds.edition, ds.country) / "frame.csv" if ds.synthetic else None
+    frame = pd.read_csv(frame_path) if frame_path and frame_path.exists() else None
+    groups = sorted(df[by].dropna().unique()) if by else [None]
+    rows = []
+    for g in groups + ["all"]:
+        sel = df if g in (None, "all") else df[df[by] == g]
+        cat = "all" if g in (None, "all") else LEVEL_NAMES.get(int(g), str(g))
+        pop = int(sel.groupby(strata)[ds.codebook.meta["design"]["stratum_population"]].first().sum())
+        rows.append(_count_row(fig_id, ds, "frame_units", cat, pop))
+        if frame is not None:
+            fsel = frame if g in (None, "all") else frame[frame[by] == g]
+            sampled = int(fsel["sampled"].sum())
+            rows.append(_count_row(fig_id, ds, "sampled", cat, sampled))
+            rows.append(_count_row(fig_id, ds, "respondents", cat, len(sel), 100 * len(sel) / sampled))
+        else:
+            rows.append(_count_row(fig_id, ds, "respondents", cat, len(sel)))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def n_per_figure(ch, fig_id: str = "method_n_per_figure") -> pd.DataFrame:
+    """For each figure of the edition: its population and number of observations."""
+    rows = []
+    for other_id, spec in ch.cfg["figures"].items():
+        for country in (["dk", "no"] if "factbox" in spec else [ch.country]):
+            ds = ch.data(country)
+            mask = population_mask(ds.df, spec["population"])
+            rows.append({**_count_row(fig_id, ds, other_id, spec["population"], int(mask.sum()))})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def explain(ch) -> None:
+    """The method chapter's prose, with this dataset's numbers."""
+    ds = ch.data()
+    lang = ch.lang
+    sample = sample_table(ds)
+    overall = sample[sample["category"] == "all"].set_index("measure")["n_obs"]
+    w = ds.df["weight"]
+    ch.heading(ch.text("method_sample_heading"))
+    ch.prose("method_frame", frame_n=i18n.number(overall["frame_units"], lang),
+             n_strata=i18n.number(ds.df[ds.codebook.meta["design"]["strata"]].nunique(), lang),
+             respondents=i18n.number(overall["respondents"], lang))
+    ch.prose("method_weights", w_min=i18n.number(w.min(), lang, 1), w_max=i18n.number(w.max(), lang, 1))
+    ch.prose("method_ci")
+    ch.prose("method_disclosure", min_base=estimates.MIN_BASE)
+    ch.prose("method_synthetic" if ds.synthetic else "method_real")

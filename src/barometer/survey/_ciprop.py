@@ -1,0 +1,97 @@
+"""R ``svyciprop``: confidence intervals for proportions, every method."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import stats
+
+from ._glm import Binomial, glm_fit
+
+METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+
+
+def expit(eta):
+    return np.exp(eta) / (1 + np.exp(eta))
+
+
+def _tq(p, df):
+    from .design import tquantile
+
+    return tquantile(p, df)
+
+
+def _intercept_fit(d, y: str, scale: float):
+    """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``."""
+    good = d._w > 0
+    yv = d._num(y)[good]
+    pw = d._w[good] / scale
+    X = np.ones((good.sum(), 1))
+    fit = glm_fit(X, yv, pw, Binomial)
+    coef = float(fit.coef[0])
+    mu = float(expit(coef))
+    # estfun %*% Ainv for an intercept-only logit model
+    infl = np.zeros((d.n, 1))
+    infl[good, 0] = fit.working_resid * fit.working_weights * fit.cov_unscaled[0, 0]
+    v = float(d._var(infl)[0, 0])
+    return coef, v, fit, mu, good
+
+
+def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float | None = None):
+    from .design import CIProp
+
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if df is None:
+        df = design.degf()  # R's default df = degf(design), before NA removal
+    d = design._complete([y])
+    alpha = 1 - level
+    a = np.array([alpha / 2, 1 - alpha / 2])
+
+    m = d.mean(y)
+    p, var = np.float64(m.estimate), np.float64(m.var)
+    se = np.sqrt(var)
+    with np.errstate(all="ignore"):
+        est, ci = _interval(design, d, y, method, p, var, se, alpha, a, level, df)
+    return CIProp(float(est), float(var), (float(ci[0]), float(ci[1])), method, level, float(df))
+
+
+def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
+
+    if method == "mean":
+        ci = p + se * _tq(a, df)
+        est = p
+    elif method == "xlogit":
+        sx = se / (p * (1 - p))
+        ci = expit(np.log(p / (1 - p)) + sx * _tq(a, df))
+        est = p
+    elif method == "asin":
+        sx = se / (2 * np.sqrt(p) * np.sqrt(1 - p))
+        ci = np.sin(np.arcsin(np.sqrt(p)) + sx * _tq(a, df)) ** 2
+        est = p
+    elif method == "beta":
+        n_eff = p * (1 - p) / var
+        n_eff = n_eff * (_tq(alpha / 2, len(design) - 1) / _tq(alpha / 2, design.degf())) ** 2
+        ci = np.array(
+            [
+                stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1),
+                stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)),
+            ]
+        )
+        est = p
+    else:
+        scale = design._w[design._present].mean()
+        coef, v, fit, mu, good = _intercept_fit(d, y, scale)
+        est = mu
+        if method == "logit":
+            if df <= 0:
+                ci = np.array([np.nan, np.nan])
+            else:
+                tlevel = 1 - 2 * stats.norm.cdf(_tq(alpha / 2, df))
+                aa = (1 - tlevel) / 2
+                z = stats.norm.ppf([aa, 1 - aa])
+                ci = expit(coef + np.sqrt(v) * z)
+        else:
+            from ._profile import likelihood_ci
+
+            ci = expit(likelihood_ci(d, y, coef, v, fit, good, level, df))
+    return est, ci

@@ -1,0 +1,563 @@
+"""The :class:`Design` object (R: ``svydesign`` / ``survey.design2``)."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._glm import FAMILIES, design_matrix, glm_fit, parse_formula
+from ._variance import OneHot, Stage, recvar
+
+LONELY = ("fail", "adjust", "average", "certainty", "remove")
+
+
+def _as_list(x) -> list[str]:
+    if x is None:
+        return []
+    if isinstance(x, str):
+        return [x]
+    return list(x)
+
+
+def _factorize(values) -> tuple[np.ndarray, np.ndarray]:
+    codes, uniques = pd.factorize(pd.Series(values) if not isinstance(values, pd.Series) else values, sort=True)
+    return codes.astype(np.int64), np.asarray(uniques, dtype=object)
+
+
+def _interact(*codes: np.ndarray) -> np.ndarray:
+    """Codes of the interaction of several integer code vectors (0..K-1)."""
+    out = codes[0].astype(np.int64)
+    for c in codes[1:]:
+        out = out * (int(c.max()) + 1) + c
+    _, inv = np.unique(out, return_inverse=True)
+    return inv.astype(np.int64).ravel()
+
+
+def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels) -> Stage:
+    n = len(clusters)
+    K = int(clusters.max()) + 1 if n else 0
+    _, first = np.unique(clusters, return_index=True)
+    unit_stratum = strata[first]
+    S = int(strata.max()) + 1 if n else 0
+    npsu = np.bincount(unit_stratum, minlength=S).astype(float)
+    return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first)
+
+
+def tquantile(p, df):
+    """qt with R's convention that df = Inf gives the normal quantile."""
+    if df is None or np.isinf(df):
+        return stats.norm.ppf(p)
+    if df <= 0:
+        return np.nan * np.asarray(p, dtype=float)
+    return stats.t.ppf(p, df)
+
+
+@dataclass
+class Estimate:
+    """A design-based estimate: ``estimate``, ``var``, ``se`` and ``confint``."""
+
+    estimate: float
+    var: float
+    statistic: str = ""
+    name: str = ""
+
+    @property
+    def se(self) -> float:
+        return float(np.sqrt(self.var))
+
+    def confint(self, level: float = 0.95, df: float | None = None) -> tuple[float, float]:
+        """Wald interval; ``df=None`` -> normal (R ``confint``), else Student t with ``df``."""
+        a = (1 - level) / 2
+        fac = tquantile(np.array([a, 1 - a]), df)
+        lo, hi = self.estimate + self.se * fac
+        return float(lo), float(hi)
+
+    def __float__(self) -> float:
+        return float(self.estimate)
+
+    def __repr__(self) -> str:
+        return f"<{self.statistic} {self.name}: {self.estimate:.6g} (SE {self.se:.6g})>"
+
+
+@dataclass
+class CIProp:
+    """R ``svyciprop``: ``estimate``, ``se`` (of the proportion) and ``ci``."""
+
+    estimate: float
+    var: float
+    ci: tuple[float, float]
+    method: str
+    level: float
+    df: float
+
+    @property
+    def se(self) -> float:
+        return float(np.sqrt(self.var))
+
+    def __repr__(self) -> str:
+        return f"<svyciprop {self.method}: {self.estimate:.6g} [{self.ci[0]:.6g}, {self.ci[1]:.6g}]>"
+
+
+@dataclass
+class GLMResult:
+    """R ``svyglm`` + ``summary.svyglm``."""
+
+    params: pd.Series
+    se: pd.Series
+    tvalues: pd.Series
+    pvalues: pd.Series
+    df_resid: float
+    cov: pd.DataFrame
+    naive_cov: pd.DataFrame
+    family: str
+    formula: str
+    deviance: float
+    iterations: int
+    converged: bool
+    _extra: dict = field(default_factory=dict, repr=False)
+
+    def confint(self, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
+        """Wald interval as R ``confint.svyglm`` (default ddf = ``df_resid``)."""
+        ddf = self.df_resid if df is None else df
+        if ddf <= 0:
+            return pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=self.params.index)
+        tlevel = 1 - 2 * stats.norm.cdf(tquantile((1 - level) / 2, ddf))
+        a = (1 - tlevel) / 2
+        z = stats.norm.ppf([a, 1 - a])
+        return pd.DataFrame(
+            {"lower": self.params + z[0] * self.se, "upper": self.params + z[1] * self.se}
+        )
+
+    def summary(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"estimate": self.params, "se": self.se, "t": self.tvalues, "p": self.pvalues}
+        )
+
+
+class Design:
+    """A complex-survey design, R's ``svydesign(ids, strata, weights, fpc, nest)``.
+
+    Parameters
+    ----------
+    data : DataFrame
+    ids : None (each row its own PSU, R ``id=~1``), a column, or a list of
+        columns for multistage designs (PSU first).
+    strata : None or a column (a list gives strata per stage, as in R).
+    weights : None or a column of sampling weights.  Without weights but with
+        ``fpc``, weights are ``prod(N/n)`` over stages (R's rule).
+    fpc : None, a column or a list (one per stage): population counts, or
+        sampling fractions when every value is <= 1 (R ``as.fpc``).
+    nest : relabel PSUs within strata (R ``nest=TRUE``).
+    lonely_psu : R's ``options(survey.lonely.psu=)``: ``"fail"`` (default,
+        a ``ValueError`` naming the stratum), ``"adjust"``, ``"average"``,
+        ``"certainty"``, ``"remove"``.
+    check_strata : check that PSUs are nested in strata (default ``not nest``).
+    """
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        ids: str | Sequence[str] | None = None,
+        strata: str | Sequence[str] | None = None,
+        weights: str | None = None,
+        fpc: str | Sequence[str] | None = None,
+        nest: bool = False,
+        lonely_psu: str = "fail",
+        check_strata: bool | None = None,
+    ):
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError("data must be a pandas DataFrame")
+        if lonely_psu not in LONELY:
+            raise ValueError(f"lonely_psu must be one of {LONELY}, got {lonely_psu!r}")
+        id_cols, strata_cols, fpc_cols = _as_list(ids), _as_list(strata), _as_list(fpc)
+        wanted = id_cols + strata_cols + fpc_cols + ([weights] if weights is not None else [])
+        missing = [c for c in wanted if c not in data.columns]
+        if missing:
+            raise KeyError(f"design column(s) not in data: {missing}")
+        self.data = data
+        self.n = n = len(data)
+        self.lonely_psu = lonely_psu
+        self.nest = nest
+        self.has_strata = bool(strata_cols)
+        self._cache: dict = {}
+        self._calibrations: list = []
+
+        # --- ids: each stage interacted with the earlier ones (R) -------------
+        if id_cols:
+            raw_ids = []
+            for c in id_cols:
+                codes, _ = _factorize(data[c])
+                if (codes < 0).any():
+                    raise ValueError(f"missing values in `id' (column {c!r})")
+                raw_ids.append(codes)
+            id_labels = [np.asarray(data[c].astype(str)) for c in id_cols]
+        else:
+            raw_ids = [np.arange(n, dtype=np.int64)]
+            id_labels = [np.arange(n).astype(str)]
+        nstage = len(raw_ids)
+
+        if strata_cols:
+            raw_strata, strata_uniques = [], []
+            for c in strata_cols:
+                codes, uniq = _factorize(data[c])
+                if (codes < 0).any():
+                    raise ValueError(f"missing values in `strata' (column {c!r})")
+                raw_strata.append(codes)
+                strata_uniques.append(uniq)
+        else:
+            raw_strata = [np.zeros(n, dtype=np.int64)]
+            strata_uniques = [np.array(["1"], dtype=object)]
+
+        if len(np.unique(raw_ids[0])) == 1 and not (nest and self.has_strata):
+            raise ValueError("Design has only one primary sampling unit")
+        clus = [raw_ids[0]]
+        for i in range(1, nstage):
+            clus.append(_interact(*raw_ids[: i + 1]))
+        if nest and self.has_strata:
+            NS = len(raw_strata)
+            clus = [_interact(*raw_strata[: min(i + 1, NS)], clus[i]) for i in range(nstage)]
+        if check_strata is None:
+            check_strata = not nest
+        if check_strata and self.has_strata:
+            pairs = np.unique(clus[0] * (int(raw_strata[0].max()) + 1) + raw_strata[0])
+            psu_of_pair = pairs // (int(raw_strata[0].max()) + 1)
+            counts = np.bincount(psu_of_pair)
+            if (counts > 1).any():
+                bad = np.flatnonzero(counts > 1)[0]
+                row = np.flatnonzero(clus[0] == bad)[0]
+                raise ValueError(
+                    "Clusters not nested in strata at top level; you may want nest=True."
+                    f" (PSU {id_labels[0][row]!s} of column {id_cols[0]!r} appears in"
+                    f" {counts[bad]} strata)"
+                )
+        strat = [raw_strata[0]]
+        NS = len(raw_strata)
+        for i in range(1, nstage):
+            strat.append(_interact(raw_strata[min(i, NS - 1)], clus[i - 1]))
+
+        # --- sample sizes and fpc (R as.fpc) ---------------------------------
+        sampsize = []
+        for i in range(nstage):
+            K = int(clus[i].max()) + 1
+            _, first = np.unique(clus[i], return_index=True)
+            npsu = np.bincount(strat[i][first], minlength=int(strat[i].max()) + 1)
+            sampsize.append(npsu[strat[i]].astype(float))
+        popsize: list[np.ndarray] | None = None
+        if fpc_cols:
+            if len(fpc_cols) != nstage:
+                raise ValueError(
+                    f"fpc has {len(fpc_cols)} column(s) but the design has {nstage} stage(s)"
+                )
+            fmat = np.column_stack([self._numeric(c, what="fpc") for c in fpc_cols])
+            if np.isnan(fmat).any():
+                raise ValueError("missing values in `fpc'")
+            ispop = bool((fmat > 1).any())
+            if ispop != bool((fmat >= 1).all()):
+                raise ValueError("Must have all fpc>=1 or all fpc<=1")
+            with np.errstate(divide="ignore"):
+                popsize = [fmat[:, i] if ispop else sampsize[i] / fmat[:, i] for i in range(nstage)]
+            for i in range(nstage):
+                if (popsize[i] < sampsize[i]).any():
+                    r = int(np.flatnonzero(popsize[i] < sampsize[i])[0])
+                    raise ValueError(
+                        f"FPC implies >100% sampling in some strata (row {r}, stage {i + 1}:"
+                        f" popsize={popsize[i][r]:g}, sampsize={sampsize[i][r]:g})"
+                    )
+                lo = np.full(int(strat[i].max()) + 1, np.inf)
+                hi = np.full_like(lo, -np.inf)
+                np.minimum.at(lo, strat[i], popsize[i])
+                np.maximum.at(hi, strat[i], popsize[i])
+                if (lo != hi).any():
+                    warnings.warn(f"`fpc' varies within strata at stage {i + 1}", stacklevel=2)
+
+        # --- weights ----------------------------------------------------------
+        if weights is not None:
+            w = self._numeric(weights, what="weights")
+            if np.isnan(w).any():
+                raise ValueError(f"missing values in `weights' (column {weights!r})")
+            if (w < 0).any():
+                r = int(np.flatnonzero(w < 0)[0])
+                raise ValueError(f"negative weights in column {weights!r} (row {r}: {w[r]:g})")
+            if np.isinf(w).any():
+                raise ValueError(f"infinite weights in column {weights!r}")
+        elif popsize is not None:
+            if any((p > 1e12).any() for p in popsize):
+                raise ValueError("Weights not supplied and can't be computed from fpc.")
+            w = np.prod([popsize[i] / sampsize[i] for i in range(nstage)], axis=0)
+        else:
+            warnings.warn("No weights or probabilities supplied, assuming equal probability", stacklevel=2)
+            w = np.ones(n)
+        self._w = w.astype(float)
+        self._present = np.ones(n, dtype=bool)
+
+        # --- stages -----------------------------------------------------------
+        stages = []
+        for i in range(nstage):
+            if i == 0:
+                labels = strata_uniques[0]
+            else:
+                # stage-i strata are (stratum x earlier unit): label them readably
+                _, first = np.unique(strat[i], return_index=True)
+                labels = np.array(
+                    [f"{id_labels[i - 1][r]}" for r in first], dtype=object
+                )
+            stages.append(_make_stage(strat[i], clus[i], None if popsize is None else popsize[i], labels))
+        self._stages = stages
+
+    # ------------------------------------------------------------------ basics
+    def _numeric(self, col: str, what: str = "variable") -> np.ndarray:
+        if col not in self.data.columns:
+            raise KeyError(f"{what} column {col!r} not in data")
+        s = self.data[col]
+        try:
+            return s.to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{what} column {col!r} is not numeric (dtype {s.dtype}); use C({col}) in a"
+                " formula or recode it"
+            ) from exc
+
+    def _num(self, col: str) -> np.ndarray:
+        key = ("num", col)
+        if key not in self._cache:
+            self._cache[key] = self._numeric(col)
+        return self._cache[key]
+
+    def _mask(self, mask) -> np.ndarray:
+        if isinstance(mask, str):
+            m = self._num(mask) == 1
+        else:
+            m = np.asarray(mask)
+            if m.dtype == object or m.dtype.kind not in "biuf":
+                m = pd.array(mask, dtype="boolean").to_numpy(dtype=bool, na_value=False)
+            m = m.astype(float)
+            m = np.where(np.isnan(m), 0.0, m).astype(bool)
+        if m.shape != (self.n,):
+            raise ValueError(f"subset mask has length {m.size}, design has {self.n} rows")
+        return m
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Current sampling weights (0 outside a domain)."""
+        return self._w.copy()
+
+    @property
+    def calibrated(self) -> bool:
+        return bool(self._calibrations)
+
+    def __len__(self) -> int:
+        """Rows R's design object would have (``nrow(design)``)."""
+        return int(self._present.sum())
+
+    def __repr__(self) -> str:
+        st = self._stages[0]
+        return (
+            f"<Design: {len(self)} rows, {len(self._stages)} stage(s), {st.n_strata} strata,"
+            f" {st.n_units} PSUs, fpc={'yes' if st.popsize is not None else 'no'},"
+            f" calibrated={self.calibrated}>"
+        )
+
+    def degf(self) -> int:
+        """R ``degf``: PSUs minus strata among rows with non-zero weight."""
+        inset = self._w != 0
+        st = self._stages[0]
+        return int(len(np.unique(st.clusters[inset])) - len(np.unique(st.strata[inset])))
+
+    def subset(self, mask) -> "Design":
+        """Domain design (R ``subset.survey.design``): all PSUs stay for variance.
+
+        ``mask`` is a boolean array/Series over all rows of ``data`` (NA counts
+        as False, like R) or the name of a 0/1 column.  Out-of-domain rows get
+        weight 0; for an uncalibrated design they also leave the design object,
+        as R drops them, while the per-stratum PSU counts stay those of the full
+        design (R pads with zero PSU totals).
+        """
+        m = self._mask(mask)
+        new = copy.copy(self)
+        new._w = np.where(m, self._w, 0.0)
+        if not self._calibrations:
+            new._present = self._present & m
+        return new
+
+    def _complete(self, cols: Sequence[str]) -> "Design":
+        """R's ``na.rm=TRUE``: drop rows with a missing value in ``cols`` by subsetting."""
+        bad = np.zeros(self.n, dtype=bool)
+        for c in cols:
+            bad |= np.isnan(self._num(c))
+        bad &= self._present
+        if not bad.any():
+            return self
+        return self.subset(~bad)
+
+    def _var(self, x, diag_only: bool = False):
+        return recvar(x, self._stages, self._present, self.lonely_psu, self._calibrations, diag_only)
+
+    # -------------------------------------------------------------- estimators
+    def mean(self, y: str) -> Estimate:
+        """R ``svymean(~y, design, na.rm=TRUE)``: ratio sum(w y)/sum(w);
+        influence ``(y - mean) w / sum(w)``."""
+        d = self._complete([y])
+        w = d._w
+        yv = np.where(w > 0, d._num(y), 0.0)
+        psum = w.sum()
+        # R: colSums over an empty design is 0 (an all-missing domain gives 0, SE 0)
+        avg = float((yv * w).sum() / psum) if d._present.any() else 0.0
+        x = ((yv - avg) * w / psum)[:, None]
+        v = float(d._var(x)[0, 0])
+        return Estimate(avg, v, "mean", y)
+
+    def total(self, y: str) -> Estimate:
+        """R ``svytotal(~y, design, na.rm=TRUE)``: sum(w y); influence ``w y``."""
+        d = self._complete([y])
+        w = d._w
+        yv = np.where(w > 0, d._num(y), 0.0)
+        x = (yv * w)[:, None]
+        return Estimate(float(x.sum()), float(d._var(x)[0, 0]), "total", y)
+
+    def ratio(self, numerator: str, denominator: str) -> Estimate:
+        """R ``svyratio(~y, ~x, design, na.rm=TRUE)``: T_y / T_x with influence
+        ``w (y - R x) / T_x``."""
+        d = self._complete([numerator, denominator])
+        w = d._w
+        yv = np.where(w > 0, d._num(numerator), 0.0)
+        xv = np.where(w > 0, d._num(denominator), 0.0)
+        ty, tx = (w * yv).sum(), (w * xv).sum()
+        r = ty / tx
+        infl = ((yv - r * xv) / tx * w)[:, None]
+        return Estimate(float(r), float(d._var(infl)[0, 0]), "ratio", f"{numerator}/{denominator}")
+
+    # ------------------------------------------------------------------ ciprop
+    def ciprop(self, y: str, method: str = "logit", level: float = 0.95, df: float | None = None) -> CIProp:
+        """R ``svyciprop(~y, design, method, level, df=degf(design))``.
+
+        ``df=None`` is R's default ``degf(design)``; pass ``df=np.inf`` for
+        normal quantiles.  Rows with missing ``y`` are dropped by subsetting
+        (R with ``na.rm=TRUE``).  ``se`` is the SE of the proportion (R's
+        ``SE(svyciprop(...))``), whatever the interval method.
+        """
+        from ._ciprop import ciprop as _ciprop
+
+        return _ciprop(self, y, method=method, level=level, df=df)
+
+    # ---------------------------------------------------------------------- by
+    def by(self, by: str, statistic: str = "mean", y: str | None = None, denominator: str | None = None, **kw) -> pd.DataFrame:
+        """R ``svyby(~y, ~by, design, svymean|svytotal|svyratio|svyciprop, na.rm=TRUE)``.
+
+        One row per level of ``by`` (sorted, among rows with non-zero weight),
+        columns ``by``, ``estimate``, ``se`` (and ``ci_l``, ``ci_u`` for
+        ``ciprop``).  Each domain keeps all PSUs.
+        """
+        if y is None:
+            raise ValueError("by() needs the analysis variable y")
+        codes, levels = _factorize(self.data[by])
+        live = (self._w != 0) & (codes >= 0)
+        used = np.unique(codes[live])
+        rows = []
+        fast = statistic in ("mean", "total") and not (
+            self.lonely_psu == "average" and any((st.npsu == 1).any() for st in self._stages)
+        )
+        if fast:
+            d = self._complete([y])
+            w = np.where(np.isin(codes, used), d._w, 0.0)
+            g = np.searchsorted(used, np.where(codes >= 0, codes, used[0]))
+            yv = np.where(w > 0, d._num(y), 0.0)
+            L = len(used)
+            if statistic == "mean":
+                psum = np.bincount(g, weights=w, minlength=L)
+                nrow = np.bincount(g, weights=(d._present & np.isin(codes, used)), minlength=L)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    est = np.bincount(g, weights=w * yv, minlength=L) / psum
+                est[nrow == 0] = 0.0  # R: an all-missing domain gives 0, SE 0
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    vals = np.where(w > 0, (yv - est[g]) * w / psum[g], 0.0)
+            else:
+                est = np.bincount(g, weights=w * yv, minlength=L)
+                vals = yv * w
+            v = d._var(OneHot(vals, g, L), diag_only=True)
+            return pd.DataFrame({by: levels[used], "estimate": est, "se": np.sqrt(v)})
+        for lv in used:
+            dom = self.subset(codes == lv)
+            if statistic == "mean":
+                e = dom.mean(y)
+                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
+            elif statistic == "total":
+                e = dom.total(y)
+                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
+            elif statistic == "ratio":
+                if denominator is None:
+                    raise ValueError("statistic='ratio' needs denominator=")
+                e = dom.ratio(y, denominator)
+                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
+            elif statistic == "ciprop":
+                r = dom.ciprop(y, **kw)
+                rows.append({by: levels[lv], "estimate": r.estimate, "se": r.se, "ci_l": r.ci[0], "ci_u": r.ci[1]})
+            else:
+                raise ValueError(f"unknown statistic {statistic!r}: mean, total, ratio or ciprop")
+        return pd.DataFrame(rows)
+
+    # --------------------------------------------------------------------- glm
+    def glm(self, formula: str, family: str = "gaussian") -> GLMResult:
+        """R ``svyglm(formula, design, family)`` with ``summary.svyglm`` p-values.
+
+        IRLS with weights ``w/mean(w)`` (R's ``rescale=TRUE``), sandwich
+        variance ``svyrecvar(estfun %*% (X'WX)^-1)`` with ``estfun = X * working
+        residual * working weight``, t p-values on ``df_resid = degf + 1 - ncoef``.
+        Rows with a missing model variable are dropped by subsetting the
+        design (R's ``na.omit`` followed by ``design[-nas, ]``).  Levels of
+        ``C(col)`` are those of the fitted rows; the first sorted level is the
+        reference.
+        """
+        if family not in FAMILIES:
+            raise ValueError(f"family must be 'gaussian' or 'quasibinomial', got {family!r}")
+        fam = FAMILIES[family]
+        f = parse_formula(formula)
+        missing = [c for c in f.columns if c not in self.data.columns]
+        if missing:
+            raise KeyError(f"formula column(s) not in data: {missing}")
+        pres_w = self._w[self._present]
+        scale = pres_w.mean()
+        num_cols = [f.response] + [t.column for t in f.terms if t.kind == "num"]
+        d = self._complete(num_cols)
+        for t in f.terms:
+            if t.kind == "cat":
+                isna = self.data[t.column].isna().to_numpy() & d._present
+                if isna.any():
+                    d = d.subset(~isna)
+        good = d._w > 0
+        X, names = design_matrix(f, self.data, good, d._num)
+        y = d._num(f.response)
+        pw = d._w / scale
+        Xg = X[good]
+        fit = glm_fit(Xg, y[good], pw[good], fam)
+        p = len(names)
+        estfun = np.zeros((self.n, p))
+        estfun[good] = Xg * (fit.working_resid * fit.working_weights)[:, None]
+        infl = estfun @ fit.cov_unscaled
+        V = d._var(infl)
+        se = np.sqrt(np.diag(V))
+        df_resid = d.degf() + 1 - p
+        tv = fit.coef / se
+        pv = 2 * stats.t.sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
+        idx = pd.Index(names)
+        res = GLMResult(
+            params=pd.Series(fit.coef, index=idx),
+            se=pd.Series(se, index=idx),
+            tvalues=pd.Series(tv, index=idx),
+            pvalues=pd.Series(pv, index=idx),
+            df_resid=df_resid,
+            cov=pd.DataFrame(V, index=idx, columns=idx),
+            naive_cov=pd.DataFrame(fit.cov_unscaled, index=idx, columns=idx),
+            family=family,
+            formula=formula,
+            deviance=fit.deviance,
+            iterations=fit.iterations,
+            converged=fit.converged,
+        )
+        res._extra = {"design": d, "good": good, "X": Xg, "y": y[good], "w": pw[good], "fit": fit, "fam": fam}
+        return res
