@@ -480,6 +480,7 @@ class Design:
                 est = np.bincount(g, weights=w * yv, minlength=L)
                 vals = yv * w
             v = d._var(OneHot(vals, g, L), diag_only=True)
+            v[np.isnan(est)] = np.nan  # R: 0/0 weights in an empty calibrated domain
             return pd.DataFrame({by: levels[used], "estimate": est, "se": np.sqrt(v)})
         for lv in used:
             dom = self.subset(codes == lv)
@@ -561,3 +562,145 @@ class Design:
         )
         res._extra = {"design": d, "good": good, "X": Xg, "y": y[good], "w": pw[good], "fit": fit, "fam": fam}
         return res
+
+    # ------------------------------------------------------------------- chisq
+    def chisq(self, a: str, b: str, statistic: str = "F"):
+        """R ``svychisq(~a + b, design, statistic)``: ``F`` (Rao-Scott second
+        order, the default), ``Chisq`` (first order; ``statistic`` is Pearson's
+        X^2 and ``ndf`` the df of the scaled chi-square), ``Wald``, ``adjWald``.
+        Rows with a missing ``a`` or ``b`` are dropped by subsetting."""
+        from ._chisq import chisq as _chisq
+
+        return _chisq(self, a, b, statistic)
+
+    # ------------------------------------------------------------- calibration
+    def _cell_codes(self, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
+        """Codes of the cross-classification of ``cols`` and its key table."""
+        for c in cols:
+            if c not in self.data.columns:
+                raise KeyError(f"calibration column {c!r} not in data")
+            if self.data[c][self._present].isna().any():
+                raise ValueError(f"missing values in calibration variable {c!r}")
+        keys = self.data[list(cols)]
+        codes = [np.where(self._present, _factorize(keys[c])[0], 0) for c in cols]
+        cc = _interact(*codes) if len(codes) > 1 else codes[0]
+        _, first = np.unique(cc, return_index=True)
+        return cc, keys.iloc[first].reset_index(drop=True)
+
+    def poststratify(self, strata: str | Sequence[str], population: pd.DataFrame, partial: bool = False) -> "Design":
+        """R ``postStratify(design, ~strata, population)``.
+
+        ``population`` is a DataFrame with the post-stratum column(s) and one
+        more column of population counts (R's ``Freq``).  Weights are scaled so
+        that each post-stratum's weighted total equals its population count;
+        the variance then uses residuals from post-stratum means (R's
+        ``svyrecvar`` postStrata step).  Subsets of the result keep every row
+        with weight 0 (R: calibrated designs are never physically subset).
+        """
+        cols = _as_list(strata)
+        if not isinstance(population, pd.DataFrame):
+            raise TypeError("population must be a DataFrame of strata columns and a count column")
+        if not all(c in population.columns for c in cols):
+            raise ValueError("Stratifying variables don't match")
+        other = [c for c in population.columns if c not in cols]
+        if len(other) != 1:
+            raise ValueError("stratifying variables don't match: population needs exactly one count column")
+        codes, keys = self._cell_codes(cols)
+        sample = np.bincount(codes, weights=np.where(self._present, self._w, 0.0), minlength=len(keys))
+        pop = population.rename(columns={other[0]: "__pop"}).copy()
+        kk = keys.copy()
+        for c in cols:  # match on the data's representation of the key
+            if pd.api.types.is_numeric_dtype(kk[c]) and not pd.api.types.is_numeric_dtype(pop[c]):
+                pop[c] = pd.to_numeric(pop[c])
+            elif not pd.api.types.is_numeric_dtype(kk[c]) and pd.api.types.is_numeric_dtype(pop[c]):
+                pop[c] = pop[c].astype(str)
+                kk[c] = kk[c].astype(str)
+            elif not pd.api.types.is_numeric_dtype(kk[c]):
+                pop[c] = pop[c].astype(str)
+                kk[c] = kk[c].astype(str)
+        kk["__code"] = np.arange(len(kk))
+        kk["__freq"] = sample
+        both = kk.merge(pop, on=cols, how="outer")
+        samplezero = both["__freq"].isna() | (both["__freq"] == 0)
+        popzero = both["__pop"].isna() | (both["__pop"] == 0)
+        both = both[~(samplezero & popzero)]
+        samplezero = samplezero[both.index]
+        popzero = popzero[both.index]
+        if (popzero & ~samplezero).any():
+            raise ValueError(
+                "Strata in sample absent from population: "
+                f"{both.loc[popzero & ~samplezero, cols].to_dict('records')}"
+            )
+        onlypop = samplezero & ~popzero
+        if onlypop.any():
+            if not partial:
+                raise ValueError(
+                    "Some strata absent from sample: use partial=True to ignore them: "
+                    f"{both.loc[onlypop, cols].to_dict('records')}"
+                )
+            warnings.warn("Some strata absent from sample: ignored", stacklevel=2)
+            both = both[~onlypop]
+        reweight = np.full(len(keys), np.nan)
+        have = both["__code"].notna()
+        reweight[both.loc[have, "__code"].astype(int).to_numpy()] = (
+            both.loc[have, "__pop"].to_numpy(float) / both.loc[have, "__freq"].to_numpy(float)
+        )
+        rw = reweight[codes]
+        oldw = self._w.copy()
+        neww = np.where(self._present, oldw * rw, 0.0)
+        neww = np.where(np.isnan(neww) & (oldw == 0), 0.0, neww)
+        new = copy.copy(self)
+        new._w = neww
+        new._calibrations = self._calibrations + [
+            {"kind": "post", "codes": codes, "weights": neww.copy(), "oldweights": np.where(self._present, oldw, 0.0)}
+        ]
+        return new
+
+    def rake(self, margins: Sequence, maxit: int = 10, epsilon: float = 1.0) -> "Design":
+        """R ``rake(design, sample.margins, population.margins, control=list(maxit, epsilon))``.
+
+        ``margins`` is a list of population tables, each a DataFrame of the
+        margin column(s) plus one count column (or ``(columns, table)``
+        pairs).  Iterative post-stratification until the full weighted cross
+        table moves by less than ``epsilon`` (``epsilon < 1`` is relative to
+        the weight sum, as in R).  Variance: R's raking residuals (ten sweeps
+        of within-margin centring).
+        """
+        specs = []
+        for m in margins:
+            if isinstance(m, tuple):
+                cols, table = _as_list(m[0]), m[1]
+            else:
+                table = m
+                cols = list(table.columns[:-1])
+            specs.append((cols, table))
+        eps = epsilon * self._w[self._present].sum() if epsilon < 1 else epsilon
+        allcols = [c for cols, _ in specs for c in cols]
+        full, _ = self._cell_codes(list(dict.fromkeys(allcols)))
+
+        def table(d):
+            return np.bincount(full, weights=np.where(d._present, d._w, 0.0), minlength=int(full.max()) + 1)
+
+        old_cal = self._calibrations
+        design = self
+        oldtable = table(design)
+        converged = False
+        it = 0
+        while it < maxit:
+            design = copy.copy(design)
+            design._calibrations = []
+            for cols, tab in specs:
+                design = design.poststratify(cols, tab)
+            newtable = table(design)
+            delta = np.max(np.abs(oldtable - newtable))
+            if delta < eps:
+                converged = True
+                break
+            oldtable = newtable
+            it += 1
+        rec = {"kind": "rake", "margins": [(c["codes"], c["weights"]) for c in design._calibrations]}
+        design = copy.copy(design)
+        design._calibrations = old_cal + [rec]
+        if not converged:
+            warnings.warn(f"Raking did not converge after {it} iterations.", stacklevel=2)
+        return design
