@@ -33,7 +33,7 @@ def _intercept_fit(d, y: str, scale: float):
     infl = np.zeros((d.n, 1))
     infl[good, 0] = fit.working_resid * fit.working_weights * fit.cov_unscaled[0, 0]
     v = float(d._var(infl)[0, 0])
-    return coef, v, fit, mu, good
+    return coef, v, fit, mu, good, pw
 
 
 def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float | None = None):
@@ -80,7 +80,7 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
         est = p
     else:
         scale = design._w[design._present].mean()
-        coef, v, fit, mu, good = _intercept_fit(d, y, scale)
+        coef, v, fit, mu, good, pw = _intercept_fit(d, y, scale)
         est = mu
         if method == "logit":
             if df <= 0:
@@ -93,5 +93,5 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
         else:
             from ._profile import likelihood_ci
 
-            ci = expit(likelihood_ci(d, y, coef, v, fit, good, level, df))
+            ci = expit(likelihood_ci(d, y, coef, v, fit, good, level, df, pw))
     return est, ci
