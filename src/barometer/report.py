@@ -107,7 +107,17 @@ class Chapter:
         return entry.format(period=self.data().period if "{period}" in entry else "", **values)
 
     def title(self) -> None:
-        _display_html(f'<h1 class="chapter-title">{html.escape(self.meta["title"][self.lang])}</h1>')
+        """The chapter's title (the front page shows the edition's title)."""
+        text = (i18n.t("edition_title", self.lang, edition=self.edition) if self.chapter == "front"
+                else self.meta["title"][self.lang])
+        _display_html(f'<h1 class="chapter-title">{html.escape(text)}</h1>')
+
+    def chapter_links(self) -> None:
+        """Links to the edition's other chapters (front page)."""
+        items = "".join(f'<li><a href="{c["slug"]}.html">{html.escape(c["title"][self.lang])}</a></li>'
+                        for c in self.cfg["chapters"] if c["id"] != self.chapter)
+        _display_html(f'<nav class="chapter-links"><h2>{html.escape(i18n.t("contents", self.lang))}</h2>'
+                      f"<ul>{items}</ul></nav>")
 
     def prose(self, key: str, **values) -> None:
         _display_html(f'<p class="prose">{html.escape(self.text(key, **values))}</p>')
@@ -311,6 +321,7 @@ class Chapter:
         """A plain-text line per row: what nbval compares in the key-figure cells."""
         return "\n".join(f"{r.country} {r.population} {r.category or r.measure}: "
                          f"{'suppressed' if r.suppressed else format(r.estimate_pct, '.1f') + ' %'} (n={r.n_obs})"
+                         + ("" if pd.isna(r.p_value) else f" p={r.p_value:.4f}")
                          for r in rows.itertuples())
 
     def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None) -> None:

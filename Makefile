@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make report` and `make test`.
+# Both set up .venv first (Python 3 with venv is all that is assumed).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: report test test-fast lab data notebooks-strip notebooks-refresh clean help
+
+help:
+	@echo "make report   set up .venv and build the 2018 edition (Denmark, Danish) into _build/2018-dk-da/"
+	@echo "make test     set up .venv and run the whole test suite, notebooks included (nbval)"
+	@echo "make lab      open the chapter notebooks in JupyterLab"
+	@echo "make data     (re)generate the synthetic samples under data/synthetic/"
+	@echo "make clean    remove _build/ and the generated synthetic samples"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,lab]"
+	@touch $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/python build.py
+
+data: $(STAMP)
+	$(BIN)/python -m barometer.synth --edition 2018
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+notebooks-strip: $(STAMP)
+	$(BIN)/python -m barometer.notebooks strip
+
+notebooks-refresh: $(STAMP)
+	$(BIN)/python -m barometer.notebooks refresh
+
+clean:
+	rm -rf _build data/synthetic .pytest_cache

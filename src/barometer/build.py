@@ -1,0 +1,418 @@
+"""Build one edition: notebooks -> website + PDF + estimates.csv + manifest.json.
+
+Steps (each a small function below):
+
+1. **plan**: check the parameters, find the chapters of the edition, make
+   sure the input data exist (generate the synthetic sample if needed) and
+   load them once, so bad input stops the build before any notebook runs.
+2. **execute**: run each chapter notebook with papermill, injecting the
+   parameters, in a temporary folder.
+3. **site**: nbconvert turns each executed notebook into the body of a page
+   (no code, no stderr), our Jinja templates add navigation, banner and CSS;
+   full case and advice pages come from the content files.
+4. **pdf**: one HTML document (cover, contents with page numbers, chapters,
+   cases) rendered by WeasyPrint, charts as inline SVG (vectors).
+5. **estimates**: every figure's rows concatenated into ``estimates.csv``,
+   checked against the published targets.
+6. **manifest**: parameters, input files with sha256, package versions, git
+   commit, time per step and notebook.
+
+Output is written to a temporary sibling folder and moved into place only
+when complete, so an interrupted or failed build never leaves a half-written
+``_build/<slug>/``.  A failed notebook is kept under ``_build/.failed/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from . import __version__, i18n
+from .paths import BUILD_DIR, NOTEBOOK_DIR, ROOT, TEMPLATE_DIR
+
+PACKAGES = ["barometer", "numpy", "pandas", "scipy", "altair", "vl-convert-python", "papermill", "nbconvert",
+            "nbformat", "weasyprint", "jinja2", "pyyaml", "jsonschema", "markdown-it-py", "pyreadstat", "openpyxl"]
+
+
+class BuildError(RuntimeError):
+    """A build step failed; the message says which and where its output was kept."""
+
+
+class InputError(ValueError):
+    """Parameters or input data are wrong: nothing was built (exit status 2)."""
+
+
+@dataclass
+class BuildConfig:
+    edition: str = "2018"
+    country: str = "dk"
+    lang: str = "da"
+    data_path: str = ""
+    frame_path: str = ""
+    out_dir: Path | None = None
+    pdf: bool = True
+    quiet: bool = False
+    notebook_dir: Path = NOTEBOOK_DIR
+
+    @property
+    def slug(self) -> str:
+        return f"{self.edition}-{self.country}-{self.lang}"
+
+    @property
+    def target(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else BUILD_DIR / self.slug
+
+
+@dataclass
+class Chapter:
+    id: str
+    notebook: str
+    slug: str
+    title: str
+    body: str = ""
+    seconds: float = 0.0
+    figures: list = field(default_factory=list)
+
+
+def _log(cfg: BuildConfig, msg: str) -> None:
+    if not cfg.quiet:
+        print(msg, flush=True)
+
+
+# --------------------------------------------------------------------------------------
+# 1. plan
+# --------------------------------------------------------------------------------------
+def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
+    from .codebook import CodebookError
+    from .dataset import DataError, load
+    from .readers import ReadError
+    from .report import ParameterError, report_config, validate_parameters
+    from .weighting import WeightingError
+
+    try:
+        validate_parameters(cfg.edition, cfg.country, cfg.lang, cfg.data_path, "")
+    except (ParameterError, i18n.LanguageError) as exc:
+        raise InputError(str(exc)) from None
+    rc = report_config(cfg.edition)
+    if cfg.country not in rc.get("countries", ["dk"]):
+        raise InputError(f"the {cfg.edition} edition has no {cfg.country!r} report yet "
+                         f"(available: {', '.join(rc.get('countries', ['dk']))})")
+    chapters = [Chapter(id=c["id"], notebook=c["notebook"], slug=c["slug"], title=c["title"][cfg.lang])
+                for c in rc["chapters"]]
+    for ch in chapters:
+        if not (cfg.notebook_dir / ch.notebook).exists():
+            raise InputError(f"chapter {ch.id}: notebook {cfg.notebook_dir / ch.notebook} not found")
+    try:
+        ds = load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
+    except (DataError, ReadError, WeightingError, CodebookError) as exc:
+        raise InputError(str(exc)) from None
+    return rc, chapters, ds
+
+
+# --------------------------------------------------------------------------------------
+# 2. execute
+# --------------------------------------------------------------------------------------
+def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> None:
+    import papermill as pm
+
+    nb_out = work / "notebooks"
+    nb_out.mkdir(parents=True, exist_ok=True)
+    params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang,
+              "data_path": str(Path(cfg.data_path).resolve()) if cfg.data_path else "",
+              "output_dir": str(work.resolve())}
+    for i, ch in enumerate(chapters, 1):
+        t0 = time.perf_counter()
+        _log(cfg, f"[{i}/{len(chapters)}] running {ch.notebook} ...")
+        try:
+            pm.execute_notebook(str(cfg.notebook_dir / ch.notebook), str(nb_out / ch.notebook), parameters=params,
+                                kernel_name="python3", progress_bar=False, cwd=str(cfg.notebook_dir),
+                                log_output=False, report_mode=False)
+        except pm.PapermillExecutionError as exc:
+            kept = _keep_failed(cfg, work)
+            raise BuildError(f"notebook {ch.notebook} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}); "
+                             f"executed notebook kept at {kept / 'notebooks' / ch.notebook}") from None
+        ch.seconds = time.perf_counter() - t0
+        _log(cfg, f"[{i}/{len(chapters)}] {ch.notebook} done in {ch.seconds:.1f} s")
+
+
+def _keep_failed(cfg: BuildConfig, work: Path) -> Path:
+    kept = cfg.target.parent / ".failed" / cfg.target.name
+    if kept.exists():
+        shutil.rmtree(kept)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(work, kept)
+    return kept
+
+
+# --------------------------------------------------------------------------------------
+# 3. site
+# --------------------------------------------------------------------------------------
+def _exporter():
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    c = Config()
+    c.TagRemovePreprocessor.remove_cell_tags = {"notes", "report-hide", "parameters", "injected-parameters"}
+    c.TagRemovePreprocessor.enabled = True
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    exp = HTMLExporter(config=c, template_name="chapter", extra_template_basedirs=[str(TEMPLATE_DIR)])
+    exp.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    return exp
+
+
+def _jinja():
+    import jinja2
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=jinja2.select_autoescape(
+        enabled_extensions=("html", "j2"), default_for_string=True))
+
+
+def _page_context(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, commit: str) -> dict:
+    lang = cfg.lang
+    edition_label = f'{rc["edition"]} · {i18n.t("country_" + cfg.country, lang)}'
+    return {
+        "lang": lang, "version": __version__, "report_title": i18n.t("report_title", lang),
+        "edition_label": edition_label, "edition": rc["edition"], "synthetic": ds.synthetic,
+        "banner": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", lang),
+        "contents": i18n.t("contents", lang), "skip_text": "Spring til indhold" if lang == "da" else "Skip to content",
+        "nav": [{"id": c.id, "href": f"{c.slug}.html", "title": c.title} for c in chapters],
+        "pdf_name": pdf_name(cfg),
+        "footer": i18n.t("generated", lang, date=dt.date.today().isoformat(), commit=commit[:10] or "–"),
+        "subtitle": i18n.t("edition_subtitle", lang, period=ds.period),
+    }
+
+
+def pdf_name(cfg: BuildConfig) -> str:
+    return f"innovationsbarometer-{cfg.slug}.pdf"
+
+
+def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, commit: str) -> list[dict]:
+    import nbformat
+    from markupsafe import Markup
+
+    from . import content
+
+    exporter = _exporter()
+    env = _jinja()
+    page = env.get_template("site/page.html.j2")
+    ctx = _page_context(cfg, rc, chapters, ds, commit)
+    for ch in chapters:
+        nb = nbformat.read(work / "notebooks" / ch.notebook, as_version=4)
+        body, _ = exporter.from_notebook_node(nb)
+        ch.body = body
+        (work / f"{ch.slug}.html").write_text(
+            page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body)), encoding="utf-8")
+    # full case and advice pages
+    lib = content.load_content(cfg.edition)
+    pages = []
+    back = i18n.t("back_to_chapter", cfg.lang)
+    chapter_slug = {c.id: c.slug for c in chapters}
+    for kind, folder in (("case", "cases"), ("advice", "advice")):
+        for item in lib.items(kind=kind):
+            (work / folder).mkdir(exist_ok=True)
+            body = content.render_page_body(item, cfg.lang)
+            href = f"../{chapter_slug.get(item.chapter, 'index')}.html#{kind}-{item.id}"
+            nav = f'<p class="case-nav"><a href="{html.escape(href)}">← {html.escape(back)}</a></p>'
+            title = item.text("title", cfg.lang)
+            (work / folder / f"{item.id}.html").write_text(
+                page.render(**ctx, page_id=f"{kind}-{item.id}", page_title=title, root="../",
+                            body=Markup(body + nav)), encoding="utf-8")
+            pages.append({"id": item.id, "kind": kind, "body": Markup(body)})
+    assets = work / "assets"
+    assets.mkdir(exist_ok=True)
+    for f in (TEMPLATE_DIR / "assets").iterdir():
+        shutil.copy2(f, assets / f.name)
+    return pages
+
+
+# --------------------------------------------------------------------------------------
+# 4. pdf
+# --------------------------------------------------------------------------------------
+def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, commit: str, pages: list[dict]) -> Path:
+    import re
+
+    import weasyprint
+    from markupsafe import Markup
+
+    env = _jinja()
+    ctx = _page_context(cfg, rc, chapters, ds, commit)
+    chs = []
+    for ch in chapters:
+        figures = [{"anchor": m.group(1), "label": html.unescape(re.sub(r"<[^>]+>", "", m.group(2)))}
+                   for m in re.finditer(r'<figure class="report-figure" id="([^"]+)".*?<h2 class="figure-headline">(.*?)</h2>',
+                                        ch.body, flags=re.S)]
+        # links to case pages point inside the PDF
+        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)
+        chs.append({"id": ch.id, "title": ch.title, "body": Markup(body), "figures": figures})
+    cases = [{"id": p["id"], "body": p["body"]} for p in pages]
+    doc = env.get_template("pdf/print.html.j2").render(
+        **ctx, chapters=chs, cases=cases, cases_title="Cases og råd" if cfg.lang == "da" else "Cases and advice")
+    (work / "print.html").write_text(doc, encoding="utf-8")
+    out = work / pdf_name(cfg)
+    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out))
+    (work / "print.html").unlink()
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# 5. estimates
+# --------------------------------------------------------------------------------------
+def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from . import targets
+    from .estimates import COLUMNS
+
+    est_dir = work / "estimates"
+    files = sorted(est_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))  # execution order
+    frames = [pd.read_csv(p, dtype={"category": str, "country": str}, keep_default_na=True) for p in files]
+    if not frames:
+        raise BuildError("the notebooks published no estimates")
+    est = pd.concat(frames, ignore_index=True)[COLUMNS]
+    est["category"] = est["category"].fillna("")
+    est["suppressed"] = est["suppressed"].astype(bool)
+    dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
+    if len(dup):
+        raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")
+    est.to_csv(work / "estimates.csv", index=False, lineterminator="\n", float_format="%.6f")
+    shutil.rmtree(est_dir)
+    check = targets.compare(est, cfg.edition, cfg.country)
+    if cfg.country == "dk":  # the Danish report also publishes the Norwegian comparison rows
+        check = pd.concat([check, targets.compare(est, cfg.edition, "no")], ignore_index=True)
+    return est, check
+
+
+# --------------------------------------------------------------------------------------
+# 6. manifest
+# --------------------------------------------------------------------------------------
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out.stdout.strip() + ("-dirty" if dirty else "") if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict, commit: str, work: Path) -> dict:
+    from .synth import sha256
+
+    inputs = [{"path": os.path.relpath(p, ROOT) if Path(p).resolve().is_relative_to(ROOT) else str(p),
+               "sha256": sha256(Path(p)), "bytes": Path(p).stat().st_size} for p in ds.files]
+    m = {
+        "report": "Innovation Barometer", "slug": cfg.slug,
+        "parameters": {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang,
+                       "data_path": cfg.data_path or None, "synthetic": ds.synthetic},
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": commit,
+        "inputs": inputs,
+        "versions": _versions(),
+        "notebooks": [{"chapter": c.id, "notebook": c.notebook, "seconds": round(c.seconds, 3)} for c in chapters],
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "targets": {"checked": int(len(check)), "reproduced": int(check["ok"].sum()),
+                    "missed": check.loc[~check["ok"], ["country", "population", "measure", "published_pct",
+                                                        "estimate_pct", "n_obs", "n_obs_est"]]
+                    .astype(object).where(lambda d: d.notna(), None).to_dict("records")},
+        "files": sorted(str(p.relative_to(work)) for p in work.rglob("*") if p.is_file()),
+    }
+    (work / "manifest.json").write_text(json.dumps(m, indent=2, ensure_ascii=False), encoding="utf-8")
+    return m
+
+
+# --------------------------------------------------------------------------------------
+# the whole build
+# --------------------------------------------------------------------------------------
+def build(cfg: BuildConfig) -> Path:
+    """Build one edition into ``cfg.target``; returns that folder."""
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    t0 = time.perf_counter()
+    rc, chapters, ds = plan(cfg)
+    timings["plan"] = time.perf_counter() - t0
+    commit = _git_commit()
+    target = cfg.target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir()
+    try:
+        t0 = time.perf_counter()
+        execute(cfg, chapters, work)
+        timings["execute"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        est, check = collect_estimates(cfg, chapters, work, ds)
+        timings["estimates"] = time.perf_counter() - t0
+        if ds.synthetic and not check["ok"].all():
+            missed = check.loc[~check["ok"], ["country", "population", "measure", "published_pct", "estimate_pct"]]
+            kept = _keep_failed(cfg, work)
+            raise BuildError("the synthetic sample does not reproduce these published figures:\n"
+                             f"{missed.to_string(index=False)}\n(output kept at {kept})")
+        t0 = time.perf_counter()
+        _log(cfg, "rendering website ...")
+        pages = site(cfg, rc, chapters, ds, work, commit)
+        timings["site"] = time.perf_counter() - t0
+        if cfg.pdf:
+            t0 = time.perf_counter()
+            _log(cfg, "rendering PDF ...")
+            pdf(cfg, rc, chapters, ds, work, commit, pages)
+            timings["pdf"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_all
+        manifest(cfg, chapters, ds, check, timings, commit, work)
+        _swap_into_place(work, target)
+    except BaseException:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+    _log(cfg, f"built {target} in {time.perf_counter() - t_all:.1f} s "
+              f"({int(check['ok'].sum())}/{len(check)} published figures reproduced)")
+    return target
+
+
+def _swap_into_place(work: Path, target: Path) -> None:
+    """Replace ``target`` by ``work`` with renames only (never half-written)."""
+    old = target.parent / f".{target.name}.old-{os.getpid()}"
+    if target.exists():
+        target.rename(old)
+    work.rename(target)
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def main_exit(cfg: BuildConfig) -> int:
+    try:
+        build(cfg)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except BuildError as exc:
+        print(f"build failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
+    return 0

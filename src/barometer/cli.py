@@ -1,0 +1,54 @@
+"""``python build.py``: build an edition of the Innovation Barometer."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  python build.py                                  # 2018 edition, Denmark, Danish -> _build/2018-dk-da/
+  python build.py --lang en                        # the same in English
+  python build.py --data /secure/innovation2018.sav   # the real microdata instead of the synthetic sample
+  python build.py --out /tmp/site --no-pdf         # somewhere else, website only
+
+exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
+2 wrong parameters or input data (nothing is written).
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="python build.py",
+        description="Build one edition of the Innovation Barometer report: run the chapter notebooks with "
+                    "papermill, render the website (nbconvert) and one PDF (WeasyPrint), and write "
+                    "estimates.csv and manifest.json. Without --data the synthetic sample is used (and "
+                    "generated on first use); every page then says so.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--edition", default="2018", help="edition year (default: 2018)")
+    ap.add_argument("--country", default="dk", choices=["dk", "no"], help="country of the report (default: dk)")
+    ap.add_argument("--lang", default="da", choices=["da", "en"], help="language of every text (default: da)")
+    ap.add_argument("--data", metavar="PATH", default="",
+                    help="respondent file (.csv, .parquet, .sav, .dta, .xlsx); default: the synthetic sample")
+    ap.add_argument("--frame", metavar="PATH", default="",
+                    help="frame file (one row per population unit) to check stratum counts and, for Norway, "
+                         "rake the weights; default: the synthetic frame when the synthetic sample is used")
+    ap.add_argument("--out", metavar="DIR", type=Path, default=None,
+                    help="output folder of the edition (default: _build/<edition>-<country>-<lang>)")
+    ap.add_argument("--no-pdf", action="store_true", help="skip the PDF (faster, for drafts)")
+    ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
+    return ap
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    from .build import BuildConfig, main_exit
+
+    cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
+                      frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet)
+    return main_exit(cfg)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

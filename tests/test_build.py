@@ -1,0 +1,132 @@
+"""Build the 2018 edition into a temporary folder and check what a reader gets."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from barometer import targets
+from barometer.build import BuildConfig, BuildError, build
+from barometer.estimates import COLUMNS
+from barometer.paths import NOTEBOOK_DIR, ROOT
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build") / "2018-dk-da"
+    build(BuildConfig(out_dir=out, quiet=True))
+    return out
+
+
+def test_outputs_exist(site):
+    for name in ("index.html", "samarbejde.html", "metode.html", "estimates.csv", "manifest.json",
+                 "innovationsbarometer-2018-dk-da.pdf", "assets/report.css"):
+        assert (site / name).is_file(), name
+    assert len(list((site / "cases").glob("*.html"))) == 5
+    assert not list(site.parent.glob(".2018-dk-da.tmp-*")), "temporary folder left behind"
+
+
+def test_estimates_contract_and_targets(site):
+    est = pd.read_csv(site / "estimates.csv", keep_default_na=True)
+    assert list(est.columns) == COLUMNS
+    check = pd.concat([targets.compare(est, "2018", "dk"), targets.compare(est, "2018", "no")])
+    assert len(check) == len(targets.load_targets(edition="2018"))
+    assert check["ok"].all(), check.loc[~check["ok"]]
+    shares = est[est["estimate_pct"].notna() & ~est["measure"].isin(["respondents"])]
+    assert shares[["ci_low_pct", "ci_high_pct"]].notna().all().all()
+    assert (shares["ci_low_pct"] <= shares["estimate_pct"]).all()
+    quality = est[est["figure_id"] == "quality_by_partner"]
+    assert quality.loc[quality["category"] != "collab_none", "p_value"].notna().all()
+
+
+def test_manifest(site):
+    m = json.loads((site / "manifest.json").read_text())
+    assert m["parameters"] == {"edition": "2018", "country": "dk", "lang": "da", "data_path": None, "synthetic": True}
+    assert all(len(i["sha256"]) == 64 for i in m["inputs"]) and len(m["inputs"]) >= 2
+    assert {n["notebook"] for n in m["notebooks"]} == {"00_front.ipynb", "07_collaboration.ipynb", "90_method.ipynb"}
+    assert all(n["seconds"] > 0 for n in m["notebooks"])
+    assert m["versions"]["pandas"] and "git_commit" in m
+    assert m["targets"]["reproduced"] == m["targets"]["checked"]
+
+
+def test_every_page_has_the_banner_and_no_code_or_network(site):
+    pages = list(site.glob("*.html")) + list(site.glob("*/*.html"))
+    assert len(pages) >= 10
+    for p in pages:
+        text = p.read_text(encoding="utf-8")
+        assert "Syntetiske data" in text, p
+        assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f"{p} loads from the network"
+        assert "url(http" not in text and "@import" not in text
+        assert "from barometer" not in text and "ch.figure(" not in text, f"{p} shows code"
+        assert "Traceback" not in text
+
+
+def test_no_microdata_in_any_output(site):
+    resp = pd.read_csv(ROOT / "data/synthetic/2018/dk/respondents.csv", dtype=str)
+    needles = set(resp["resp_id"]) | set(resp["innovation_text"].dropna()) | set(resp["workplace_name"].sample(200, random_state=1))
+    for p in site.rglob("*"):
+        if p.is_file() and p.suffix in (".html", ".csv", ".json", ".ipynb", ".svg"):
+            text = p.read_text(encoding="utf-8")
+            leaked = [n for n in needles if n in text]
+            assert not leaked, f"{p} contains microdata: {leaked[:3]}"
+
+
+def test_pdf_has_vector_charts_and_the_notice(site):
+    pdf = site / "innovationsbarometer-2018-dk-da.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    if not shutil.which("pdftotext"):
+        pytest.skip("pdftotext not installed (apt-get install poppler-utils)")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Indhold" in text and "Samarbejd på tværs" in text
+    pages = text.split("\f")
+    assert len(pages) >= 10
+    body_pages = [p for p in pages[1:] if p.strip()]
+    assert all("Syntetiske data" in p for p in body_pages), "synthetic-data notice missing on a page"
+    assert "Figur 2" in text.replace("FIGUR", "Figur")
+    images = subprocess.run(["pdfimages", "-list", str(pdf)], capture_output=True, text=True).stdout
+    assert len(images.strip().splitlines()) <= 2, "charts should be vectors, not images"
+
+
+def test_failed_notebook_leaves_no_half_build(tmp_path):
+    nbdir = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, nbdir)
+    nb = nbformat.read(nbdir / "07_collaboration.ipynb", as_version=4)
+    nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"))
+    nbformat.write(nb, nbdir / "07_collaboration.ipynb")
+    out = tmp_path / "out" / "2018-dk-da"
+    with pytest.raises(BuildError, match=r"07_collaboration.ipynb failed in cell .*broken on purpose"):
+        build(BuildConfig(out_dir=out, quiet=True, pdf=False, notebook_dir=nbdir))
+    assert not out.exists()
+    assert (tmp_path / "out" / ".failed" / "2018-dk-da" / "notebooks" / "07_collaboration.ipynb").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".failed"]
+
+
+def _cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "build.py", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_help_documents_every_option():
+    r = _cli("--help")
+    assert r.returncode == 0
+    for opt in ("--edition", "--country", "--lang", "--data", "--frame", "--out", "--no-pdf", "--quiet"):
+        assert opt in r.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--edition", "1999"], "unknown edition '1999'"),
+    (["--data", "/nonexistent/file.sav"], "does not exist"),
+])
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "site"
+    r = _cli(*args, "--out", str(out))
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert not out.exists()
