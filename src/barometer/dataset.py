@@ -20,7 +20,7 @@ from .codebook import Codebook, load_codebook
 from .paths import DATA_DIR
 from .readers import read_table
 from .survey import Design
-from .weighting import WeightingError, check_weights, rake, stratum_weights
+from .weighting import WeightingError, check_weights, stratum_weights
 
 
 class DataError(ValueError):
@@ -117,19 +117,20 @@ def load(edition: str = "2018", country: str = "dk", data_path: str | Path | Non
         base = stratum_weights(df, population, stratum=strata)
     except WeightingError as exc:
         raise WeightingError(f"{path}: {exc}") from None
-    margins_cols = design_meta.get("calibration_margins")
-    if margins_cols:
-        if frame is None:
-            raise DataError(f"{path}: the {country} weights are raked to the frame's margins of "
-                            f"{margins_cols}; pass the frame with --frame")
-        margins = {c: frame.groupby(c).size() for c in margins_cols}
-        df["weight"] = rake(df, base, margins).to_numpy()
-    else:
-        df["weight"] = base.to_numpy()
-    check_weights(df["weight"], total=float(population.sum()), rtol=1e-8)
+    df["weight"] = base.to_numpy()
     for measure in measures_spec()["measures"]:
         if measures_spec()["measures"][measure]["var"] in df.columns:
             df[f"m_{measure}"] = indicator(df, codebook, measure).to_numpy()
     design = Design(df, strata=strata, weights="weight", fpc=n_col)
+    margins_cols = design_meta.get("calibration_margins")
+    if margins_cols:
+        # raked to the frame's margins; the design's variance then uses R's raking residuals
+        if frame is None:
+            raise DataError(f"{path}: the {country} weights are raked to the frame's margins of "
+                            f"{margins_cols}; pass the frame with --frame")
+        margins = [frame.groupby(c).size().rename("N").reset_index() for c in margins_cols]
+        design = design.rake(margins, maxit=200, epsilon=1e-12)
+        df["weight"] = design.weights
+    check_weights(df["weight"], total=float(population.sum()), rtol=1e-8)
     return Dataset(edition=edition, country=country, df=df, codebook=codebook, design=design,
                    synthetic=synthetic, files=files)
