@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from ._glm import Binomial, glm_fit
+from types import SimpleNamespace
+
+from ._glm import Binomial, glm_fit_intercept
 
 METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
 
@@ -23,16 +25,12 @@ def _tq(p, df):
 def _intercept_fit(d, y: str, scale: float):
     """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``."""
     good = d._w > 0
-    yv = d._num(y)[good]
-    pw = d._w[good] / scale
-    X = np.ones((good.sum(), 1))
-    fit = glm_fit(X, yv, pw, Binomial)
-    coef = float(fit.coef[0])
-    mu = float(expit(coef))
-    # estfun %*% Ainv for an intercept-only logit model
-    infl = np.zeros((d.n, 1))
-    infl[good, 0] = fit.working_resid * fit.working_weights * fit.cov_unscaled[0, 0]
-    v = float(d._var(infl)[0, 0])
+    idx = np.flatnonzero(good)
+    yv = d._num(y)[idx]
+    pw = d._w[idx] / scale
+    coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial)
+    v = float(d._var(infl[:, None], rows=idx)[0, 0])
+    fit = SimpleNamespace(deviance=dev, cov_unscaled=np.array([[a_inv]]), iterations=it, converged=conv)
     return coef, v, fit, mu, good, pw
 
 

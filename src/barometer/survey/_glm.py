@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import xlogy
 
 DBL_EPS = np.finfo(float).eps
 THRESH, MTHRESH, INVEPS = 30.0, -30.0, 1.0 / DBL_EPS
@@ -81,45 +82,69 @@ def parse_formula(formula: str) -> Formula:
     return Formula(lhs, terms, intercept)
 
 
-def design_matrix(f: Formula, data: pd.DataFrame, rows: np.ndarray, numeric) -> tuple[np.ndarray, list[str]]:
-    """Model matrix on all rows; categorical levels are taken from ``rows``."""
-    n = len(data)
-    cols, names = [], []
+def design_matrix(f: Formula, idx: np.ndarray, numeric, factor) -> tuple[np.ndarray, list[str]]:
+    """Model matrix for the rows ``idx``.
+
+    ``numeric(col)`` gives a float column, ``factor(col)`` (codes, levels) with
+    codes sorted by level.  Levels of ``C(col)`` are those seen in ``idx``;
+    the first is the reference when an intercept (or an earlier factor) is there.
+    """
+    m = len(idx)
+    blocks: list[tuple[str, object]] = []
+    names: list[str] = []
     if f.intercept:
-        cols.append(np.ones(n))
         names.append("(Intercept)")
+        blocks.append(("one", None))
+    seen_cat = False
     for t in f.terms:
         if t.kind == "num":
-            cols.append(numeric(t.column))
             names.append(t.label)
+            blocks.append(("num", numeric(t.column)[idx]))
         else:
-            s = data[t.column]
-            codes, uniques = pd.factorize(s, sort=True)
-            used = np.unique(codes[rows & (codes >= 0)])
-            levels = used  # sorted level codes seen in the fitted rows
-            start = 1 if f.intercept or any(tt.kind == "cat" for tt in f.terms[: f.terms.index(t)]) else 0
-            for lv in levels[start:]:
-                cols.append((codes == lv).astype(float))
-                names.append(f"{t.label}{uniques[lv]}")
-    X = np.column_stack(cols) if cols else np.zeros((n, 0))
+            codes, levels = factor(t.column)
+            c = codes[idx]
+            used = np.flatnonzero(np.bincount(c[c >= 0], minlength=len(levels)))
+            start = 1 if (f.intercept or seen_cat) else 0
+            seen_cat = True
+            for lv in used[start:]:
+                names.append(f"{t.label}{levels[lv]}")
+                blocks.append(("dummy", (c, lv)))
+    X = np.empty((m, len(names)))
+    for j, (kind, val) in enumerate(blocks):
+        if kind == "one":
+            X[:, j] = 1.0
+        elif kind == "num":
+            X[:, j] = val
+        else:
+            c, lv = val
+            X[:, j] = c == lv
     return X, names
 
 
 # ---- families ---------------------------------------------------------------
 
 def _logit_linkinv(eta):
-    tmp = np.where(eta < MTHRESH, DBL_EPS, np.where(eta > THRESH, INVEPS, np.exp(np.clip(eta, MTHRESH, THRESH))))
-    return tmp / (1.0 + tmp)
+    """R's C ``logit_linkinv``: exp clamped to [eps, 1/eps] beyond |eta| > 30."""
+    e = np.exp(np.clip(eta, MTHRESH, THRESH))
+    out = e / (1.0 + e)
+    if np.any(np.abs(eta) > THRESH):
+        tmp = np.where(eta < MTHRESH, DBL_EPS, np.where(eta > THRESH, INVEPS, e))
+        out = tmp / (1.0 + tmp)
+    return out
 
 
 def _logit_mu_eta(eta):
     e = np.exp(np.clip(eta, MTHRESH, THRESH))
-    return np.where((eta > THRESH) | (eta < MTHRESH), DBL_EPS, e / ((1.0 + e) ** 2))
+    out = e / ((1.0 + e) ** 2)
+    if np.any(np.abs(eta) > THRESH):
+        out = np.where((eta > THRESH) | (eta < MTHRESH), DBL_EPS, out)
+    return out
 
 
 def _ylogy(y, mu):
+    """R's ``y_log_y``: y*log(y/mu), 0 where y == 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y > 0, y * np.log(y / mu), 0.0)
+        return xlogy(y, y / mu)
 
 
 class Binomial:
@@ -139,6 +164,15 @@ class Binomial:
     @staticmethod
     def dev_resids(y, mu, wt):
         return 2.0 * wt * (_ylogy(y, mu) + _ylogy(1.0 - y, 1.0 - mu))
+
+    @staticmethod
+    def deviance(y, mu, wt, binary=None):
+        """sum(dev_resids); for 0/1 responses a single log per row."""
+        if binary is None:
+            binary = bool(np.all((y == 0) | (y == 1)))
+        if binary:
+            return float(-2.0 * np.dot(wt, np.log(np.where(y == 1, mu, 1.0 - mu))))
+        return float(np.sum(2.0 * wt * (_ylogy(y, mu) + _ylogy(1.0 - y, 1.0 - mu))))
 
     @staticmethod
     def initialize(y, wt):
@@ -172,6 +206,10 @@ class Gaussian:
         return wt * (y - mu) ** 2
 
     @staticmethod
+    def deviance(y, mu, wt, binary=None):
+        return float(np.dot(wt, (y - mu) ** 2))
+
+    @staticmethod
     def initialize(y, wt):
         return y, y.copy()
 
@@ -195,9 +233,10 @@ class GlmFit:
 def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25, epsilon: float = 1e-8) -> GlmFit:
     """``stats::glm.fit`` on rows with ``w > 0`` (R's ``good`` rows)."""
     y, mu = family.initialize(y.astype(float), w)
+    binary = bool(np.all((y == 0) | (y == 1)))
     eta = family.linkfun(mu)
     mu = family.linkinv(eta)
-    devold = float(np.sum(family.dev_resids(y, mu, w)))
+    devold = family.deviance(y, mu, w, binary)
     coef = None
     conv = False
     it = 0
@@ -208,13 +247,12 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
         XtW = X.T * ww
         A = XtW @ X
         try:
-            coef_new = np.linalg.solve(A, XtW @ z)
+            coef = np.linalg.solve(A, XtW @ z)
         except np.linalg.LinAlgError as exc:
             raise ValueError("model matrix is singular (aliased terms or empty level in the domain)") from exc
-        coef = coef_new
         eta = X @ coef
         mu = family.linkinv(eta)
-        dev = float(np.sum(family.dev_resids(y, mu, w)))
+        dev = family.deviance(y, mu, w, binary)
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             conv = True
             break
@@ -222,3 +260,50 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
     resid = (y - mu) / family.mu_eta(eta)
     cov_unscaled = np.linalg.inv(A)
     return GlmFit(coef, eta, mu, resid, ww, cov_unscaled, dev, it, conv)
+
+
+def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int = 25, epsilon: float = 1e-8):
+    """``glm.fit`` for ``y ~ 1``: the same iterations as :func:`glm_fit`, but
+    after the first one (per-row starting values) mu is one number, so each
+    iteration is O(1) on the sums of w and w*y.
+
+    Returns (coef, mu, deviance, influence) where influence is R's
+    ``estfun %*% Ainv`` per row: ``w (y - mu) / (mu.eta(eta) sum(w))``-type
+    working residual x working weight x (X'WX)^-1.
+    """
+    y, mu = family.initialize(y.astype(float), w)
+    binary = bool(np.all((y == 0) | (y == 1)))
+    eta = family.linkfun(mu)
+    mu = family.linkinv(eta)
+    devold = family.deviance(y, mu, w, binary)
+    sw = float(w.sum())
+    swy = float(np.dot(w, y))
+    # constant part of the binomial deviance: 2 sum w [y log y + (1-y) log(1-y)]
+    const = 0.0 if binary else float(2.0 * np.dot(w, _ylogy(y, np.ones_like(y)) + _ylogy(1 - y, np.ones_like(y))))
+    # iteration 1: per-row eta
+    mu_eta = family.mu_eta(eta)
+    z = eta + (y - mu) / mu_eta
+    ww = w * mu_eta**2 / family.variance(mu)
+    coef = float(np.dot(ww, z) / ww.sum())
+    ww_scale = None  # working weights are w * ww_scale after iteration 1
+    a_inv = 1.0 / float(ww.sum())
+    it, conv = 1, False
+    while True:
+        e = np.array([coef])
+        m = float(family.linkinv(e)[0])
+        dev = float(const - 2.0 * (swy * np.log(m) + (sw - swy) * np.log1p(-m)))
+        if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
+            conv = True
+            break
+        if it >= maxit:
+            break
+        devold = dev
+        it += 1
+        me = float(family.mu_eta(e)[0])
+        ww_scale = me**2 / (m * (1 - m))
+        a_inv = 1.0 / (sw * ww_scale)
+        coef = coef + (swy / sw - m) / me
+    me = float(family.mu_eta(np.array([coef]))[0])
+    resid = (y - m) / me
+    wts = ww if ww_scale is None else w * ww_scale
+    return coef, m, dev, resid * wts * a_inv, a_inv, it, conv

@@ -13,7 +13,16 @@ it was built on; two row masks tell what R would hold:
 ``weight == 0``
     rows outside a domain of a calibrated design (R sets ``prob = Inf``).
 
-Influence values must already be zero on rows with zero weight.
+For one stage, R computes per stratum h with n_h sampled units::
+
+    f_h = (N_h - n_h)/N_h  (1 without fpc; 1 if N_h = Inf)
+    V_h = f_h n_h/(n_h - 1) * sum_j (T_hj - mean_h T)(T_hj - mean_h T)'
+
+where ``T_hj`` are unit totals of the influence values and the mean runs over
+all n_h units of the full sample.  Everything that does not depend on the
+influence values (scales, lonely-PSU decisions, stage multipliers) is computed
+once per design in a :class:`VariancePlan`; a variance is then a few
+``np.bincount`` passes and one ``D' diag(u) D`` product per stage.
 """
 
 from __future__ import annotations
@@ -22,14 +31,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Stage", "OneHot", "recvar", "LonelyPSUError"]
+__all__ = ["Stage", "OneHot", "VariancePlan", "recvar", "LonelyPSUError"]
 
 
 class LonelyPSUError(ValueError):
     """A stratum has a single PSU and ``lonely_psu='fail'``."""
 
 
-@dataclass(frozen=True)
+@dataclass
 class Stage:
     """One sampling stage, row-aligned integer codes.
 
@@ -41,6 +50,7 @@ class Stage:
     strata_labels : printable label of each stratum code (for error messages)
     unit_stratum : stratum code of each unit (length K)
     unit_first_row : first row of each unit (length K)
+    identity : every row is its own unit (``clusters == arange(n)``)
     """
 
     strata: np.ndarray
@@ -50,6 +60,18 @@ class Stage:
     strata_labels: np.ndarray
     unit_stratum: np.ndarray
     unit_first_row: np.ndarray
+    identity: bool = False
+
+    def __post_init__(self):
+        npsu_row = self.npsu[self.strata]
+        if self.popsize is None:
+            self.f_row = np.ones(len(self.strata))
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self.f_row = np.where(np.isinf(self.popsize), 1.0, (self.popsize - npsu_row) / self.popsize)
+        f_unit = self.f_row[self.unit_first_row]
+        n_unit = self.npsu[self.unit_stratum]
+        self.unit_scale = np.where(n_unit > 1, f_unit * n_unit / np.maximum(n_unit - 1, 1), f_unit)
 
     @property
     def n_strata(self) -> int:
@@ -79,7 +101,7 @@ class OneHot:
 
 
 def rowsum(x, codes: np.ndarray, k: int) -> np.ndarray:
-    """Sum rows of ``x`` (dense (n, p) or OneHot) by integer ``codes`` -> (k, p)."""
+    """Sum rows of ``x`` (dense (m, p) or OneHot) by integer ``codes`` -> (k, p)."""
     if isinstance(x, OneHot):
         flat = codes.astype(np.int64) * x.p + x.cols
         return np.bincount(flat, weights=x.values, minlength=k * x.p).reshape(k, x.p)
@@ -90,93 +112,111 @@ def rowsum(x, codes: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _stage_contribution(
-    x,
-    st: Stage,
-    present: np.ndarray,
-    unit_mult: np.ndarray,
-    groups: np.ndarray | None,
-    lonely_psu: str,
-    stage_no: int,
-    diag_only: bool,
-):
-    """Sum over strata (and groups of strata) of ``onestrat`` for one stage.
+class VariancePlan:
+    """Everything of ``svyrecvar`` that depends on the design, not on x.
 
-    ``unit_mult`` is the product of earlier-stage sampling fractions for each
-    unit of this stage; ``groups`` (per stratum) is the earlier-stage unit the
-    stratum lies in (R calls ``onestage`` once per earlier-stage unit, and the
-    ``average`` rescaling nstrat/nokstrat is per call).
+    Per stage: the multiplier ``u`` of each unit (scale f n/(n-1), product of
+    earlier-stage sampling fractions, R's nstrat/nokstrat for ``average``; 0
+    for strata R skips or zeroes) and whether its stratum is centred.
+    Raises :class:`LonelyPSUError` for ``lonely_psu='fail'`` exactly where R
+    would (a present stratum with one unit and a non-zero fpc factor).
     """
-    S, K = st.n_strata, st.n_units
-    # strata R would visit: those with at least one row still in the design
-    pres_s = np.zeros(S, dtype=bool)
-    pres_s[st.strata[present]] = True
 
-    # f = (N - n)/N per row; R: all(f < 1e-7) in the stratum -> zero contribution
-    npsu_row = st.npsu[st.strata]
-    if st.popsize is None:
-        f_row = np.ones(len(st.strata))
-    else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            f_row = np.where(np.isinf(st.popsize), 1.0, (st.popsize - npsu_row) / st.popsize)
-    # any(f >= 1e-7) among present rows of the stratum
-    big = np.zeros(S, dtype=bool)
-    sel = present & (f_row >= 1e-7)
-    big[st.strata[sel]] = True
-    zero_s = pres_s & ~big
+    def __init__(self, stages: list[Stage], present: np.ndarray, lonely_psu: str):
+        self.stages = stages
+        self.present = present
+        self.units: list[tuple[np.ndarray, np.ndarray]] = []
+        self.nan = False
+        n = len(present)
+        mult_row = np.ones(n)
+        for k, st in enumerate(stages):
+            S = st.n_strata
+            pres_s = np.bincount(st.strata, weights=present, minlength=S) > 0
+            big = np.bincount(st.strata, weights=present & (st.f_row >= 1e-7), minlength=S) > 0
+            zero_s = pres_s & ~big
+            lonely_s = pres_s & ~zero_s & (st.npsu == 1)
+            na_s = np.zeros(S, dtype=bool)
+            centre_s = np.ones(S, dtype=bool)
+            drop_s = ~pres_s | zero_s
+            if lonely_s.any():
+                if lonely_psu == "fail":
+                    first = np.flatnonzero(lonely_s)[0]
+                    raise LonelyPSUError(
+                        f"Stratum ({st.strata_labels[first]}) has only one PSU at stage {k + 1}"
+                        f" ({int(lonely_s.sum())} such strata). Use lonely_psu='adjust', 'average',"
+                        " 'certainty' or 'remove' (R: options(survey.lonely.psu=...))."
+                    )
+                if lonely_psu == "adjust":
+                    centre_s = ~lonely_s  # deviation from 0 rather than the stratum mean
+                elif lonely_psu in ("certainty", "remove"):
+                    drop_s = drop_s | lonely_s  # one centred unit -> 0
+                elif lonely_psu == "average":
+                    na_s = lonely_s
+                    drop_s = drop_s | lonely_s
+                else:  # pragma: no cover - validated in Design
+                    raise ValueError(f"Can't handle lonely_psu={lonely_psu!r}")
+            us = st.unit_stratum
+            if k == 0:
+                unit_mult = np.ones(st.n_units)
+                nstrat, nok = pres_s.sum(), (pres_s & ~na_s).sum()
+                gfac_s = np.full(S, nstrat / nok if nok else np.nan)
+                if nstrat and not nok:  # R: 0 * nstrat/0
+                    self.nan = True
+            else:
+                unit_mult = mult_row[st.unit_first_row]
+                prev = stages[k - 1]
+                # R calls onestage once per unit of the previous stage: the
+                # nstrat/nokstrat rescaling is per such group of strata
+                strat_first = np.zeros(S, dtype=np.int64)
+                strat_first[us] = st.unit_first_row
+                groups = prev.clusters[strat_first]
+                G = int(groups.max()) + 1 if S else 0
+                nstrat_g = np.bincount(groups, weights=pres_s, minlength=G)
+                nok_g = np.bincount(groups, weights=pres_s & ~na_s, minlength=G)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    gfac_s = (nstrat_g / nok_g)[groups]
+                if ((nstrat_g > 0) & (nok_g == 0)).any():
+                    self.nan = True
+            u = np.where(drop_s[us], 0.0, st.unit_scale * unit_mult * gfac_s[us])
+            if np.isnan(u).any():
+                self.nan = True
+            self.units.append((u, centre_s))
+            if st.popsize is None:  # later stages only with a fpc (R multistage)
+                break
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mult_row = mult_row * (st.npsu[st.strata] / st.popsize)
 
-    lonely_s = pres_s & ~zero_s & (st.npsu == 1)
-    na_s = np.zeros(S, dtype=bool)
-    centre_s = np.ones(S, dtype=bool)
-    drop_s = ~pres_s | zero_s
-    if lonely_s.any():
-        if lonely_psu == "fail":
-            first = np.flatnonzero(lonely_s)[0]
-            raise LonelyPSUError(
-                f"Stratum ({st.strata_labels[first]}) has only one PSU at stage {stage_no}"
-                f" ({int(lonely_s.sum())} such strata). Use lonely_psu='adjust', 'average',"
-                " 'certainty' or 'remove' (R: options(survey.lonely.psu=...))."
-            )
-        if lonely_psu == "adjust":
-            centre_s = ~lonely_s  # lonely PSU deviates from 0 (the grand mean of centred x)
-        elif lonely_psu in ("certainty", "remove"):
-            drop_s = drop_s | lonely_s  # centred single row -> 0
-        elif lonely_psu == "average":
-            na_s = lonely_s
-            drop_s = drop_s | lonely_s
-        else:  # pragma: no cover - validated in Design
-            raise ValueError(f"Can't handle lonely_psu={lonely_psu!r}")
-
-    # unit (PSU) totals and stratum means over the npsu units of the full design
-    T = rowsum(x, st.clusters, K)
-    us = st.unit_stratum
-    sums = rowsum(T, us, S)
-    means = sums / st.npsu[:, None]
-    D = T - np.where(centre_s[us][:, None], means[us], 0.0)
-
-    f_unit = f_row[st.unit_first_row]
-    n_unit = st.npsu[us].astype(float)
-    scale = np.where(n_unit > 1, f_unit * n_unit / np.maximum(n_unit - 1, 1), f_unit)
-
-    # nstrat / nokstrat rescaling for 'average' (per group of strata)
-    if groups is None:
-        nstrat = pres_s.sum()
-        nok = (pres_s & ~na_s).sum()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gfac_s = np.full(S, nstrat / nok if nok else np.nan)
-    else:
-        G = int(groups.max()) + 1 if len(groups) else 0
-        nstrat_g = np.bincount(groups, weights=pres_s, minlength=G)
-        nok_g = np.bincount(groups, weights=pres_s & ~na_s, minlength=G)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gfac_s = (nstrat_g / nok_g)[groups]
-    u = np.where(drop_s[us], 0.0, scale * unit_mult * gfac_s[us])
-    if np.isnan(u).any():
-        return np.full(D.shape[1] if diag_only else (D.shape[1], D.shape[1]), np.nan)
-    if diag_only:
-        return (u[:, None] * D * D).sum(axis=0)
-    Du = D * np.sqrt(u)[:, None]
-    return Du.T @ Du
+    def variance(self, x, rows: np.ndarray | None = None, diag_only: bool = False):
+        """Variance of the column totals of x (rows ``rows`` of the data, or all)."""
+        p = x.p if isinstance(x, OneHot) else x.shape[1]
+        if self.nan:
+            return np.full(p, np.nan) if diag_only else np.full((p, p), np.nan)
+        if not self.present.any():
+            return np.zeros(p) if diag_only else np.zeros((p, p))
+        total = None
+        for st, (u, centre_s) in zip(self.stages, self.units):
+            if st.identity and not isinstance(x, OneHot):
+                if rows is None:
+                    T = np.array(x, dtype=float, copy=True)
+                else:
+                    T = np.zeros((st.n_units, x.shape[1]))
+                    T[rows] = x
+            else:
+                codes = st.clusters if rows is None else st.clusters[rows]
+                T = rowsum(x, codes, st.n_units)
+            us = st.unit_stratum
+            means = rowsum(T, us, st.n_strata) / st.npsu[:, None]
+            if centre_s.all():
+                T -= means[us]
+            else:
+                T -= np.where(centre_s[us][:, None], means[us], 0.0)
+            if diag_only:
+                c = u @ (T * T)
+            else:
+                Tu = T * np.sqrt(u)[:, None]
+                c = Tu.T @ Tu
+            total = c if total is None else total + c
+        return total
 
 
 def recvar(
@@ -186,45 +226,35 @@ def recvar(
     lonely_psu: str = "fail",
     calibrations: list | None = None,
     diag_only: bool = False,
+    plan: VariancePlan | None = None,
+    rows: np.ndarray | None = None,
 ):
     """Variance (p x p, or its diagonal) of the totals of the columns of ``x``.
 
-    ``x`` is (n, p) (or a :class:`OneHot`) of weighted influence values, zero on
-    rows with zero weight.  Stage 2 and later enter only when a fpc was given
-    (R: ``if (!is.null(fpcs) && NCOL(clusters) > 1)``), each multiplied by the
-    product of the earlier stages' sampling fractions n/N.
+    ``x`` is (n, p) (or a :class:`OneHot`, or (len(rows), p) with ``rows``) of
+    weighted influence values, zero on rows with zero weight.  Stage 2 and later
+    enter only when a fpc was given (R: ``if (!is.null(fpcs) && NCOL(clusters) >
+    1)``), each multiplied by the product of earlier sampling fractions n/N.
     """
-    if calibrations:
-        x = x.dense() if isinstance(x, OneHot) else np.array(x, dtype=float, copy=True)
-        x = calibration_residuals(x, calibrations, present)
-    if isinstance(x, OneHot):
-        x = OneHot(np.where(present, x.values, 0.0), x.cols, x.p)
-    else:
-        x = np.where(present[:, None], x, 0.0)
-    p = x.p if isinstance(x, OneHot) else x.shape[1]
-    if not present.any():
-        return np.zeros(p) if diag_only else np.zeros((p, p))
+    if plan is None:
+        plan = VariancePlan(stages, present, lonely_psu)
     n = len(present)
-    mult_row = np.ones(n)
-    total = None
-    for k, st in enumerate(stages):
-        if k == 0:
-            unit_mult = np.ones(st.n_units)
-            groups = None
-        else:
-            unit_mult = mult_row[st.unit_first_row]
-            prev = stages[k - 1]
-            # each stratum of this stage lies inside one unit of the previous stage
-            strat_first = np.zeros(st.n_strata, dtype=np.int64)
-            strat_first[st.unit_stratum] = st.unit_first_row
-            groups = prev.clusters[strat_first]
-        c = _stage_contribution(x, st, present, unit_mult, groups, lonely_psu, k + 1, diag_only)
-        total = c if total is None else total + c
-        if st.popsize is None:
-            break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mult_row = mult_row * (st.npsu[st.strata] / st.popsize)
-    return total
+    if calibrations:
+        if isinstance(x, OneHot):
+            x = x.dense()
+        if rows is not None:
+            full = np.zeros((n, x.shape[1]))
+            full[rows] = x
+            x, rows = full, None
+        x = calibration_residuals(np.asarray(x, dtype=float), calibrations, present)
+    else:
+        pr = present if rows is None else present[rows]
+        if not pr.all():
+            if isinstance(x, OneHot):
+                x = OneHot(np.where(pr, x.values, 0.0), x.cols, x.p)
+            else:
+                x = np.where(pr[:, None], x, 0.0)
+    return plan.variance(x, rows=rows, diag_only=diag_only)
 
 
 def calibration_residuals(x: np.ndarray, calibrations: list, present: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ._glm import FAMILIES, design_matrix, glm_fit, parse_formula
-from ._variance import OneHot, Stage, recvar
+from ._variance import OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
 
@@ -39,14 +39,21 @@ def _interact(*codes: np.ndarray) -> np.ndarray:
     return inv.astype(np.int64).ravel()
 
 
-def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels) -> Stage:
+def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
+    """First row of each code 0..k-1 (every code occurs)."""
+    first = np.full(k, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes), dtype=np.int64))
+    return first
+
+
+def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels, identity: bool = False) -> Stage:
     n = len(clusters)
     K = int(clusters.max()) + 1 if n else 0
-    _, first = np.unique(clusters, return_index=True)
+    first = np.arange(n, dtype=np.int64) if identity else _first_rows(clusters, K)
     unit_stratum = strata[first]
     S = int(strata.max()) + 1 if n else 0
     npsu = np.bincount(unit_stratum, minlength=S).astype(float)
-    return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first)
+    return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first, identity)
 
 
 def tquantile(p, df):
@@ -185,7 +192,8 @@ class Design:
         self.lonely_psu = lonely_psu
         self.nest = nest
         self.has_strata = bool(strata_cols)
-        self._cache: dict = {}
+        self._cache: dict = {}  # column-derived arrays, shared by subsets
+        self._own: dict = {}  # design-derived (plan, degf), per object
         self._calibrations: list = []
 
         # --- ids: each stage interacted with the earlier ones (R) -------------
@@ -307,7 +315,12 @@ class Design:
                 labels = np.array(
                     [f"{id_labels[i - 1][r]}" for r in first], dtype=object
                 )
-            stages.append(_make_stage(strat[i], clus[i], None if popsize is None else popsize[i], labels))
+            stages.append(
+                _make_stage(
+                    strat[i], clus[i], None if popsize is None else popsize[i], labels,
+                    identity=(i == 0 and not id_cols and not (nest and self.has_strata)),
+                )
+            )
         self._stages = stages
 
     # ------------------------------------------------------------------ basics
@@ -327,6 +340,15 @@ class Design:
         key = ("num", col)
         if key not in self._cache:
             self._cache[key] = self._numeric(col)
+        return self._cache[key]
+
+    def _codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        """Integer codes (sorted levels, -1 for missing) of a column, cached."""
+        key = ("codes", col)
+        if key not in self._cache:
+            if col not in self.data.columns:
+                raise KeyError(f"column {col!r} not in data")
+            self._cache[key] = _factorize(self.data[col])
         return self._cache[key]
 
     def _mask(self, mask) -> np.ndarray:
@@ -365,9 +387,18 @@ class Design:
 
     def degf(self) -> int:
         """R ``degf``: PSUs minus strata among rows with non-zero weight."""
-        inset = self._w != 0
-        st = self._stages[0]
-        return int(len(np.unique(st.clusters[inset])) - len(np.unique(st.strata[inset])))
+        if "degf" not in self._own:
+            inset = (self._w != 0).astype(float)
+            st = self._stages[0]
+            k = int(np.count_nonzero(np.bincount(st.clusters, weights=inset, minlength=st.n_units)))
+            h = int(np.count_nonzero(np.bincount(st.strata, weights=inset, minlength=st.n_strata)))
+            self._own["degf"] = k - h
+        return self._own["degf"]
+
+    def _plan(self) -> VariancePlan:
+        if "plan" not in self._own:
+            self._own["plan"] = VariancePlan(self._stages, self._present, self.lonely_psu)
+        return self._own["plan"]
 
     def subset(self, mask) -> "Design":
         """Domain design (R ``subset.survey.design``): all PSUs stay for variance.
@@ -379,7 +410,7 @@ class Design:
         design (R pads with zero PSU totals).
         """
         m = self._mask(mask)
-        new = copy.copy(self)
+        new = self._copy()
         new._w = np.where(m, self._w, 0.0)
         if not self._calibrations:
             new._present = self._present & m
@@ -395,8 +426,17 @@ class Design:
             return self
         return self.subset(~bad)
 
-    def _var(self, x, diag_only: bool = False):
-        return recvar(x, self._stages, self._present, self.lonely_psu, self._calibrations, diag_only)
+    def _var(self, x, diag_only: bool = False, rows: np.ndarray | None = None):
+        """svyrecvar of influence values x (all rows, or the rows ``rows``)."""
+        return recvar(
+            x, self._stages, self._present, self.lonely_psu, self._calibrations, diag_only,
+            plan=self._plan(), rows=rows,
+        )
+
+    def _copy(self) -> "Design":
+        new = copy.copy(self)
+        new._own = {}
+        return new
 
     # -------------------------------------------------------------- estimators
     def mean(self, y: str) -> Estimate:
@@ -455,22 +495,26 @@ class Design:
         """
         if y is None:
             raise ValueError("by() needs the analysis variable y")
-        codes, levels = _factorize(self.data[by])
+        codes, levels = self._codes(by)
         live = (self._w != 0) & (codes >= 0)
-        used = np.unique(codes[live])
+        used = np.flatnonzero(np.bincount(codes[live], minlength=len(levels)))
         rows = []
         fast = statistic in ("mean", "total") and not (
             self.lonely_psu == "average" and any((st.npsu == 1).any() for st in self._stages)
         )
         if fast:
             d = self._complete([y])
-            w = np.where(np.isin(codes, used), d._w, 0.0)
-            g = np.searchsorted(used, np.where(codes >= 0, codes, used[0]))
+            lookup = np.full(len(levels) + 1, -1, dtype=np.int64)
+            lookup[used] = np.arange(len(used))
+            g = lookup[codes]  # codes == -1 (missing) -> lookup[-1] == -1
+            inl = g >= 0
+            w = np.where(inl, d._w, 0.0)
+            g = np.where(inl, g, 0)
             yv = np.where(w > 0, d._num(y), 0.0)
             L = len(used)
             if statistic == "mean":
                 psum = np.bincount(g, weights=w, minlength=L)
-                nrow = np.bincount(g, weights=(d._present & np.isin(codes, used)), minlength=L)
+                nrow = np.bincount(g, weights=(d._present & inl), minlength=L)
                 with np.errstate(divide="ignore", invalid="ignore"):
                     est = np.bincount(g, weights=w * yv, minlength=L) / psum
                 est[nrow == 0] = 0.0  # R: an all-missing domain gives 0, SE 0
@@ -531,16 +575,15 @@ class Design:
                 if isna.any():
                     d = d.subset(~isna)
         good = d._w > 0
-        X, names = design_matrix(f, self.data, good, d._num)
-        y = d._num(f.response)
-        pw = d._w / scale
-        Xg = X[good]
-        fit = glm_fit(Xg, y[good], pw[good], fam)
+        idx = np.flatnonzero(good)
+        X, names = design_matrix(f, idx, d._num, d._codes)
+        y = d._num(f.response)[idx]
+        pw = d._w[idx] / scale
+        fit = glm_fit(X, y, pw, fam)
         p = len(names)
-        estfun = np.zeros((self.n, p))
-        estfun[good] = Xg * (fit.working_resid * fit.working_weights)[:, None]
-        infl = estfun @ fit.cov_unscaled
-        V = d._var(infl)
+        # estfun %*% Ainv (R svy.varcoef), on the fitted rows only
+        infl = (X * (fit.working_resid * fit.working_weights)[:, None]) @ fit.cov_unscaled
+        V = d._var(infl, rows=idx)
         se = np.sqrt(np.diag(V))
         df_resid = d.degf() + 1 - p
         tv = fit.coef / se
@@ -560,7 +603,7 @@ class Design:
             iterations=fit.iterations,
             converged=fit.converged,
         )
-        res._extra = {"design": d, "good": good, "X": Xg, "y": y[good], "w": pw[good], "fit": fit, "fam": fam}
+        res._extra = {"design": d, "rows": idx, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam}
         return res
 
     # ------------------------------------------------------------------- chisq
@@ -649,7 +692,7 @@ class Design:
         oldw = self._w.copy()
         neww = np.where(self._present, oldw * rw, 0.0)
         neww = np.where(np.isnan(neww) & (oldw == 0), 0.0, neww)
-        new = copy.copy(self)
+        new = self._copy()
         new._w = neww
         new._calibrations = self._calibrations + [
             {"kind": "post", "codes": codes, "weights": neww.copy(), "oldweights": np.where(self._present, oldw, 0.0)}
@@ -687,7 +730,7 @@ class Design:
         converged = False
         it = 0
         while it < maxit:
-            design = copy.copy(design)
+            design = design._copy()
             design._calibrations = []
             for cols, tab in specs:
                 design = design.poststratify(cols, tab)
@@ -699,7 +742,7 @@ class Design:
             oldtable = newtable
             it += 1
         rec = {"kind": "rake", "margins": [(c["codes"], c["weights"]) for c in design._calibrations]}
-        design = copy.copy(design)
+        design = design._copy()
         design._calibrations = old_cal + [rec]
         if not converged:
             warnings.warn(f"Raking did not converge after {it} iterations.", stacklevel=2)
