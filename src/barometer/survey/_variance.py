@@ -126,6 +126,7 @@ class VariancePlan:
         self.stages = stages
         self.present = present
         self.units: list[tuple[np.ndarray, np.ndarray]] = []
+        self.u_strata: list[np.ndarray] = []  # sum of u over the units of each stratum
         self.nan = False
         n = len(present)
         mult_row = np.ones(n)
@@ -181,6 +182,7 @@ class VariancePlan:
             if np.isnan(u).any():
                 self.nan = True
             self.units.append((u, centre_s))
+            self.u_strata.append(np.bincount(us, weights=u, minlength=S))
             if st.popsize is None:  # later stages only with a fpc (R multistage)
                 break
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -194,13 +196,25 @@ class VariancePlan:
         if not self.present.any():
             return np.zeros(p) if diag_only else np.zeros((p, p))
         total = None
-        for st, (u, centre_s) in zip(self.stages, self.units):
+        for st, (u, centre_s), U_h in zip(self.stages, self.units, self.u_strata):
             if st.identity and not isinstance(x, OneHot):
-                if rows is None:
-                    T = np.array(x, dtype=float, copy=True)
+                # element sampling: units are rows; only the given rows are
+                # non-zero, the others contribute u * mean_h mean_h' each
+                s = st.strata if rows is None else st.strata[rows]
+                uu = u if rows is None else u[rows]
+                m = rowsum(x, s, st.n_strata) / st.npsu[:, None]
+                if not centre_s.all():
+                    m[~centre_s] = 0.0
+                D = x - m[s]
+                rest = U_h - np.bincount(s, weights=uu, minlength=st.n_strata)
+                if diag_only:
+                    c = uu @ (D * D) + rest @ (m * m)
                 else:
-                    T = np.zeros((st.n_units, x.shape[1]))
-                    T[rows] = x
+                    Du = D * np.sqrt(uu)[:, None]
+                    mr = m * np.sqrt(np.maximum(rest, 0.0))[:, None]
+                    c = Du.T @ Du + mr.T @ mr
+                total = c if total is None else total + c
+                continue
             else:
                 codes = st.clusters if rows is None else st.clusters[rows]
                 T = rowsum(x, codes, st.n_units)

@@ -439,38 +439,44 @@ class Design:
         return new
 
     # -------------------------------------------------------------- estimators
+    def _analysis(self, cols: Sequence[str]):
+        """NA-free design, rows with positive weight, their weights and values."""
+        d = self._complete(cols)
+        idx = np.flatnonzero(d._w > 0)
+        return d, idx, d._w[idx], [d._num(c)[idx] for c in cols]
+
     def mean(self, y: str) -> Estimate:
         """R ``svymean(~y, design, na.rm=TRUE)``: ratio sum(w y)/sum(w);
         influence ``(y - mean) w / sum(w)``."""
-        d = self._complete([y])
-        w = d._w
-        yv = np.where(w > 0, d._num(y), 0.0)
+        d, idx, w, (yv,) = self._analysis([y])
         psum = w.sum()
         # R: colSums over an empty design is 0 (an all-missing domain gives 0, SE 0)
-        avg = float((yv * w).sum() / psum) if d._present.any() else 0.0
-        x = ((yv - avg) * w / psum)[:, None]
-        v = float(d._var(x)[0, 0])
+        if d._present.any():
+            with np.errstate(divide="ignore", invalid="ignore"):
+                avg = float(np.dot(yv, w) / psum)
+        else:
+            avg = 0.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = ((yv - avg) * w / psum)[:, None]
+        v = float(d._var(x, rows=idx)[0, 0])
+        if np.isnan(avg):
+            v = np.nan
         return Estimate(avg, v, "mean", y)
 
     def total(self, y: str) -> Estimate:
         """R ``svytotal(~y, design, na.rm=TRUE)``: sum(w y); influence ``w y``."""
-        d = self._complete([y])
-        w = d._w
-        yv = np.where(w > 0, d._num(y), 0.0)
+        d, idx, w, (yv,) = self._analysis([y])
         x = (yv * w)[:, None]
-        return Estimate(float(x.sum()), float(d._var(x)[0, 0]), "total", y)
+        return Estimate(float(x.sum()), float(d._var(x, rows=idx)[0, 0]), "total", y)
 
     def ratio(self, numerator: str, denominator: str) -> Estimate:
         """R ``svyratio(~y, ~x, design, na.rm=TRUE)``: T_y / T_x with influence
         ``w (y - R x) / T_x``."""
-        d = self._complete([numerator, denominator])
-        w = d._w
-        yv = np.where(w > 0, d._num(numerator), 0.0)
-        xv = np.where(w > 0, d._num(denominator), 0.0)
-        ty, tx = (w * yv).sum(), (w * xv).sum()
+        d, idx, w, (yv, xv) = self._analysis([numerator, denominator])
+        ty, tx = np.dot(w, yv), np.dot(w, xv)
         r = ty / tx
         infl = ((yv - r * xv) / tx * w)[:, None]
-        return Estimate(float(r), float(d._var(infl)[0, 0]), "ratio", f"{numerator}/{denominator}")
+        return Estimate(float(r), float(d._var(infl, rows=idx)[0, 0]), "ratio", f"{numerator}/{denominator}")
 
     # ------------------------------------------------------------------ ciprop
     def ciprop(self, y: str, method: str = "logit", level: float = 0.95, df: float | None = None) -> CIProp:
@@ -523,7 +529,8 @@ class Design:
             else:
                 est = np.bincount(g, weights=w * yv, minlength=L)
                 vals = yv * w
-            v = d._var(OneHot(vals, g, L), diag_only=True)
+            idx = np.flatnonzero(w > 0)
+            v = d._var(OneHot(vals[idx], g[idx], L), diag_only=True, rows=idx)
             v[np.isnan(est)] = np.nan  # R: 0/0 weights in an empty calibrated domain
             return pd.DataFrame({by: levels[used], "estimate": est, "se": np.sqrt(v)})
         for lv in used:
