@@ -27,6 +27,8 @@ def read_api(name: str, folder: Path = FIXTURES) -> pd.DataFrame:
     d["bothy"] = (d["both"] == "Yes").astype(float)
     d["cimp"] = (d["comp.imp"] == "Yes").astype(float)
     d["acsbig"] = np.where(d["acs.k3"].isna(), np.nan, (d["acs.k3"] > 20).astype(float))
+    d["swna"] = d["sch.wide"].astype(object)
+    d.loc[d.index[2::37], "swna"] = None  # a factor with missing values (as make_reference.R)
     return d
 
 

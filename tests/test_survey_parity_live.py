@@ -64,6 +64,7 @@ def make_data(seed: int) -> pd.DataFrame:
     df["g"] = rng.choice(["a", "b", "c"], n)
     df["h"] = rng.choice(["u", "v"], n)
     df["dom"] = (rng.random(n) < 0.55).astype(int)
+    df["gna"] = df["g"].where(rng.random(n) > 0.05)  # a factor with missing values
     # a design with lonely strata: strata 1 and 2 keep a single PSU
     df["st_l"] = df["st"]
     df["psu_l"] = np.where(df["st"] <= 2, df["st"] * 100 + 1, df["psu"])
@@ -101,6 +102,7 @@ def keys_for(design: str) -> list[str]:
     ops += [f"ciprop|ind|{m}" for m in ("logit", "likelihood", "mean", "beta", "asin", "xlogit")]
     if not design.startswith("lonely_"):
         ops += [f"chisq|g|h|{s}" for s in ("F", "Chisq", "Wald", "adjWald")]
+        ops += [f"chisq|gna|h|{s}" for s in ("F", "Chisq", "Wald", "adjWald")]
         ops += ["glm|ind ~ x + C(g)|quasibinomial", "glm|y ~ x + C(g) + C(h)|gaussian"]
     out = []
     for dom in ("", "dom"):
@@ -114,7 +116,7 @@ def keys_for(design: str) -> list[str]:
 R_SCRIPT = r"""
 suppressPackageStartupMessages({library(survey); library(jsonlite)})
 a <- commandArgs(trailingOnly = TRUE)
-df <- read.csv(a[1], stringsAsFactors = FALSE)
+df <- read.csv(a[1], stringsAsFactors = FALSE, na.strings = c("", "NA"))
 spec <- fromJSON(a[2])
 designs <- lapply(spec$designs, function(s) suppressWarnings(eval(parse(text = s))))
 pop_g <- data.frame(g = c("a", "b", "c"), Freq = c(3000, 2500, 4000))

@@ -52,13 +52,16 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
     na_rows = ((ra < 0) | (cb < 0)) & d._present
     if na_rows.any():  # R: na.rm=TRUE
         d = d.subset(~na_rows)
-    pres = d._present
-    w = d._w
+    pres = d._present & (ra >= 0) & (cb >= 0)  # rows with both factors observed
+    w = np.where(pres, d._w, 0.0)
     cell = np.where(pres, ra + nr * cb, 0)
     ncell = nr * nc
-    N = int(pres.sum())
-    st = d._stages[0]
-    nu = len(np.unique(st.clusters[pres])) - len(np.unique(st.strata[pres]))
+    # R: N = nrow(model.matrix(...)) and nu from design$cluster, both taken
+    # before missing values are dropped
+    N = int(design._present.sum())
+    st = design._stages[0]
+    p0 = design._present
+    nu = len(np.unique(st.clusters[p0])) - len(np.unique(st.strata[p0]))
 
     # Pearson X^2 on the weighted table rescaled to N (svytable(..., Ntotal=N))
     tab = np.bincount(cell, weights=w, minlength=ncell).reshape(nc, nr).T
