@@ -104,6 +104,16 @@ def test_reference_size():
     assert len(REF) >= 1500
 
 
+def test_fixture_csvs_are_copies_of_the_shared_reference():
+    if not SHARED.exists():
+        pytest.skip(f"shared reference folder {SHARED} not present in this checkout")
+    from survey_reference import FIXTURES
+
+    for name in ("apistrat.csv", "apiclus1.csv", "apiclus2.csv", "apisrs.csv", "hospital.csv", "fpc.csv",
+                 "published_reference.csv"):
+        assert (FIXTURES / name).read_bytes() == (SHARED / name).read_bytes(), name
+
+
 def test_published_values_from_shared_folder():
     """Numbers printed in R survey's own saved test output (shared reference)."""
     if not SHARED.exists():
