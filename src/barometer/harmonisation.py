@@ -46,6 +46,7 @@ def problems(df: pd.DataFrame) -> list[str]:
     dup = df[df.duplicated(["measure", "edition"], keep=False)]
     out += [f"row {i + 2}: {r.measure} {r.edition} appears twice" for i, r in dup.iterrows()]
     editions = sorted(df["edition"].unique())
+    codebooks = {}
     for measure, rows in df.groupby("measure"):
         missing = sorted(set(editions) - set(rows["edition"]))
         if missing:
@@ -72,7 +73,9 @@ def problems(df: pd.DataFrame) -> list[str]:
                 out.append(f"{where}: source_measure {r.source_measure!r} is not in data/report/measures.yaml")
                 continue
             try:
-                cb = load_codebook(r.edition, "dk")
+                if r.edition not in codebooks:
+                    codebooks[r.edition] = load_codebook(r.edition, "dk")
+                cb = codebooks[r.edition]
             except CodebookError as exc:
                 out.append(f"{where}: {exc}")
                 continue
