@@ -25,14 +25,30 @@ How it works (Denmark):
    so that the *weighted* share is as close as possible to the published one:
    the model still decides *who* says yes, the target decides *how many*.
    Collaboration raises the probability of higher quality for every partner
-   type (``quality_logit`` in the model file).
+   type (``values.quality_logit`` in the model file).
+
+What is drawn, and what is calibrated to which published figure, is data in
+the model file, not code: ``innovative.by_level`` (each level's share, from
+a ``calibrate: {population, measure}`` row of the targets file or a model
+``share``), ``collaboration.flags`` (nested latent flags: in 2018 one flag,
+any partner outside the workplace; from 2021 ``any`` partner and, within it,
+an ``external`` one), ``collaboration.partners`` (the flag each partner
+needs, P(partner) by government level, an optional calibration; a ``fill``
+partner is forced where a flagged innovation has no other partner, a flag
+with ``fill: max_score`` gives its innovations their most likely partner),
+``phases``, ``roles`` and ``values``.  Who was asked what (universes) comes
+from the edition's codebook.  Where a figure was published only for a
+sub-population (e.g. municipal innovations), the calibration applies there
+and the model decides elsewhere.  ``population`` and ``sampled`` fix the
+frame and sample sizes where they were published (2024).
 
 Norway: municipal units in education and health/care, sampled by unit type,
 weights raked to unit type and region margins, answers drawn the same way.
 
 Every random stream is derived from the edition's seed and a stream name, so
 the output is byte-identical on every run, and adding a stream does not shift
-the others.  Run ``python -m barometer.synth --edition 2018``.
+the others.  Run ``python -m barometer.synth --edition 2018`` (or 2021, 2024;
+Norway exists only for 2018).
 """
 
 from __future__ import annotations
