@@ -136,8 +136,8 @@ def load(edition: str = "2018", country: str = "dk", data_path: str | Path | Non
     else:
         df["weight"] = base.to_numpy()
     check_weights(df["weight"], total=float(population.sum()), rtol=1e-8)
-    for measure, mspec in measures_spec(edition)["measures"].items():
-        if mspec["var"] in df.columns:
+    for measure in measures_spec()["measures"]:
+        if measures_spec()["measures"][measure]["var"] in df.columns:
             df[f"m_{measure}"] = indicator(df, codebook, measure).to_numpy()
     design = Design(df, strata=strata, weights="weight", fpc=n_col)
     return Dataset(edition=edition, country=country, df=df, codebook=codebook, design=design,

@@ -96,9 +96,10 @@ def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
                                                     colors=charts.ROLE_COLOURS),
               headline=headline, caption=_caption(ch, fig_id, rows),
               table_labels={f"{m}@{e}": lab for m, e, lab in zip(rows["measure"], rows["category"], chart_data["label"])})
-    notes = rows[rows["comparable"] == "no"].drop_duplicates("note")
-    items = "".join(f"<li><strong>{html.escape(r.category)}:</strong> {html.escape(r.note)}</li>"
-                    for r in notes.itertuples())
+    h = pd.concat([harmonisation.rows(m, editions(ch)) for m in ch.figure_spec(fig_id)["measures"]])
+    notes = h[h["comparable"] == "no"].drop_duplicates(["edition", "note_en"])
+    items = "".join(f"<li><strong>{html.escape(r.edition)}:</strong> "
+                    f"{html.escape(r.note_da if ch.lang == 'da' else r.note_en)}</li>" for r in notes.itertuples())
     from .report import _display_html
 
     if "after" in ch.figure_spec(fig_id):
