@@ -105,8 +105,8 @@ def trend(data: pd.DataFrame, lang: str) -> alt.Chart:
         x=x, y="estimate_pct:Q", tooltip=[alt.Tooltip("edition:O", title=""), alt.Tooltip("value_text:N", title="%")])
     text = base.mark_text(align="left", dx=7, dy=-8, fontSize=11, color=PALETTE["text"]).encode(
         x=x, y="estimate_pct:Q", text="value_text:N")
-    layered = (line + rules + points + text).properties(width=200, height=130)
+    layered = (line + rules + points + text).properties(width=220, height=130)
     return layered.facet(facet=alt.Facet("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
-                                         header=alt.Header(labelFontSize=12, labelFontWeight="bold",
-                                                           labelLimit=230)),
+                                         header=alt.Header(labelFontSize=11, labelFontWeight="bold",
+                                                           labelLimit=275)),
                          columns=2, spacing=14)
