@@ -25,7 +25,7 @@ report: $(STAMP)
 	$(BIN)/python build.py
 
 data: $(STAMP)
-	$(BIN)/python -m barometer.synth --edition 2018
+	for e in 2018 2021 2024; do $(BIN)/python -m barometer.synth --edition $$e || exit 1; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax $(PYTEST_ARGS)

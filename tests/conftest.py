@@ -1,4 +1,4 @@
-"""Shared fixtures: the 2018 synthetic datasets, loaded once per test session."""
+"""Shared fixtures: the synthetic datasets of every edition, loaded once per test session."""
 
 import pytest
 
@@ -15,3 +15,14 @@ def no2018():
     from barometer import dataset
 
     return dataset.load("2018", "no")
+
+
+@pytest.fixture(scope="session")
+def datasets(dk2018, no2018):
+    """Every edition's datasets by (edition, country): Norway exists only for 2018."""
+    from barometer import dataset
+
+    out = {("2018", "dk"): dk2018, ("2018", "no"): no2018}
+    for edition in ("2021", "2024"):
+        out[(edition, "dk")] = dataset.load(edition, "dk")
+    return out

@@ -1,4 +1,4 @@
-"""The synthetic sample: deterministic, honest about its design, calibrated to every published 2018 figure."""
+"""The synthetic samples: deterministic, honest about their design, calibrated to every published figure of every edition."""
 
 import numpy as np
 import pandas as pd
@@ -48,10 +48,10 @@ def test_norwegian_weights_match_margins(no2018):
         assert np.allclose(got, frame.groupby(col).size().loc[got.index])
 
 
-@pytest.mark.parametrize("row", targets.load_targets(edition="2018").to_dict("records"),
-                         ids=lambda r: f"{r['country']}-{r['population']}-{r['measure']}")
-def test_every_2018_target_is_reproduced(row, dk2018, no2018):
-    ds = dk2018 if row["country"] == "dk" else no2018
+@pytest.mark.parametrize("row", targets.load_targets().to_dict("records"),
+                         ids=lambda r: f"{r['edition']}-{r['country']}-{r['population']}-{r['measure']}")
+def test_every_target_is_reproduced(row, datasets):
+    ds = datasets[(row["edition"], row["country"])]
     if row["measure"] == "answers":
         got = estimates.count(ds, row["population"], "t").iloc[0]
     else:
@@ -92,3 +92,61 @@ def test_populations_are_nested(dk2018):
     df = dk2018.df
     assert (population_mask(df, "municipal_innovations") <= population_mask(df, "innovations")).all()
     assert population_mask(df, "workplaces").sum() == 2362
+
+
+@pytest.mark.parametrize("edition", ["2021", "2024"])
+def test_later_editions_are_byte_identical(tmp_path, edition):
+    a = synth.write(edition, "dk", tmp_path / "a")
+    b = synth.write(edition, "dk", tmp_path / "b")
+    for kind in a:
+        assert a[kind].read_bytes() == b[kind].read_bytes(), kind
+    assert synth.sha256(a["respondents"]) == synth.sha256(synth.sample_dir(edition, "dk") / "respondents.csv")
+
+
+@pytest.mark.parametrize("edition,population,sampled,respondents", [
+    ("2021", None, None, 2271),
+    ("2024", 14_297, 4_494, 1_611),  # 4th edition: 1,611 answers of 4,494 sampled, population 14,297
+])
+def test_later_editions_frame_and_sample(datasets, edition, population, sampled, respondents):
+    frame = pd.read_csv(synth.sample_dir(edition, "dk") / "frame.csv")
+    if population:
+        assert len(frame) == population
+    if sampled:
+        assert frame["sampled"].sum() == sampled
+    assert frame["responded"].sum() == respondents
+    assert frame[frame["responded"] == 1].groupby("stratum").size().min() >= 2
+    w = datasets[(edition, "dk")].df.groupby("stratum")["weight"].sum()
+    assert np.allclose(w, frame.groupby("stratum").size().loc[w.index])
+
+
+def test_norway_exists_only_for_2018():
+    with pytest.raises(synth.SynthError, match="has no 'no' sample"):
+        synth.generate("2021", "no")
+
+
+@pytest.mark.parametrize("edition", ["2021", "2024"])
+def test_internal_external_split_is_consistent(datasets, edition):
+    df = datasets[(edition, "dk")].df
+    inn = df[df["innovative"] == 1]
+    # external implies any; internal-only innovations have the internal partner and no external one
+    assert (inn["collab_any_external"] <= inn["collab_any"]).all()
+    internal_only = inn[(inn["collab_any"] == 1) & (inn["collab_any_external"] == 0)]
+    assert len(internal_only) and (internal_only["collab_same_org"] == 1).all()
+    assert ((inn["collab_none"] == 1) == (inn["collab_any"] == 0)).all()
+    # phases were asked where there was a partner, and name at least one phase
+    phases = ["phase_idea", "phase_development", "phase_implementation"]
+    with_partner = inn["collab_any"] == 1
+    assert inn.loc[with_partner, phases].notna().all().all()
+    assert (inn.loc[with_partner, phases].sum(axis=1) >= 1).all()
+    assert inn.loc[~with_partner, phases].isna().all().all()
+    assert inn["collab_foundations"].sum() > 20
+
+
+@pytest.mark.parametrize("edition", ["2021", "2024"])
+def test_collaboration_raises_quality_in_later_editions(datasets, edition):
+    ds = datasets[(edition, "dk")]
+    rows = estimates.outcome_by_partner(ds, "value_quality", ["collab_same_org", "collab_private", "collab_citizens"],
+                                        "t", controls=["type_service_yes", "type_process_yes",
+                                                       "type_communication_yes", "C(subsector)"])
+    ref = rows[rows["category"] == "collab_none"].iloc[0]
+    assert (rows.loc[rows["category"] != "collab_none", "estimate_pct"] > ref["estimate_pct"]).all()

@@ -89,3 +89,24 @@ def to_png(chart, scale: float = 2.0) -> bytes:
     return vlc.vegalite_to_png(_config(chart).to_dict(), scale=scale)
 
 ROLE_COLOURS = {"main": PALETTE["main"], "accent": PALETTE["accent"], "muted": PALETTE["muted"]}
+
+
+def trend(data: pd.DataFrame, lang: str) -> alt.Chart:
+    """One small panel per measure: the share in each edition with its 95 % CI,
+    joined by a line (only comparable editions are given).  Columns: label,
+    edition, estimate_pct, ci_low_pct, ci_high_pct, value_text."""
+    x = alt.X("edition:O", title=None, axis=alt.Axis(labelAngle=0))
+    y_scale = alt.Scale(domain=[0, 100])
+    base = alt.Chart(data)
+    line = base.mark_line(color=PALETTE["main"], strokeWidth=2).encode(
+        x=x, y=alt.Y("estimate_pct:Q", title=i18n.t("percent_axis", lang), scale=y_scale))
+    rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(x=x, y="ci_low_pct:Q", y2="ci_high_pct:Q")
+    points = base.mark_point(filled=True, size=60, color=PALETTE["accent"]).encode(
+        x=x, y="estimate_pct:Q", tooltip=[alt.Tooltip("edition:O", title=""), alt.Tooltip("value_text:N", title="%")])
+    text = base.mark_text(align="left", dx=7, dy=-8, fontSize=11, color=PALETTE["text"]).encode(
+        x=x, y="estimate_pct:Q", text="value_text:N")
+    layered = (line + rules + points + text).properties(width=220, height=130)
+    return layered.facet(facet=alt.Facet("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
+                                         header=alt.Header(labelFontSize=11, labelFontWeight="bold",
+                                                           labelLimit=275)),
+                         columns=2, spacing=14)

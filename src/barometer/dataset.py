@@ -43,14 +43,23 @@ class Dataset:
 
 
 @functools.cache
-def measures_spec() -> dict:
-    return yaml.safe_load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
+def measures_spec(edition: str | None = None) -> dict:
+    """Populations and measures (``data/report/measures.yaml``); with an
+    edition, its overrides (``editions: <edition>: <measure>: {...}``) applied."""
+    raw = yaml.safe_load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
+    spec = {"populations": raw["populations"], "measures": dict(raw["measures"])}
+    overrides = raw.get("editions", {}).get(str(edition), {}) if edition is not None else {}
+    for name, keys in overrides.items():
+        if name not in spec["measures"]:
+            raise KeyError(f"measures.yaml: edition {edition} overrides unknown measure {name!r}")
+        spec["measures"][name] = {**spec["measures"][name], **keys}
+    return spec
 
 
 def indicator(df: pd.DataFrame, codebook: Codebook, measure: str) -> pd.Series:
     """0/1 indicator of a measure, NaN where the respondent is outside the
     variable's universe or did not answer."""
-    spec = measures_spec()["measures"].get(measure)
+    spec = measures_spec(codebook.edition)["measures"].get(measure)
     if spec is None:
         raise KeyError(f"unknown measure {measure!r}: define it in data/report/measures.yaml")
     var = spec["var"]

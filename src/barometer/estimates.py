@@ -94,7 +94,7 @@ def outcome_by_partner(ds: Dataset, outcome: str, partners: list[str], figure_id
 
 
 def label(ds: Dataset, measure: str, lang: str) -> str:
-    spec = measures_spec()["measures"][measure]
+    spec = measures_spec(ds.edition)["measures"][measure]
     if "label" in spec:
         return spec["label"][lang]
     return ds.codebook.label(spec["var"], lang)

@@ -188,6 +188,8 @@ class Chapter:
         for r in rows.itertuples():
             key = r.category or r.measure
             name = labels.get(key) or self._label_or(key)
+            if re.fullmatch(r"[0-9]{4}", str(r.category)):  # edition comparison: measure and edition
+                name = labels.get(f"{r.measure}@{r.category}") or f"{self._label_or(r.measure)}, {r.category}"
             if r.suppressed:
                 est, ci = i18n.t("suppressed", lang), ""
             else:
@@ -221,6 +223,28 @@ class Chapter:
     def content(self, item_id: str, values: dict[str, str] | None = None) -> None:
         item = self.library.get(item_id)
         _display_html(content.render_item(item, self.lang, values=values))
+
+    def slot(self, name: str) -> dict[str, pd.DataFrame]:
+        """Show what the chapter's config lists under ``slots: {name: [...]}``,
+        in order: content items (by id), figures (by id: a Danish-Norwegian
+        box where the figure has a ``factbox``, else bars of its ``measures``)
+        and ``{prose: key}`` paragraphs.  Returns the figures' rows by id."""
+        from .estimates import shares
+
+        out = {}
+        for entry in self.meta.get("slots", {}).get(name, []):
+            if isinstance(entry, dict):
+                self.prose(entry["prose"])
+            elif entry in self.cfg["figures"] and "factbox" in self.cfg["figures"][entry]:
+                out[entry] = self.country_comparison(entry)
+            elif entry in self.cfg["figures"]:
+                spec = self.cfg["figures"][entry]
+                rows = shares(self.data(), spec["measures"], spec["population"], entry)
+                self.figure(entry, rows, charts.bars_ci(self.bar_data(rows), self.lang))
+                out[entry] = rows
+            else:
+                self.content(entry)
+        return out
 
     def content_items(self, kind: str) -> list:
         return self.library.items(kind=kind, chapter=self.chapter)

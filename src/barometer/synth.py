@@ -25,14 +25,30 @@ How it works (Denmark):
    so that the *weighted* share is as close as possible to the published one:
    the model still decides *who* says yes, the target decides *how many*.
    Collaboration raises the probability of higher quality for every partner
-   type (``quality_logit`` in the model file).
+   type (``values.quality_logit`` in the model file).
+
+What is drawn, and what is calibrated to which published figure, is data in
+the model file, not code: ``innovative.by_level`` (each level's share, from
+a ``calibrate: {population, measure}`` row of the targets file or a model
+``share``), ``collaboration.flags`` (nested latent flags: in 2018 one flag,
+any partner outside the workplace; from 2021 ``any`` partner and, within it,
+an ``external`` one), ``collaboration.partners`` (the flag each partner
+needs, P(partner) by government level, an optional calibration; a ``fill``
+partner is forced where a flagged innovation has no other partner, a flag
+with ``fill: max_score`` gives its innovations their most likely partner),
+``phases``, ``roles`` and ``values``.  Who was asked what (universes) comes
+from the edition's codebook.  Where a figure was published only for a
+sub-population (e.g. municipal innovations), the calibration applies there
+and the model decides elsewhere.  ``population`` and ``sampled`` fix the
+frame and sample sizes where they were published (2024).
 
 Norway: municipal units in education and health/care, sampled by unit type,
 weights raked to unit type and region margins, answers drawn the same way.
 
 Every random stream is derived from the edition's seed and a stream name, so
 the output is byte-identical on every run, and adding a stream does not shift
-the others.  Run ``python -m barometer.synth --edition 2018``.
+the others.  Run ``python -m barometer.synth --edition 2018`` (or 2021, 2024;
+Norway exists only for 2018).
 """
 
 from __future__ import annotations
@@ -52,10 +68,6 @@ from . import targets as T
 from .codebook import load_codebook
 from .paths import DATA_DIR, SYNTH_DIR
 from .weighting import rake, stratum_weights
-
-PARTNERS_DK = ["collab_same_org", "collab_public_outside", "collab_state", "collab_university",
-               "collab_municipal", "collab_regional", "collab_citizens", "collab_voluntary", "collab_private"]
-
 
 class SynthError(RuntimeError):
     """The model cannot produce a sample that meets its targets."""
@@ -175,6 +187,14 @@ def _dk_frame(m: dict, s: Streams, municipalities: pd.DataFrame) -> pd.DataFrame
             rows.append(pd.DataFrame({"gov_level": sub["gov_level"], "subsector": int(code),
                                       "size_class": size_class}, index=range(c)))
     frame = pd.concat(rows, ignore_index=True)
+    if "population" in m:  # a published population size: the largest stratum absorbs the difference
+        gap = int(m["population"]) - len(frame)
+        key = frame.groupby(["subsector", "size_class"]).size().idxmax()
+        idx = frame.index[(frame["subsector"] == key[0]) & (frame["size_class"] == key[1])]
+        if gap < 0:
+            frame = frame.drop(idx[gap:]).reset_index(drop=True)
+        elif gap > 0:
+            frame = pd.concat([frame, frame.loc[[idx[0]] * gap]], ignore_index=True)
     pop = municipalities["population_k"].to_numpy(dtype="float64")
     p_muni = pop / pop.sum()
     rng = s("frame.municipality")
@@ -200,7 +220,7 @@ def _dk_frame(m: dict, s: Streams, municipalities: pd.DataFrame) -> pd.DataFrame
 
 
 def _dk_sample(frame: pd.DataFrame, m: dict, s: Streams) -> pd.DataFrame:
-    target_n = round(m["respondents"] / m["response_rate"])
+    target_n = int(m["sampled"]) if "sampled" in m else round(m["respondents"] / m["response_rate"])
     f = np.asarray(m["sampling_fraction"], dtype="float64")
     N_h = frame.groupby("stratum").size()
     size_of = frame.groupby("stratum")["size_class"].first()
@@ -213,6 +233,20 @@ def _dk_sample(frame: pd.DataFrame, m: dict, s: Streams) -> pd.DataFrame:
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if allocate(mid).sum() < target_n else (lo, mid)
     n_h = allocate(hi)
+    if "sampled" in m:  # a published sample size: exactly that many, taken from / given to the largest strata
+        order = (N_h - n_h).sort_values(ascending=False, kind="stable").index
+        gap = int(m["sampled"]) - int(n_h.sum())
+        for key in list(order) * 4:
+            if gap == 0:
+                break
+            if gap > 0 and n_h[key] < N_h[key]:
+                n_h[key] += 1
+                gap -= 1
+            elif gap < 0 and n_h[key] > m["min_sample"]:
+                n_h[key] -= 1
+                gap += 1
+        if gap:
+            raise SynthError(f"cannot draw exactly {m['sampled']} sampled workplaces")
     u = s("sample.srs").random(len(frame))
     rank = pd.Series(u).groupby(frame["stratum"]).rank(method="first").to_numpy()
     sampled = rank <= frame["stratum"].map(n_h).to_numpy()
@@ -265,24 +299,48 @@ def _descriptions(s: Streams, n: int) -> list[str]:
             for a, b, c, d in zip(parts["what"], parts["object"], parts["how"], serial)]
 
 
-def _dk_answers(resp: pd.DataFrame, m: dict, s: Streams, edition: str) -> pd.DataFrame:
+def _share_spec(spec: dict | None, edition: str, country: str) -> float | None:
+    """The share a model entry is calibrated to: a published figure
+    (``calibrate: {population, measure}`` -> published_targets.csv) or, for
+    figures that were never published, a model assumption (``share``)."""
+    if not spec:
+        return None
+    if "calibrate" in spec:
+        c = spec["calibrate"]
+        return T.target_share(edition, country, c["population"], c["measure"])
+    if "share" in spec:
+        return float(spec["share"])
+    return None
+
+
+def _population(df: pd.DataFrame, population: str) -> np.ndarray:
+    from .dataset import population_mask  # dataset imports synth
+
+    return population_mask(df, population).to_numpy()
+
+
+def _dk_answers(resp: pd.DataFrame, m: dict, s: Streams, edition: str, cb=None) -> pd.DataFrame:
+    """Answers of the Danish respondents.  The structure (flags, partners and
+    their universes, roles, values, phases, calibrated measures) comes from the
+    model file and the codebook; nothing here is specific to an edition."""
     n = len(resp)
     w = resp["weight"].to_numpy()
     gov = resp["gov_level"].to_numpy()
     size = resp["size_class"].to_numpy()
     out = resp.copy()
+    cb = cb or load_codebook(edition, "dk")
 
     # --- innovation types and the innovative flag --------------------------------
     no_answer = np.zeros(n, bool)
     k_missing = m["item_nonresponse_types"]
     if k_missing:
         no_answer[s("answers.item_nonresponse").choice(n, size=k_missing, replace=False)] = True
-    eta = np.asarray(m["innovative_logit"]["size"])[size - 1]
+    im = m["innovative"]
+    eta = np.asarray(im["logit"]["size"])[size - 1]
     score = s.scores("answers.innovative", eta)
-    groups = []
-    for level, pop in ((1, "state_workplaces"), (2, "regional_workplaces"), (3, "municipal_workplaces")):
-        groups.append(((gov == level) & ~no_answer, T.target_share(edition, "dk", pop, "innovative")))
-    innovative = select_count(score, w, groups, m["innovators"], name="innovative by government level")
+    groups = [((gov == int(level)) & ~no_answer, _share_spec(spec, edition, "dk"))
+              for level, spec in im["by_level"].items()]
+    innovative = select_count(score, w, groups, im["count"], name="innovative by government level")
 
     types = list(m["type_prob"])
     tscore = np.column_stack([s.scores(f"answers.{t}", logit(np.full(n, p))) for t, p in m["type_prob"].items()])
@@ -314,78 +372,122 @@ def _dk_answers(resp: pd.DataFrame, m: dict, s: Streams, edition: str) -> pd.Dat
     # --- collaboration -------------------------------------------------------------
     inn_w = w[inn]
     g = gov[inn]
-    muni = g == 3
-    eta = np.asarray(m["any_external_logit"]["size"])[size[inn] - 1] + logit(0.8)
-    any_ext = select(s.scores("answers.any_external", eta), inn_w,
-                     T.target_share(edition, "dk", "innovations", "collab_any_external"),
-                     eligible=np.ones(ni, bool), name="collab_any_external")
-    muni_target = lambda measure: T.target_share(edition, "dk", "municipal_innovations", measure)  # noqa: E731
-    partners = {}
-    universe = {"collab_public_outside": (2, 3), "collab_state": (2, 3), "collab_municipal": (1, 2),
-                "collab_regional": (1, 3)}
-    calibrated = {"collab_public_outside": "collab_outside_municipality", "collab_voluntary": "voluntary_involved",
-                  "collab_private": "private_formal_collab"}
-    for col in PARTNERS_DK:
-        if col == "collab_same_org":
-            continue
-        probs = m["partner_prob"][col]
-        in_univ = np.isin(g, universe.get(col, (1, 2, 3)))
-        p = np.array([probs.get(int(x), probs.get(x, 0.5)) if int(x) in probs else 0.5 for x in g])
+    innov = out.loc[inn].assign(innovative=1)  # the innovators, for populations and universes
+    allr = np.ones(ni, bool)
+
+    def calibrated(sc, modelled, spec, eligible, forced=None, name=""):
+        """``modelled``, except in the population of a calibrated figure, where
+        the highest scores say yes until the weighted share meets the target."""
+        target = _share_spec(spec, edition, "dk")
+        if target is None:
+            return modelled
+        denom = _population(innov, spec["calibrate"]["population"]) if "calibrate" in spec else allr
+        val = select(sc, inn_w, target, eligible=eligible, denom=denom, forced=forced, name=name)
+        return np.where(denom, val, modelled)
+
+    cm = m["collaboration"]
+    flags: dict[str, np.ndarray] = {}
+    for fname, spec in cm["flags"].items():  # nested: each among the innovations with its parent flag
+        parent = flags[spec["parent"]] if spec.get("parent") else allr
+        eta = np.asarray(spec["logit"]["size"])[size[inn] - 1] + logit(spec["logit"]["base"])
+        sc = s.scores(f"answers.{fname}", eta)
+        flags[fname] = calibrated(sc, (sc > 0) & parent, spec, eligible=parent, name=f"collaboration flag {fname}")
+    partners: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    scores: dict[str, np.ndarray] = {}
+    specs = cm["partners"]
+
+    def draw(col, spec, fill=False):
+        flag = flags[spec["flag"]]
+        in_univ = cb.universe_mask(innov, cb[col].universe).to_numpy()
+        probs = spec["prob"]
+        p = np.array([probs[int(x)] if int(x) in probs else 0.5 for x in g])
         sc = s.scores(f"answers.{col}", logit(p))
-        val = (sc > 0) & any_ext & in_univ
-        if col in calibrated:
-            val_m = select(sc, inn_w, muni_target(calibrated[col]), eligible=any_ext & muni, denom=muni,
-                           name=f"{col} (municipal innovations)")
-            val = np.where(muni, val_m, val)
-        partners[col] = (val, in_univ)
-    others = np.column_stack([v for v, _ in partners.values()]).any(axis=1)
-    forced = any_ext & ~others
-    p = np.array([m["partner_prob"]["collab_same_org"][int(x)] for x in g])
-    sc = s.scores("answers.collab_same_org", logit(p))
-    same = forced | ((sc > 0) & any_ext)
-    same_m = select(sc, inn_w, muni_target("collab_same_municipality"), eligible=any_ext & muni, denom=muni,
-                    forced=forced, name="collab_same_org (municipal innovations)")
-    same = np.where(muni, same_m, same)
-    partners = {"collab_same_org": (same, np.ones(ni, bool)), **partners}
+        scores[col] = sc
+        forced = None
+        if fill:  # flagged innovations without any other partner have this one
+            others = np.column_stack([v for v, _ in partners.values()]).any(axis=1)
+            forced = flag & ~others
+        modelled = ((sc > 0) & flag & in_univ) if forced is None else (forced | ((sc > 0) & flag))
+        where = spec.get("calibrate", {}).get("population", "model")
+        partners[col] = (calibrated(sc, modelled, spec, eligible=flag, forced=forced, name=f"{col} ({where})"),
+                         in_univ)
+
+    for col, spec in specs.items():
+        if not spec.get("fill"):
+            draw(col, spec)
+    # a flag with `fill: max_score`: its innovations without any of its partners
+    # get the partner (asked in their universe) with the highest latent score
+    for fname, fspec in cm["flags"].items():
+        if fspec.get("fill") != "max_score":
+            continue
+        members = [c for c, sp in specs.items() if sp["flag"] == fname and not sp.get("fill")]
+        have = np.column_stack([partners[c][0] for c in members]).any(axis=1)
+        empty = flags[fname] & ~have
+        best = np.argmax(np.column_stack([np.where(partners[c][1], scores[c], -np.inf) for c in members]), axis=1)
+        for j, c in enumerate(members):
+            partners[c] = (partners[c][0] | (empty & (best == j)), partners[c][1])
+    for col, spec in specs.items():
+        if spec.get("fill"):
+            draw(col, spec, fill=True)
+    partners = {col: partners[col] for col in specs}
     for col, (val, in_univ) in partners.items():
         arr = np.where(in_univ, val.astype(float), np.nan)
         put(col, pd.array(arr, dtype="Float64").astype("Int64"))
-    put("collab_none", (~any_ext).astype(int))
+    put("collab_none", (~flags[cm["none_unless"]]).astype(int))
+
+    # --- phases in which partners took part (multiple response) ------------------------
+    if "phases" in m:
+        pm_ = m["phases"]
+        asked = flags[pm_["flag"]]
+        psc = np.column_stack([s.scores(f"answers.{col}", logit(np.full(ni, p))) for col, p in pm_["prob"].items()])
+        pyes = (psc > 0) & asked[:, None]
+        empty = asked & ~pyes.any(axis=1)
+        pyes[empty, np.argmax(psc[empty], axis=1)] = True
+        for j, col in enumerate(pm_["prob"]):
+            put(col, pd.array(np.where(asked, pyes[:, j].astype(float), np.nan), dtype="Float64").astype("Int64"))
 
     # --- roles of private companies and citizens -------------------------------------
-    formal = partners["collab_private"][0]
-    sc = s.scores("answers.private_role", logit(np.full(ni, m["private_informal_prob"])))
+    roles = m["roles"]
+    pr = roles["private"]
+    formal = partners[pr["formal_partner"]][0]
+    sc = s.scores("answers.private_role", logit(np.full(ni, pr["informal_prob"])))
     informal = (sc > 0) & ~formal
-    anyrole_m = select(sc, inn_w, muni_target("private_any_role"), eligible=np.ones(ni, bool), denom=muni,
-                       forced=formal, name="private_any_role (municipal innovations)")
-    anyrole = np.where(muni, anyrole_m, formal | informal)
+    anyrole = calibrated(sc, formal | informal, pr.get("any_role"), eligible=allr, forced=formal,
+                         name="private_any_role")
     put("private_role", np.where(formal, 3, np.where(anyrole, 2, 1)))
 
-    ccol = partners["collab_citizens"][0]
-    sc = s.scores("answers.citizen_role", logit(np.full(ni, m["citizen_any_prob"])))
-    any_c = select(sc, inn_w, muni_target("citizens_any_role"), eligible=np.ones(ni, bool), denom=muni,
-                   forced=ccol, name="citizens_any_role (municipal innovations)")
-    any_c = np.where(muni, any_c, ccol | (sc > 0))
-    sc2 = s.scores("answers.citizen_promote", logit(np.full(ni, m["citizen_promote_prob"])))
-    promote_m = select(sc2, inn_w, muni_target("citizens_promote"), eligible=any_c, denom=muni,
-                       name="citizens_promote (municipal innovations)")
-    promote = np.where(muni, promote_m, any_c & (sc2 > 0))
+    cr = roles["citizens"]
+    ccol = partners[cr["partner"]][0]
+    sc = s.scores("answers.citizen_role", logit(np.full(ni, cr["any_prob"])))
+    any_c = calibrated(sc, ccol | (sc > 0), cr.get("any_role"), eligible=allr, forced=ccol,
+                       name="citizens_any_role")
+    sc2 = s.scores("answers.citizen_promote", logit(np.full(ni, cr["promote_prob"])))
+    promote = calibrated(sc2, any_c & (sc2 > 0), cr.get("promote"), eligible=any_c, name="citizens_promote")
     put("citizen_role", np.where(promote, 3, np.where(any_c, 2, 1)))
 
     # --- value achieved --------------------------------------------------------------------
-    q = m["quality_logit"]
+    latent = {**flags, **{c: v for c, (v, _) in partners.items()}, "citizens_any_role": any_c,
+              **{t: out.loc[inn, t].to_numpy() == 1 for t in types}}
+    vm = m["values"]
+    q = vm["quality_logit"]
     sub_effect = s("answers.subsector_effect").normal(0, q["subsector_sd"], 16)
     n_partners = np.column_stack([np.nan_to_num(v.astype(float)) for v, _ in partners.values()]).sum(axis=1)
-    eta = (q["intercept"] + q["any_external"] * any_ext + q["per_partner"] * np.minimum(n_partners, 4)
+    eta = q["intercept"]
+    for fname, coef in q["flags"].items():
+        eta = eta + coef * flags[fname]
+    eta = (eta + q["per_partner"] * np.minimum(n_partners, q["max_partners"])
            + sum(q["type"][t] * (out.loc[inn, t].to_numpy() == 1) for t in q["type"])
            + sub_effect[resp["subsector"].to_numpy()[inn]])
-    dont_know = s("answers.value_dont_know").random(ni) < m["value_dont_know"]
-    put("value_quality", ((s.scores("answers.value_quality", eta) > 0) & ~dont_know).astype(int))
-    for col, p in m["value_prob"].items():
-        bump = 0.4 * (out.loc[inn, "type_process"].to_numpy() == 1) if col == "value_efficiency" else 0.0
-        if col == "value_citizen_influence":
-            bump = 0.8 * any_c
-        put(col, ((s.scores(f"answers.{col}", logit(np.full(ni, p)) + bump) > 0) & ~dont_know).astype(int))
+    dont_know = s("answers.value_dont_know").random(ni) < vm["dont_know"]
+    sc = s.scores("answers.value_quality", eta)
+    put("value_quality", calibrated(sc, (sc > 0) & ~dont_know, q, eligible=~dont_know,
+                                    name="value_quality").astype(int))
+    for col, spec in vm["items"].items():
+        bump = 0.0
+        for var, coef in spec.get("bump", {}).items():
+            bump = bump + coef * latent[var]
+        sc = s.scores(f"answers.{col}", logit(np.full(ni, spec["prob"])) + bump)
+        put(col, calibrated(sc, (sc > 0) & ~dont_know, spec, eligible=~dont_know, name=col).astype(int))
     put("value_dont_know", dont_know.astype(int))
     texts = pd.Series(pd.NA, index=out.index, dtype="string")
     texts[inn] = _descriptions(s, ni)
@@ -404,7 +506,7 @@ def generate_dk(edition: str, model: dict) -> Sample:
     order = np.argsort(s("respondents.order").random(len(resp)), kind="stable")
     resp = resp.iloc[order].reset_index(drop=True)
     resp.insert(0, "resp_id", [f"DK{edition[-2:]}-{i:05d}" for i in s("respondents.ids").choice(90000, len(resp), replace=False) + 10000])
-    resp = _dk_answers(resp, m, s, edition)
+    resp = _dk_answers(resp, m, s, edition, load_codebook(edition, "dk"))
     return Sample(frame=frame, respondents=resp)
 
 
@@ -563,8 +665,8 @@ def main(argv=None) -> int:
     ap.add_argument("--country", choices=["dk", "no", "all"], default="all")
     ap.add_argument("--out", type=Path, default=None, help=f"root folder (default {SYNTH_DIR})")
     a = ap.parse_args(argv)
-    countries = ["dk", "no"] if a.country == "all" else [a.country]
     try:
+        countries = [c for c in GENERATORS if c in load_model(a.edition)] if a.country == "all" else [a.country]
         for c in countries:
             for kind, p in write(a.edition, c, a.out).items():
                 print(f"{a.edition} {c} {kind:12s} {p}  sha256 {sha256(p)[:16]}")

@@ -54,6 +54,9 @@ def compare(estimates: pd.DataFrame, edition: str, country: str) -> pd.DataFrame
     t = load_targets(edition=edition, country=country)
     est = estimates.copy()
     est["country"] = est["country"].str.lower()
+    # the edition comparison publishes other editions' figures with the edition in `category`
+    cat = est["category"].fillna("").astype(str)
+    est = est[~(cat.str.fullmatch(r"[0-9]{4}") & (cat != str(edition)))]
     est = est.drop_duplicates(["country", "population", "measure"])
     m = t.merge(est[["country", "population", "measure", "estimate_pct", "n_obs"]],
                 on=["country", "population", "measure"], how="left", suffixes=("", "_est"))

@@ -1,0 +1,145 @@
+"""The edition comparison: trends where definitions match, and plain words where they do not.
+
+Which editions a chapter compares comes from its report config
+(``trends: {editions: [...]}``), which figures from the config's figures of
+``kind: trend`` (one panel per measure, a line through the comparable
+editions) and ``kind: not_comparable`` (the editions' figures side by side,
+each with its own definition, no line).  What is comparable comes from the
+harmonisation table (:mod:`barometer.harmonisation`), never from code.
+Every row goes into ``estimates.csv`` with the edition in ``category``.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from . import charts, estimates, harmonisation, i18n
+from .dataset import Dataset, load
+from .estimates import COLUMNS
+
+
+def editions(ch) -> list[str]:
+    return [str(e) for e in ch.cfg["trends"]["editions"]]
+
+
+def datasets(ch) -> dict[str, Dataset]:
+    """The Danish data of every compared edition (the chapter's own as built)."""
+    return {e: ch.data("dk") if e == ch.edition else load(e, "dk") for e in editions(ch)}
+
+
+def _rows(ch, data: dict[str, Dataset], fig_id: str, measure: str, which: str) -> list[dict]:
+    h = harmonisation.rows(measure, editions(ch))
+    h = h[h["comparable"] == which] if which else h
+    out = []
+    for r in h.itertuples():
+        if not r.source_measure:
+            continue
+        row = estimates.share(data[r.edition], r.source_measure, r.population, fig_id, category=r.edition)
+        out.append({**row, "harmonised": measure, "definition": r.definition,
+                    "comparable": r.comparable, "note": r.note_da if ch.lang == "da" else r.note_en})
+    return out
+
+
+def trend_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
+    """Comparable editions only, for measures with at least two of them."""
+    rows = []
+    for m in ch.figure_spec(fig_id)["measures"]:
+        if len(harmonisation.comparable(m, editions(ch))) >= 2:
+            rows += _rows(ch, data, fig_id, m, "yes")
+    return pd.DataFrame(rows)
+
+
+def split_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
+    """Every edition's figure of the measures, each under its own definition."""
+    rows = []
+    for m in ch.figure_spec(fig_id)["measures"]:
+        rows += _rows(ch, data, fig_id, m, "")
+    df = pd.DataFrame(rows).drop_duplicates(["measure", "category"])
+    return df.sort_values(["category", "measure"], kind="stable").reset_index(drop=True)
+
+
+def _caption(ch, fig_id: str, rows: pd.DataFrame) -> str:
+    spec = ch.figure_spec(fig_id)
+    n = rows.groupby("category")["n_obs"].max()
+    ns = ", ".join(f"{e}: {i18n.number(v, ch.lang)}" for e, v in n.items())
+    return " ".join([spec["caption"][ch.lang], i18n.t("n_obs", ch.lang, n=ns), i18n.t("ci_note", ch.lang)])
+
+
+def _values(ch, rows: pd.DataFrame) -> dict[str, str]:
+    return {f"{r.measure}_{r.category}": ch.pct(r.estimate_pct) for r in rows.itertuples()}
+
+
+def trend_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
+    rows = trend_rows(ch, data, fig_id)
+    chart_data = rows.assign(label=[_label(ch, m) for m in rows["measure"]], edition=rows["category"],
+                             value_text=[ch.pct(v) for v in rows["estimate_pct"]])
+    headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
+    ch.figure(fig_id, rows[COLUMNS], charts.trend(chart_data, ch.lang), headline=headline,
+              caption=_caption(ch, fig_id, rows))
+    if "after" in ch.figure_spec(fig_id):
+        ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
+    return rows
+
+
+def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
+    """The figures that must not be read as a trend, bar by bar, and the
+    harmonisation notes that say why, as a list under the figure."""
+    rows = split_rows(ch, data, fig_id)
+    chart_data = rows.assign(
+        label=[f"{e}: {_label(ch, m, e)}" for e, m in zip(rows["category"], rows["measure"])],
+        value_text=[ch.pct(v) for v in rows["estimate_pct"]],
+        colour=["main" if c == "yes" else "muted" for c in rows["comparable"]])
+    headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
+    ch.figure(fig_id, rows[COLUMNS], charts.bars_ci(chart_data, ch.lang, color_field="colour",
+                                                    colors=charts.ROLE_COLOURS),
+              headline=headline, caption=_caption(ch, fig_id, rows),
+              table_labels={f"{m}@{e}": lab for m, e, lab in zip(rows["measure"], rows["category"], chart_data["label"])})
+    h = pd.concat([harmonisation.rows(m, editions(ch)) for m in ch.figure_spec(fig_id)["measures"]])
+    notes = h[h["comparable"] == "no"].drop_duplicates(["edition", "note_en"])
+    items = "".join(f"<li><strong>{html.escape(r.edition)}:</strong> "
+                    f"{html.escape(r.note_da if ch.lang == 'da' else r.note_en)}</li>" for r in notes.itertuples())
+    from .report import _display_html
+
+    if "after" in ch.figure_spec(fig_id):
+        ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
+    _display_html(f'<ul class="harmonisation-notes">{items}</ul>')
+    return rows
+
+
+def _label(ch, measure: str, edition: str | None = None) -> str:
+    """The label of ``measure`` as defined in ``edition`` (default: the newest
+    compared edition that has it)."""
+    from .codebook import load_codebook
+    from .dataset import measures_spec
+
+    for e in [edition] if edition else list(reversed(editions(ch))):
+        spec = measures_spec(e)["measures"].get(measure)
+        if spec is None:
+            continue
+        if "label" in spec:
+            return spec["label"][ch.lang]
+        cb = load_codebook(e, "dk")
+        if spec["var"] in cb.variables or spec["var"] in cb.derived:
+            return cb.label(spec["var"], ch.lang)
+    return measure
+
+
+def definitions_table(ch) -> None:
+    """The harmonisation table for the compared editions, as readers see it."""
+    t = harmonisation.load()
+    t = t[t["edition"].isin(editions(ch))]
+    yes, no = ({"da": "ja", "en": "yes"}[ch.lang], {"da": "nej", "en": "no"}[ch.lang])
+    head = {"da": ("Mål", "Udgave", "Sammenlignelig", "Note"), "en": ("Measure", "Edition", "Comparable", "Note")}
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
+            _label(ch, r.measure, r.edition) if _label(ch, r.measure, r.edition) != r.measure else _label(ch, r.measure),
+            r.edition, yes if r.comparable == "yes" else no,
+            r.note_da if ch.lang == "da" else r.note_en)) + "</tr>"
+        for r in t.itertuples())
+    from .report import _display_html
+
+    _display_html('<table class="report-table harmonisation"><thead><tr>'
+                  + "".join(f"<th scope='col'>{h}</th>" for h in head[ch.lang]) + "</tr></thead><tbody>"
+                  + body + "</tbody></table>")
