@@ -30,7 +30,7 @@ def _codes(design, col):
     s = design.data[col]
     pres = design._present
     codes, uniq = pd.factorize(s, sort=True)
-    used = np.unique(codes[pres & (codes >= 0)])
+    used = np.flatnonzero(np.bincount(codes[pres & (codes >= 0)], minlength=len(uniq)))
     remap = np.full(len(uniq) + 1, -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
     out = np.where(codes >= 0, remap[codes], -1)
@@ -61,7 +61,9 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
     N = int(design._present.sum())
     st = design._stages[0]
     p0 = design._present
-    nu = len(np.unique(st.clusters[p0])) - len(np.unique(st.strata[p0]))
+    nu = int(np.count_nonzero(np.bincount(st.clusters[p0], minlength=st.n_units))) - int(
+        np.count_nonzero(np.bincount(st.strata[p0], minlength=st.n_strata))
+    )
 
     # Pearson X^2 on the weighted table rescaled to N (svytable(..., Ntotal=N))
     tab = np.bincount(cell, weights=w, minlength=ncell).reshape(nc, nr).T

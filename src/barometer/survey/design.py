@@ -35,8 +35,9 @@ def _interact(*codes: np.ndarray) -> np.ndarray:
     out = codes[0].astype(np.int64)
     for c in codes[1:]:
         out = out * (int(c.max()) + 1) + c
-    _, inv = np.unique(out, return_inverse=True)
-    return inv.astype(np.int64).ravel()
+    # pandas' hash factorize, sorted: numpy 2's np.unique is slow on 1e6 distinct ints
+    codes, _ = pd.factorize(out, sort=True)
+    return codes.astype(np.int64)
 
 
 def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
@@ -204,10 +205,15 @@ class Design:
                 if (codes < 0).any():
                     raise ValueError(f"missing values in `id' (column {c!r})")
                 raw_ids.append(codes)
-            id_labels = [np.asarray(data[c].astype(str)) for c in id_cols]
+            id_cols_ = list(id_cols)
+
+            def id_label(stage: int, row: int) -> str:
+                return str(data[id_cols_[stage]].iloc[row])
         else:
             raw_ids = [np.arange(n, dtype=np.int64)]
-            id_labels = [np.arange(n).astype(str)]
+
+            def id_label(stage: int, row: int) -> str:
+                return str(row + 1)
         nstage = len(raw_ids)
 
         if strata_cols:
@@ -222,7 +228,7 @@ class Design:
             raw_strata = [np.zeros(n, dtype=np.int64)]
             strata_uniques = [np.array(["1"], dtype=object)]
 
-        if len(np.unique(raw_ids[0])) == 1 and not (nest and self.has_strata):
+        if raw_ids[0].max(initial=0) == raw_ids[0].min(initial=0) and not (nest and self.has_strata):
             raise ValueError("Design has only one primary sampling unit")
         clus = [raw_ids[0]]
         for i in range(1, nstage):
@@ -233,16 +239,19 @@ class Design:
         if check_strata is None:
             check_strata = not nest
         if check_strata and self.has_strata:
-            pairs = np.unique(clus[0] * (int(raw_strata[0].max()) + 1) + raw_strata[0])
-            psu_of_pair = pairs // (int(raw_strata[0].max()) + 1)
-            counts = np.bincount(psu_of_pair)
-            if (counts > 1).any():
-                bad = np.flatnonzero(counts > 1)[0]
-                row = np.flatnonzero(clus[0] == bad)[0]
+            K0 = int(clus[0].max()) + 1
+            lo = np.full(K0, np.iinfo(np.int64).max)
+            hi = np.full(K0, -1)
+            np.minimum.at(lo, clus[0], raw_strata[0])
+            np.maximum.at(hi, clus[0], raw_strata[0])
+            if (lo != hi).any():
+                bad = int(np.flatnonzero(lo != hi)[0])
+                row = int(np.flatnonzero(clus[0] == bad)[0])
+                nstr = len(set(raw_strata[0][clus[0] == bad].tolist()))
                 raise ValueError(
                     "Clusters not nested in strata at top level; you may want nest=True."
-                    f" (PSU {id_labels[0][row]!s} of column {id_cols[0]!r} appears in"
-                    f" {counts[bad]} strata)"
+                    f" (PSU {id_label(0, row)} of column {id_cols[0]!r} appears in"
+                    f" {nstr} strata)"
                 )
         strat = [raw_strata[0]]
         NS = len(raw_strata)
@@ -253,7 +262,7 @@ class Design:
         sampsize = []
         for i in range(nstage):
             K = int(clus[i].max()) + 1
-            _, first = np.unique(clus[i], return_index=True)
+            first = _first_rows(clus[i], K)
             npsu = np.bincount(strat[i][first], minlength=int(strat[i].max()) + 1)
             sampsize.append(npsu[strat[i]].astype(float))
         popsize: list[np.ndarray] | None = None
@@ -311,9 +320,11 @@ class Design:
                 labels = strata_uniques[0]
             else:
                 # stage-i strata are (stratum x earlier unit): label them readably
-                _, first = np.unique(strat[i], return_index=True)
-                labels = np.array(
-                    [f"{id_labels[i - 1][r]}" for r in first], dtype=object
+                first = _first_rows(strat[i], int(strat[i].max()) + 1)
+                labels = (
+                    np.asarray(data[id_cols[i - 1]].iloc[first].astype(str), dtype=object)
+                    if id_cols
+                    else (first + 1).astype(str).astype(object)
                 )
             stages.append(
                 _make_stage(
@@ -633,8 +644,8 @@ class Design:
                 raise ValueError(f"missing values in calibration variable {c!r}")
         keys = self.data[list(cols)]
         codes = [np.where(self._present, _factorize(keys[c])[0], 0) for c in cols]
-        cc = _interact(*codes) if len(codes) > 1 else codes[0]
-        _, first = np.unique(cc, return_index=True)
+        cc = _interact(*codes)  # dense 0..k-1 codes
+        first = _first_rows(cc, int(cc.max()) + 1)
         return cc, keys.iloc[first].reset_index(drop=True)
 
     def poststratify(self, strata: str | Sequence[str], population: pd.DataFrame, partial: bool = False) -> "Design":
