@@ -32,6 +32,12 @@ get weight 0, PSU counts per stratum stay those of the full sample.  Missing
 values in analysis variables are dropped the same way (R with ``na.rm=TRUE``:
 ``design[nas == 0, ]``).  ``degf()`` counts PSUs with non-zero weight.
 
+Not covered (R has them): replicate-weight designs, PPS/Brewer designs,
+``twophase``, ``calibrate()`` (GREG), ``options(survey.adjust.domain.lonely)``
+and ``survey.ultimate.cluster``; a singular glm model matrix is an error
+rather than R's NA coefficients; ``C(col)`` levels are those present in the
+fitted rows.
+
 Other R counterparts: ``ciprop`` = ``svyciprop`` (logit, likelihood, asin,
 beta, mean, xlogit), ``by`` = ``svyby``, ``chisq`` = ``svychisq`` (Rao-Scott F
 and Chisq, Wald, adjWald), ``glm`` = ``svyglm`` + ``summary.svyglm``,
