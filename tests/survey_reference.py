@@ -45,6 +45,7 @@ def datasets() -> dict[str, pd.DataFrame]:
         "apisrs": srs,
         "hospital": pd.read_csv(FIXTURES / "hospital.csv"),
         "fpc": fpc,
+        "lonely2": pd.read_csv(FIXTURES / "lonely2.csv"),
     }
 
 
@@ -76,6 +77,8 @@ def make_design(name: str, lonely: str = "fail") -> Design:
             return Design(ds["fpc"], ids="psuid", strata="stratid", weights="weight", nest=True, fpc="Nh", lonely_psu=lonely)
         if name == "dlonely":
             return Design(ds["apiclus1"], ids="dnum", strata="cname", weights="pw", lonely_psu=lonely)
+        if name == "dlonely2":
+            return Design(ds["lonely2"], ids=["psu", "ssu"], strata="st", fpc=["N1", "N2"], lonely_psu=lonely)
         if name == "dclus1_ps":
             return make_design("dclus1", lonely).poststratify("stype", POP_TYPES)
         if name == "dstrat_ps":
