@@ -22,16 +22,14 @@ def _tq(p, df):
     return tquantile(p, df)
 
 
-def _intercept_fit(d, y: str, scale: float):
-    """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``."""
-    good = d._w > 0
-    idx = np.flatnonzero(good)
-    yv = d._num(y)[idx]
-    pw = d._w[idx] / scale
+def _intercept_fit(d, idx, yv, w, scale: float):
+    """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``
+    (rows ``idx`` with positive weight): coefficient, fit summary and R's
+    influence values ``estfun %*% Ainv``."""
+    pw = w / scale
     coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial)
-    v = float(d._var(infl[:, None], rows=idx)[0, 0])
     fit = SimpleNamespace(deviance=dev, cov_unscaled=np.array([[a_inv]]), iterations=it, converged=conv)
-    return coef, v, fit, mu, good, pw
+    return coef, infl, fit, mu, pw
 
 
 def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float | None = None):
@@ -45,15 +43,31 @@ def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float
     alpha = 1 - level
     a = np.array([alpha / 2, 1 - alpha / 2])
 
-    m = d.mean(y)
-    p, var = np.float64(m.estimate), np.float64(m.var)
+    # svymean(~y, design, na.rm=TRUE), and for logit/likelihood also the
+    # intercept-only svyglm: one variance pass for both influence columns
+    idx = np.flatnonzero(d._w > 0)
+    w = d._w[idx]
+    yv = d._num(y)[idx]
+    psum = w.sum()
+    with np.errstate(all="ignore"):
+        p = np.float64(np.dot(yv, w) / psum) if d._present.any() else np.float64(0.0)
+        cols = [(yv - p) * w / psum]
+    glm = None
+    if method in ("logit", "likelihood"):
+        if ((yv < 0) | (yv > 1)).any():
+            raise ValueError(f"y values must be 0 <= y <= 1 for method={method!r}")
+        scale = design._w[design._present].mean()
+        glm = _intercept_fit(d, idx, yv, w, scale)
+        cols.append(glm[1])
+    V = d._var(np.column_stack(cols), rows=idx, diag_only=True)
+    var = np.float64(V[0]) if not np.isnan(p) else np.float64(np.nan)
     se = np.sqrt(var)
     with np.errstate(all="ignore"):
-        est, ci = _interval(design, d, y, method, p, var, se, alpha, a, level, df)
+        est, ci = _interval(design, d, y, method, p, var, se, alpha, a, level, df, glm, V, idx)
     return CIProp(float(est), float(var), (float(ci[0]), float(ci[1])), method, level, float(df))
 
 
-def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
+def _interval(design, d, y, method, p, var, se, alpha, a, level, df, glm, V, idx):
 
     if method == "mean":
         ci = p + se * _tq(a, df)
@@ -77,8 +91,8 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
         )
         est = p
     else:
-        scale = design._w[design._present].mean()
-        coef, v, fit, mu, good, pw = _intercept_fit(d, y, scale)
+        coef, _, fit, mu, pw = glm
+        v = float(V[1])
         est = mu
         if method == "logit":
             if df <= 0:
@@ -91,5 +105,5 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df):
         else:
             from ._profile import likelihood_ci
 
-            ci = expit(likelihood_ci(d, y, coef, v, fit, good, level, df, pw))
+            ci = expit(likelihood_ci(d, y, coef, v, fit, idx, level, df, pw))
     return est, ci

@@ -244,10 +244,10 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
         mu_eta = family.mu_eta(eta)
         z = eta + (y - mu) / mu_eta
         ww = w * mu_eta**2 / family.variance(mu)
-        XtW = X.T * ww
-        A = XtW @ X
+        Xw = X * ww[:, None]
+        A = X.T @ Xw
         try:
-            coef = np.linalg.solve(A, XtW @ z)
+            coef = np.linalg.solve(A, Xw.T @ z)
         except np.linalg.LinAlgError as exc:
             raise ValueError("model matrix is singular (aliased terms or empty level in the domain)") from exc
         eta = X @ coef

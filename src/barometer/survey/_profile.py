@@ -103,6 +103,7 @@ def qf_upper(a: float, d1: float, d2: float) -> float:
 
 
 def likelihood_ci(d, y: str, coef: float, v: float, fit, good, level: float, df: float, W):
+    """``good``: the fitted rows (indices or mask); ``W``: their prior weights."""
     """Profile-likelihood interval on the logit scale (R ``confint.svyglm``)."""
     fam = Binomial
     naive = float(fit.cov_unscaled[0, 0])

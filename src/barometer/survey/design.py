@@ -589,7 +589,7 @@ class Design:
         d = self._complete(num_cols)
         for t in f.terms:
             if t.kind == "cat":
-                isna = self.data[t.column].isna().to_numpy() & d._present
+                isna = (self._codes(t.column)[0] < 0) & d._present
                 if isna.any():
                     d = d.subset(~isna)
         good = d._w > 0
