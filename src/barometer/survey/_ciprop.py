@@ -1,11 +1,19 @@
-"""R ``svyciprop``: confidence intervals for proportions, every method."""
+"""R ``svyciprop``: confidence intervals for proportions, every method.
+
+``logit`` and ``likelihood`` fit ``svyglm(y ~ 1, family=quasibinomial)`` (the
+estimate is ``expit`` of its intercept, the Wald interval uses
+``qt(alpha/2, df)`` via ``confint.svyglm``'s level adjustment); ``xlogit`` and
+``asin`` transform ``svymean`` with the delta method (``svycontrast``);
+``beta`` uses the Korn-Graubard effective sample size; ``mean`` is the Wald
+interval of ``svymean``.  ``se`` is always ``sqrt(vcov(svymean))``.
+"""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 from scipy import stats
-
-from types import SimpleNamespace
 
 from ._glm import Binomial, glm_fit_intercept
 
