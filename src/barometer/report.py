@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import charts, content, i18n
+from . import charts, content, disclosure, i18n, privacy
+from .codebook import load_codebook
 from .dataset import Dataset, load, measures_spec
 from .estimates import COLUMNS, label
 from .paths import DATA_DIR
@@ -79,6 +80,8 @@ class Chapter:
         self._datasets: dict[str, Dataset] = {}
         self._content = None
         self.estimates: list[pd.DataFrame] = []
+        # notebooks never display microdata (ids, names, free text, row-level frames)
+        privacy.install_display_guard({n for c in COUNTRIES for n in load_codebook(edition, c).sensitive})
 
     # -- data ------------------------------------------------------------------
     def data(self, country: str | None = None) -> Dataset:
@@ -163,6 +166,7 @@ class Chapter:
         missing = set(COLUMNS) - set(rows.columns)
         if missing:
             raise ValueError(f"figure {fig_id}: estimates rows lack columns {sorted(missing)}")
+        rows = disclosure.protect(rows, partition=bool(spec.get("partition")))
         rows["figure_id"] = fig_id
         if headline is None:
             headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
@@ -175,10 +179,18 @@ class Chapter:
             f'<p class="figure-number">{html.escape(number)}</p>'
             f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
             f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
-            f'<figcaption>{html.escape(caption)}</figcaption>{table}</figure>'
+            f'<figcaption>{html.escape(caption)}{self._suppressed_note(rows)}</figcaption>{table}</figure>'
         )
         _display_html(markup)
         self._save(fig_id, rows, svg)
+
+    def _suppressed_note(self, rows: pd.DataFrame) -> str:
+        """The footnote that explains the '..' of suppressed numbers (empty if none)."""
+        if not rows["suppressed"].any():
+            return ""
+        r = disclosure.rules()
+        note = i18n.t("suppressed_note", self.lang, min_base=r.min_base, min_cell_max=r.min_cell - 1)
+        return f' <span class="suppressed-note">{html.escape(note)}</span>'
 
     def _data_table(self, rows: pd.DataFrame, labels: dict[str, str]) -> str:
         lang = self.lang
@@ -189,7 +201,7 @@ class Chapter:
             key = r.category or r.measure
             name = labels.get(key) or self._label_or(key)
             if r.suppressed:
-                est, ci = i18n.t("suppressed", lang), ""
+                est, ci = i18n.t("suppressed_mark", lang), ""
             else:
                 est = self.pct(r.estimate_pct, 1)
                 ci = f"{i18n.number(r.ci_low_pct, lang, 1)}–{i18n.number(r.ci_high_pct, lang, 1)}"
@@ -236,7 +248,7 @@ class Chapter:
             out["label"] = [pops[k]["label"][self.lang].capitalize() for k in key]
         else:
             out["label"] = [self.label(k) for k in key]
-        out["value_text"] = [i18n.t("suppressed", self.lang) if s else self.pct(v)
+        out["value_text"] = [i18n.t("suppressed_mark", self.lang) if s else self.pct(v)
                              for v, s in zip(out["estimate_pct"], out["suppressed"])]
         out["estimate_pct"] = out["estimate_pct"].fillna(0)
         out["ci_low_pct"] = out["ci_low_pct"].fillna(0)
@@ -288,15 +300,19 @@ class Chapter:
     def table(self, fig_id: str, rows: pd.DataFrame) -> None:
         """Show an aggregate table (counts or shares) and save its rows."""
         lang = self.lang
+        rows = disclosure.protect_counts(rows)
+        mark = i18n.t("suppressed_mark", lang)
         head = {"da": ("", "Kategori", "Antal", "Andel"), "en": ("", "Category", "Number", "Share")}[lang]
         body = []
         for r in rows.itertuples():
             cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "",
-                     i18n.number(r.n_obs, lang), "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
+                     mark if pd.isna(r.n_obs) else i18n.number(r.n_obs, lang),
+                     mark if r.suppressed else "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
             body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        note = self._suppressed_note(rows)
         _display_html(f'<table class="report-table" id="tab-{_slug(fig_id)}"><thead><tr>'
                       + "".join(f"<th scope='col'>{h}</th>" for h in head) + "</tr></thead><tbody>"
-                      + "".join(body) + "</tbody></table>")
+                      + "".join(body) + "</tbody></table>" + (f'<p class="table-note">{note}</p>' if note else ""))
         self._save(fig_id, rows)
 
     def comparison_data(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -310,11 +326,12 @@ class Chapter:
         """Big-number cards (one estimates row and a text each); saves the rows."""
         html_cards = []
         for row, text in cards:
-            value = i18n.number(row["n_obs"], self.lang) if row["measure"] == "answers" else self.pct(row["estimate_pct"])
+            value = (i18n.t("suppressed_mark", self.lang) if row["suppressed"] else i18n.number(row["n_obs"], self.lang)
+                     if row["measure"] == "answers" else self.pct(row["estimate_pct"]))
             html_cards.append(f'<div class="key-figure"><span class="key-value">{html.escape(value)}</span>'
                               f'<span class="key-text">{html.escape(text)}</span></div>')
         _display_html(f'<section class="key-figures" id="fig-{_slug(fig_id)}">' + "".join(html_cards) + "</section>")
-        rows = pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id)
+        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id))
         self._save(fig_id, rows)
 
     def keyline(self, rows: pd.DataFrame) -> str:
