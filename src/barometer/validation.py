@@ -43,11 +43,13 @@ class ValidationError(ValueError):
 # formatting
 # --------------------------------------------------------------------------------------
 def rows_text(index) -> str:
-    """``data rows 3, 17, 204, 311, 350 and 12 more`` (1-based)."""
+    """``data row 7`` or ``17 data rows (3, 17, 204, 311, 350, … 12 more)`` (1-based)."""
     idx = sorted({int(i) + 1 for i in index})
+    if len(idx) == 1:
+        return f"data row {idx[0]}"
     shown = ", ".join(map(str, idx[:SHOW]))
-    more = f" and {len(idx) - SHOW} more" if len(idx) > SHOW else ""
-    return f"{'data row' if len(idx) == 1 else f'{len(idx)} data rows'} {shown}{more}"
+    more = f", … {len(idx) - SHOW} more" if len(idx) > SHOW else ""
+    return f"{len(idx)} data rows ({shown}{more})"
 
 
 def values_text(values) -> str:
@@ -57,6 +59,8 @@ def values_text(values) -> str:
 
 
 def _plain(v):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or v == "":
+        return "(empty)"
     if isinstance(v, (np.integer,)):
         return int(v)
     if isinstance(v, (float, np.floating)):
@@ -106,6 +110,7 @@ def schema(codebook: Codebook) -> pa.DataFrameSchema:
 
 def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple[list[str], pd.DataFrame]:
     out: list[str] = []
+    bad_cells: dict[str, set] = {}
     view = pd.DataFrame(index=raw.index)
     for var in codebook.variables.values():
         if var.name not in raw.columns:
@@ -116,8 +121,9 @@ def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple
             continue
         num, bad = _numeric(col)
         if bad.any():
-            out.append(f"{where}: column {var.name!r} ({var.type}): {rows_text(col.index[bad])} hold text "
-                       f"{values_text(col[bad])}: expected numeric codes"
+            bad_cells[var.name] = set(col.index[bad])
+            out.append(f"{where}: column {var.name!r} ({var.type}): text {values_text(col[bad])} in "
+                       f"{rows_text(col.index[bad])}: expected numbers"
                        + (f" or their labels ({', '.join(repr(t['da']) for t in list(var.values.values())[:4])})"
                           if var.values else ""))
         view[var.name] = num
@@ -129,22 +135,24 @@ def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple
             var = codebook.variables.get(col)
             if var is None:
                 continue
-            idx = g["index"].dropna()
-            vals = g["failure_case"]
-            if str(check).startswith("codes"):
-                msg = f"{rows_text(idx)} have values {values_text(vals)} outside the value labels: {_codes_text(var)}"
-            elif str(check).startswith("whole"):
-                msg = f"{rows_text(idx)} have values {values_text(vals)}: expected whole numbers"
-            elif str(check).startswith("range"):
-                msg = f"{rows_text(idx)} have values {values_text(vals)}: expected {var.range[0]} to {var.range[1]}"
-            elif "not_nullable" in str(check):
-                msg = f"{rows_text(idx)} are empty: every respondent needs a value (design variable)"
+            keep = ~g["index"].isin(bad_cells.get(col, set()))
+            idx, vals, check = g["index"][keep].dropna(), g["failure_case"][keep], str(check)
+            if not len(idx) and "unique" not in check:
+                continue
+            if check.startswith(("codes", "isin")):
+                msg = f"values {values_text(vals)} in {rows_text(idx)} are not codes of its value labels: {_codes_text(var)}"
+            elif check.startswith("whole"):
+                msg = f"values {values_text(vals)} in {rows_text(idx)}: expected whole numbers"
+            elif check.startswith(("range", "in_range")):
+                msg = f"values {values_text(vals)} in {rows_text(idx)}: expected {var.range[0]} to {var.range[1]}"
+            elif "not_nullable" in check:
+                msg = f"empty in {rows_text(idx)}: every respondent needs a value (design variable)"
             elif "field_uniqueness" in str(check) or "unique" in str(check):
                 dup = raw[col][raw[col].duplicated(keep=False) & raw[col].notna()]
-                msg = (f"{rows_text(dup.index)} share {dup.nunique()} ids ({values_text(dup)}): expected one row "
-                       "per respondent; remove duplicated rows")
+                msg = (f"{dup.nunique()} id{'s' if dup.nunique() > 1 else ''} ({values_text(dup)}) occur more than once, in {rows_text(dup.index)}: "
+                       "expected one row per respondent; remove the duplicated rows")
             else:
-                msg = f"{rows_text(idx)} fail check {check}: values {values_text(vals)}"
+                msg = f"values {values_text(vals)} in {rows_text(idx)} fail the check {check}"
             out.append(f"{where}: column {col!r}: {msg}")
     return out, view
 
@@ -170,13 +178,13 @@ def _design_problems(view: pd.DataFrame, raw: pd.DataFrame, codebook: Codebook, 
     size = s[ok].value_counts()
     for h in size[size == 1].index:
         rows = s.index[s == h]
-        out.append(f"{where}: column {strata!r}: stratum {h!r} has one respondent only ({rows_text(rows)}): "
+        out.append(f"{where}: column {strata!r}: stratum {h!r} has one respondent only, in {rows_text(rows)}: "
                    "its variance cannot be estimated; collapse it with a neighbouring stratum")
     spread = n[ok].groupby(s[ok]).agg(["min", "max", "size"])
     for h, r in spread[spread["min"] != spread["max"]].iterrows():
         rows = s.index[s == h]
-        out.append(f"{where}: column {n_col!r}: differs within stratum {h!r} ({rows_text(rows)}), values "
-                   f"{values_text(n[s == h].dropna().unique())}: expected one population count per stratum")
+        out.append(f"{where}: column {n_col!r}: values {values_text(n[s == h].dropna().unique())} differ within "
+                   f"stratum {h!r}, in {rows_text(rows)}: expected one population count per stratum")
     few = spread[(spread["min"] == spread["max"]) & (spread["max"] < spread["size"])]
     for h, r in few.iterrows():
         out.append(f"{where}: column {n_col!r}: stratum {h!r} has {int(r['size'])} respondents but a population "
@@ -186,8 +194,9 @@ def _design_problems(view: pd.DataFrame, raw: pd.DataFrame, codebook: Codebook, 
         for mask, what in ((w.isna() | bad_text, "are missing or not numbers"), (w <= 0, "are zero or negative"),
                            (np.isinf(w), "are infinite")):
             if mask.any():
-                out.append(f"{where}: column {WEIGHT_COLUMN!r}: {rows_text(raw.index[mask])} {what} "
-                           f"({values_text(raw[WEIGHT_COLUMN][mask])}): expected positive weights")
+                shown = w[mask].astype(object).where(w[mask].notna(), raw[WEIGHT_COLUMN][mask])
+                out.append(f"{where}: column {WEIGHT_COLUMN!r}: weights {values_text(shown)} in "
+                           f"{rows_text(raw.index[mask])} {what}: expected positive numbers")
     for g, items in codebook.groups.items():
         cap = codebook.variables[items[0]].max_chosen
         present = [c for c in items if c in view.columns]
@@ -195,8 +204,8 @@ def _design_problems(view: pd.DataFrame, raw: pd.DataFrame, codebook: Codebook, 
             chosen = (view[present] == 1).sum(axis=1)
             over = chosen > cap
             if over.any():
-                out.append(f"{where}: columns {g} ({present[0]} … {present[-1]}): {rows_text(view.index[over])} "
-                           f"chose {values_text(chosen[over])} items: expected at most {cap}")
+                out.append(f"{where}: columns of {g} ({present[0]} … {present[-1]}): {values_text(chosen[over])} items "
+                           f"chosen in {rows_text(view.index[over])}: expected at most {cap}")
     if frame is not None:
         out += _frame_problems(s[ok], n[ok], frame, strata, n_col, where, frame_where)
     return out
@@ -212,8 +221,8 @@ def _frame_problems(s, n, frame, strata, n_col, where, frame_where) -> list[str]
     unknown = sorted(set(pop.index) - set(counts.index))
     if unknown:
         rows = s.index[s.isin(unknown)]
-        out.append(f"{where}: column {strata!r}: {rows_text(rows)} are in strata the frame {frame_where} does not "
-                   f"have ({values_text(unknown)}): expected strata of the frame")
+        out.append(f"{where}: column {strata!r}: strata {values_text(unknown)} in {rows_text(rows)} are not in the "
+                   f"frame {frame_where}: expected strata of the frame")
     empty = sorted(set(counts.index) - set(pop.index))
     if empty:
         out.append(f"{frame_where}: column {strata!r}: {len(empty)} strata of the frame have no respondents "
@@ -253,13 +262,15 @@ def _universe_problems(view: pd.DataFrame, codebook: Codebook, where: str) -> li
         elif prepared.loc[mask, var.name].isna().all():
             out.append(f"{where}: column {var.name!r}: none of the {int(mask.sum())} respondents in its universe "
                        f"({var.universe}) has an answer: expected answers (is the column empty or mis-coded?)")
-    # one line per empty universe is enough
-    seen, lines = set(), []
+    # one line per root cause: a universe narrower than one already reported empty is not repeated
+    empty, lines = [], []
     for line in out:
-        key = line.split(": its universe")[1] if ": its universe" in line else line
-        if key not in seen:
-            seen.add(key)
-            lines.append(line)
+        if ": its universe (" in line:
+            universe = line.split(": its universe (")[1].split(") is empty")[0]
+            if any(e in universe for e in empty):
+                continue
+            empty.append(universe)
+        lines.append(line)
     return lines
 
 
