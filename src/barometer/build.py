@@ -100,7 +100,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     from .dataset import DataError, load
     from .disclosure import DisclosureError, check_min_base, rules
     from .readers import ReadError
-    from .report import ParameterError, report_config, validate_parameters
+    from .report import ParameterError, check_declared, report_config, validate_parameters
     from .validation import ValidationError
     from .weighting import WeightingError
 
@@ -120,6 +120,10 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     for ch in chapters:
         if not (cfg.notebook_dir / ch.notebook).exists():
             raise InputError(f"chapter {ch.id}: notebook {cfg.notebook_dir / ch.notebook} not found")
+        try:
+            check_declared(cfg.notebook_dir / ch.notebook)
+        except ParameterError as exc:
+            raise InputError(str(exc)) from None
     try:
         ds = load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
     except (DataError, ReadError, WeightingError, CodebookError, ValidationError) as exc:

@@ -38,7 +38,7 @@ class MicrodataError(RuntimeError):
 # --------------------------------------------------------------------------------------
 def check_displayable(obj, sensitive: set[str], max_rows: int = MAX_TABLE_ROWS) -> None:
     """Raise :class:`MicrodataError` if ``obj`` looks like microdata."""
-    if isinstance(obj, pd.io.formats.style.Styler):
+    if type(obj).__name__ == "Styler" and isinstance(getattr(obj, "data", None), pd.DataFrame):
         obj = obj.data
     if isinstance(obj, pd.Series):
         cols = {obj.name} if obj.name is not None else set()

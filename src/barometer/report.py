@@ -25,6 +25,7 @@ from .estimates import COLUMNS, label
 from .paths import DATA_DIR
 
 COUNTRIES = ("dk", "no")
+PARAMETERS = ("edition", "country", "lang", "data_path", "output_dir")  # what every chapter notebook takes
 
 
 class ParameterError(ValueError):
@@ -35,12 +36,27 @@ def editions() -> list[str]:
     return sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
 
 
+def check_declared(notebook: Path) -> None:
+    """The notebook's ``parameters`` cell declares exactly :data:`PARAMETERS`
+    (an extra or misspelt one would be injected by papermill and silently ignored)."""
+    import papermill as pm
+
+    declared = set(pm.inspect_notebook(str(notebook)))
+    if declared != set(PARAMETERS):
+        extra, missing = sorted(declared - set(PARAMETERS)), sorted(set(PARAMETERS) - declared)
+        raise ParameterError(f"{notebook}: the parameters cell must declare {', '.join(PARAMETERS)}"
+                             + (f"; unknown: {', '.join(extra)}" if extra else "")
+                             + (f"; missing: {', '.join(missing)}" if missing else ""))
+
+
 def validate_parameters(edition, country, lang, data_path="", output_dir="") -> dict:
     """Check the parameters every chapter notebook takes; return them cleaned."""
     for name, value in (("edition", edition), ("country", country), ("lang", lang),
                         ("data_path", data_path), ("output_dir", output_dir)):
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r} must be a string, got {type(value).__name__}: {value!r}")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ParameterError(f"parameter {name!r} contains a line break or control character: {value!r}")
     if edition not in editions():
         raise ParameterError(f"unknown edition {edition!r}: choose one of {', '.join(editions())}")
     if country not in COUNTRIES:
