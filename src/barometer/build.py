@@ -128,6 +128,9 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
         ds = load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
     except (DataError, ReadError, WeightingError, CodebookError, ValidationError) as exc:
         raise InputError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, exit 2
+        raise InputError(f"{cfg.data_path or 'the synthetic sample'}: cannot be used ({type(exc).__name__}: {exc}); "
+                         "check it with build.py --check-data") from None
     return rc, chapters, ds
 
 

@@ -40,4 +40,7 @@ def main_check(edition: str, country: str, data_path: str, frame_path: str = "")
     except INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, never a traceback
+        print(f"error: {data_path}: cannot be used ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 2
     return 0
