@@ -399,7 +399,11 @@ def _build(cfg: BuildConfig) -> Path:
     work.mkdir()
     try:
         t0 = time.perf_counter()
-        execute(cfg, chapters, work)
+        try:
+            execute(cfg, chapters, work)
+        except BuildError:
+            _scrub_failed(cfg, ds)
+            raise
         timings["execute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         est, check = collect_estimates(cfg, chapters, work, ds)
@@ -433,8 +437,8 @@ def _build(cfg: BuildConfig) -> Path:
     return target
 
 
-def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
-    """Fail (and keep nothing) if any output holds a respondent id or a sensitive answer."""
+def _needles(cfg: BuildConfig, ds) -> set[str]:
+    """Respondent ids and sensitive values of the input (and of the other country's sample)."""
     from . import privacy, synth
     from .codebook import load_codebook
     from .readers import read_table
@@ -445,6 +449,25 @@ def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
         if country != cfg.country and other.exists():
             cb = load_codebook(cfg.edition, country)
             needles |= privacy.needles_from(read_table(other, cb), cb)
+    return needles
+
+
+def _scrub_failed(cfg: BuildConfig, ds) -> None:
+    """A failed notebook kept for debugging must not hold microdata either: such files are removed."""
+    from . import privacy
+
+    kept = cfg.target.parent / ".failed" / cfg.target.name
+    if kept.exists():
+        for p, _ in privacy.scan(kept, _needles(cfg, ds)):
+            p.write_text("removed: this executed notebook contained respondent ids or sensitive answers\n",
+                         encoding="utf-8")
+
+
+def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
+    """Fail (and keep nothing) if any output holds a respondent id or a sensitive answer."""
+    from . import privacy
+
+    needles = _needles(cfg, ds)
     try:
         privacy.check_outputs(work, needles)
     except privacy.MicrodataError as exc:
