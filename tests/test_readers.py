@@ -84,7 +84,7 @@ def test_value_labels_become_codebook_codes(tmp_path, dk2018):
     data, labels, _ = writers._labelled(recoded, cb)
     labels["type_service"] = {11.0: "Ja", 12.0: "Nej", 18.0: "Ved ikke", 19.0: "Uoplyst"}
     pyreadstat.write_sav(data, str(p), variable_value_labels=labels)
-    with pytest.raises(ValidationError, match=r"column .type_service.: values 11, 12"):
+    with pytest.raises(ValidationError, match=r"column .type_service.: values (1[1289], ){3}1[1289] in 2363 data rows"):
         dataset.load("2018", "dk", p)  # 'Uoplyst' is no label of the codebook: codes kept, validation reports 11/12
     labels["type_service"] = {11.0: "Ja", 12.0: "Nej", 18.0: "Ved ikke"}
     data.loc[data["type_service"] == 19, "type_service"] = 9.0
