@@ -214,7 +214,7 @@ def test_help_documents_every_option():
 @pytest.mark.parametrize("args,message", [
     (["--edition", "1999"], "unknown edition '1999'"),
     (["--data", "/nonexistent/file.sav"], "does not exist"),
-    (["--data", str(ROOT / "README.md")], "found a single column"),
+    (["--data", str(ROOT / "README.md")], "README.md: not a well-formed CSV"),
     (["--min-base", "2"], "--min-base: 2 is out of range"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):

@@ -99,7 +99,7 @@ def _read_csv(path: Path, strings: dict) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(text), sep=sep, decimal=decimal, dtype=strings, keep_default_na=False,
                          na_values=["", "NA", "NaN", "nan", "."])
     except pd.errors.ParserError as exc:
-        raise ReadError(f"{path}: not a well-formed CSV ({enc}, separator {sep!r}): {exc}") from None
+        raise ReadError(f"{path}: not a well-formed CSV ({enc}, separator {sep!r}): {str(exc).strip()}") from None
     if df.shape[1] <= 1:
         raise ReadError(f"{path}: found a single column {header[:60]!r}; expected a CSV file with a header "
                         "row and columns separated by ',' or ';'")
