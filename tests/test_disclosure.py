@@ -120,7 +120,11 @@ def test_suppressed_cells_show_a_mark_with_footnote_and_blank_csv(tmp_path):
 
     orig, report._display_html = report._display_html, shown.append
     try:
-        ch.figure("innovative_by_level", rows, _chart())
+        with pytest.raises(disclosure.DisclosureError, match=r"2 cell\(s\) must be suppressed before the chart is "
+                                                             r"drawn \(regional_workplaces, municipal_workplaces\)"):
+            ch.figure("innovative_by_level", rows, _chart())
+        assert not shown and not (tmp_path / "estimates").exists()
+        ch.figure("innovative_by_level", ch.protect("innovative_by_level", rows), _chart())
     finally:
         report._display_html = orig
     markup = shown[0]

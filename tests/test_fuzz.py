@@ -100,7 +100,7 @@ def _assert_clear_error(exc: Exception, path) -> None:
     assert str(path) in msg or "problem" in first, msg[:500]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
 @given(ops=st.lists(operations, min_size=0, max_size=3),
        rows=st.lists(st.integers(0, 2362), min_size=1, max_size=6, unique=True),

@@ -297,6 +297,7 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds)
     est = pd.concat(frames, ignore_index=True)[COLUMNS]
     est["category"] = est["category"].fillna("")
     est["suppressed"] = est["suppressed"].astype(bool)
+    est["n_obs"] = est["n_obs"].astype("Int64")  # a suppressed count is blank: keep the others whole numbers
     dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
     if len(dup):
         raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")

@@ -171,9 +171,8 @@ def protect_units(table: pd.DataFrame, base: str = "n_obs", numerator: str | Non
     partition a published total (``partition=True``, the default: a report per
     municipality plus the national figure), secondary suppression hides the
     next-smallest unit as well.  Returns a copy with ``suppressed`` set and
-    the value columns (``estimate_pct``, ``ci_*``, ``p_value``, and the
-    numerator) blanked where suppressed; the numerator column is dropped
-    afterwards only if you drop it (it is itself a count of respondents).
+    the value columns (``estimate_pct``, ``ci_*``, ``p_value``) and the
+    numerator blanked where suppressed (the base stays).
     """
     r = r or rules()
     out = table.copy()

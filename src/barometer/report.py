@@ -182,7 +182,14 @@ class Chapter:
         missing = set(COLUMNS) - set(rows.columns)
         if missing:
             raise ValueError(f"figure {fig_id}: estimates rows lack columns {sorted(missing)}")
-        rows = disclosure.protect(rows, partition=bool(spec.get("partition")))
+        protected = disclosure.protect(rows, partition=bool(spec.get("partition")))
+        newly = protected["suppressed"] & ~rows["suppressed"].astype(bool)
+        if newly.any():  # the chart was drawn from these rows: it would show what must be hidden
+            raise disclosure.DisclosureError(
+                f"figure {fig_id}: {int(newly.sum())} cell(s) must be suppressed before the chart is drawn "
+                f"({', '.join(rows.loc[newly, 'category'].astype(str))}); pass the rows through "
+                f"ch.protect({fig_id!r}, rows) first")
+        rows = protected
         rows["figure_id"] = fig_id
         if headline is None:
             headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
@@ -199,6 +206,11 @@ class Chapter:
         )
         _display_html(markup)
         self._save(fig_id, rows, svg)
+
+    def protect(self, fig_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Disclosure control of a figure's rows, to apply before drawing its chart
+        (figures marked ``partition: true`` get secondary suppression)."""
+        return disclosure.protect(rows, partition=bool(self.figure_spec(fig_id).get("partition")))
 
     def _suppressed_note(self, rows: pd.DataFrame) -> str:
         """The footnote that explains the '..' of suppressed numbers (empty if none)."""
