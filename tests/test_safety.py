@@ -161,3 +161,18 @@ def test_numeric_ids_match_whole_numbers_only(tmp_path):
     assert privacy.scan(tmp_path, {"123456"}) == []
     (tmp_path / "t.html").write_text("<td>id 123456</td>", encoding="utf-8")
     assert [p.name for p, _ in privacy.scan(tmp_path, {"123456"})] == ["t.html"]
+
+
+def test_failed_notebooks_kept_for_debugging_are_scrubbed_of_microdata(tmp_path, dk2018):
+    from barometer.build import _scrub_failed
+
+    cfg = BuildConfig(out_dir=tmp_path / "2018-dk-da")
+    kept = tmp_path / ".failed" / "2018-dk-da" / "notebooks"
+    kept.mkdir(parents=True)
+    rid = dk2018.df["resp_id"].iloc[0]
+    (kept / "07_collaboration.ipynb").write_text(json.dumps({"outputs": [f"print: {rid}"]}), encoding="utf-8")
+    (kept / "00_front.ipynb").write_text(json.dumps({"outputs": ["79 %"]}), encoding="utf-8")
+    _scrub_failed(cfg, dk2018)
+    assert rid not in (kept / "07_collaboration.ipynb").read_text(encoding="utf-8")
+    assert "removed: this executed notebook contained respondent ids" in (kept / "07_collaboration.ipynb").read_text()
+    assert "79 %" in (kept / "00_front.ipynb").read_text(encoding="utf-8")
