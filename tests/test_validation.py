@@ -103,10 +103,13 @@ def _check(*args):
                           text=True, timeout=120)
 
 
-def test_check_data_cli(raw, tmp_path):
-    good = _check(str(synth.ensure("2018", "dk")), "--frame", str(synth.sample_dir("2018", "dk") / "frame.csv"))
-    assert good.returncode == 0, good.stderr
-    assert good.stdout.startswith("OK: ") and "2,363 respondents" in good.stdout and "matches" in good.stdout
+def test_check_data_cli(raw, tmp_path, capsys):
+    from barometer.checkdata import main_check
+
+    sample, frame = synth.ensure("2018", "dk"), synth.sample_dir("2018", "dk") / "frame.csv"
+    assert main_check("2018", "dk", str(sample), str(frame)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: ") and "2,363 respondents" in out and "frame" in out and "matches" in out
     d = raw.copy()
     d.loc[[10, 11], "gov_level"] = "5"
     p = tmp_path / "bad.csv"
