@@ -50,7 +50,7 @@ CASES = {
                             r"^in.csv: column 'novelty': values 7 in 7 data rows \(5, 9, 10, 31, 41, … 2 more\) are not "
                             r"codes of its value labels: expected a code of the codebook: 1 \(Vi var"),
     "duplicate ids": (lambda d: d.assign(resp_id=d["resp_id"].where(d.index != 5, d["resp_id"][6])),
-                      r"^in.csv: column 'resp_id': 1 id \('DK18-\d+'\) occur more than once, in 2 data rows \(6, 7\)"),
+                      r"^in.csv: column 'resp_id': 1 id occurs \('DK18-\d+'\) more than once, in 2 data rows \(6, 7\)"),
     "zero and missing weights": (lambda d: d.assign(weight=["0", "", "-2"] + ["5.9"] * (len(d) - 3)),
                                  r"^in.csv: column 'weight': weights 0, -2 in 2 data rows \(1, 3\) are zero or negative"),
     "one-unit stratum": (_one_stratum, r"^in.csv: column 'stratum': stratum '[\d-]+' has one respondent only, in data row 1"),

@@ -149,7 +149,8 @@ def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple
                 msg = f"empty in {rows_text(idx)}: every respondent needs a value (design variable)"
             elif "field_uniqueness" in str(check) or "unique" in str(check):
                 dup = raw[col][raw[col].duplicated(keep=False) & raw[col].notna()]
-                msg = (f"{dup.nunique()} id{'s' if dup.nunique() > 1 else ''} ({values_text(dup)}) occur more than once, in {rows_text(dup.index)}: "
+                verb = "ids occur" if dup.nunique() > 1 else "id occurs"
+                msg = (f"{dup.nunique()} {verb} ({values_text(dup)}) more than once, in {rows_text(dup.index)}: "
                        "expected one row per respondent; remove the duplicated rows")
             else:
                 msg = f"values {values_text(vals)} in {rows_text(idx)} fail the check {check}"
