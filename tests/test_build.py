@@ -1,6 +1,8 @@
 """Build the 2018 edition into a temporary folder and check what a reader gets."""
 
+import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -69,14 +71,102 @@ def test_every_page_has_the_banner_and_no_code_or_network(site):
         assert "Traceback" not in text
 
 
+def _output_texts(folder: Path):
+    """Every output file as text: pages, CSV, JSON, SVG, executed notebooks (also JSON-decoded),
+    and the PDF's text."""
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        if p.suffix == ".pdf":
+            if shutil.which("pdftotext"):
+                text = subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True, check=True).stdout
+                yield p, text + "\n" + " ".join(text.split())
+            continue
+        raw = p.read_bytes()
+        if b"\x00" in raw:
+            continue
+        text = raw.decode("utf-8", errors="replace")
+        if p.suffix in (".ipynb", ".json"):
+            text += json.dumps(json.loads(text), ensure_ascii=False)
+        yield p, text + html.unescape(text)
+
+
+def _microdata_needles(path: Path) -> set:
+    resp = pd.read_csv(path, dtype=str)
+    return {v for col in ("resp_id", "innovation_text", "workplace_name", "workplace_id")
+            for v in resp[col].dropna() if len(v) >= 5}
+
+
+def _leaks(folder: Path, needles: set) -> list:
+    by_token = {}
+    for n in needles:
+        by_token.setdefault(max(re.findall(r"\w+", n), key=len), []).append(n)
+    leaks = []
+    for p, text in _output_texts(folder):
+        tokens = set(re.findall(r"\w+", text))
+        leaks += [(p.name, n) for t in tokens & by_token.keys() for n in by_token[t] if n in text]
+    return leaks
+
+
 def test_no_microdata_in_any_output(site):
-    resp = pd.read_csv(ROOT / "data/synthetic/2018/dk/respondents.csv", dtype=str)
-    needles = set(resp["resp_id"]) | set(resp["innovation_text"].dropna()) | set(resp["workplace_name"].sample(200, random_state=1))
-    for p in site.rglob("*"):
-        if p.is_file() and p.suffix in (".html", ".csv", ".json", ".ipynb", ".svg"):
-            text = p.read_text(encoding="utf-8")
-            leaked = [n for n in needles if n in text]
-            assert not leaked, f"{p} contains microdata: {leaked[:3]}"
+    """Every respondent id, workplace id and name and free-text answer of the input, in every output file."""
+    needles = _microdata_needles(ROOT / "data/synthetic/2018/dk/respondents.csv")
+    assert len(needles) > 5000
+    assert len(list(_output_texts(site))) >= 15
+    leaks = _leaks(site, needles)
+    assert not leaks, f"outputs contain microdata: {leaks[:5]}"
+
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def hostile_root(tmp_path_factory):
+    """A copy of the project's data, notebooks and templates with hostile labels and content."""
+    root = tmp_path_factory.mktemp("hostile")
+    for d in ("data", "notebooks", "report_templates"):
+        shutil.copytree(ROOT / d, root / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    cb = root / "data/codebook/2018-dk.yaml"
+    text = cb.read_text(encoding="utf-8")
+    text = text.replace("{name: collab_citizens, label: {da: Borgere, en: Citizens}}",
+                        f'{{name: collab_citizens, label: {{da: "Borgere {HOSTILE}", en: "Citizens {HOSTILE}"}}}}')
+    text = text.replace('{da: "Hvilken værdi har den seneste innovation samlet set opnået?',
+                        f'{{da: "{HOSTILE} Hvilken værdi har den seneste innovation samlet set opnået?')
+    cb.write_text(text, encoding="utf-8")
+    case = root / "data/content/2018/cases/citizen-reporting-app.yaml"
+    case.write_text(case.read_text(encoding="utf-8").replace(
+        "da: Borgerne melder huller i vejen direkte fra mobilen",
+        f'da: "Borgerne melder huller {HOSTILE} i vejen"'), encoding="utf-8")
+    return root
+
+
+def test_build_from_spss_file_with_hostile_labels(site, hostile_root, tmp_path):
+    """The whole command line on an SPSS file: identical estimates.csv, labels shown as text, no microdata."""
+    from barometer import writers
+
+    sav = writers.write_sample("2018", "dk", tmp_path / "innovation2018.sav")
+    out = tmp_path / "site"
+    r = subprocess.run([sys.executable, "build.py", "--data", str(sav), "--out", str(out), "--no-pdf", "--quiet"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "BAROMETER_ROOT": str(hostile_root)})
+    assert r.returncode == 0, r.stderr
+    got, want = (pd.read_csv(d / "estimates.csv", dtype={"category": str}) for d in (out, site))
+    # the method chapter's sample table shows sample sizes only when the frame is known (synthetic builds)
+    same = [f for f in want["figure_id"].unique() if f != "method_sample"]
+    assert len(same) >= 8
+    pd.testing.assert_frame_equal(got[got["figure_id"].isin(same)].reset_index(drop=True),
+                                  want[want["figure_id"].isin(same)].reset_index(drop=True), check_exact=True)
+    assert (got.loc[got["figure_id"] == "method_sample", "n_obs"].max()
+            == want.loc[want["figure_id"] == "method_sample", "n_obs"].max())
+    page = (out / "samarbejde.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in page
+    assert page.count("&lt;script&gt;alert(") >= 3  # chart label (SVG), data table, caption's question
+    case = (out / "cases/citizen-reporting-app.html").read_text(encoding="utf-8")
+    assert "<script>alert" not in case and "&lt;script&gt;alert(" in case
+    for svg in (out / "figures").glob("*.svg"):
+        assert "<script" not in svg.read_text(encoding="utf-8")
+    leaks = _leaks(out, _microdata_needles(ROOT / "data/synthetic/2018/dk/respondents.csv"))
+    assert not leaks, f"outputs contain microdata: {leaks[:5]}"
 
 
 def test_pdf_has_vector_charts_and_the_notice(site):
@@ -116,13 +206,16 @@ def _cli(*args, cwd=ROOT):
 def test_help_documents_every_option():
     r = _cli("--help")
     assert r.returncode == 0
-    for opt in ("--edition", "--country", "--lang", "--data", "--frame", "--out", "--no-pdf", "--quiet"):
+    for opt in ("--edition", "--country", "--lang", "--data", "--frame", "--out", "--no-pdf", "--quiet", "--min-base",
+                "--check-data"):
         assert opt in r.stdout
 
 
 @pytest.mark.parametrize("args,message", [
     (["--edition", "1999"], "unknown edition '1999'"),
     (["--data", "/nonexistent/file.sav"], "does not exist"),
+    (["--data", str(ROOT / "README.md")], "README.md: not a well-formed CSV"),
+    (["--min-base", "2"], "--min-base: 2 is out of range"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     out = tmp_path / "site"

@@ -65,6 +65,7 @@ class BuildConfig:
     pdf: bool = True
     quiet: bool = False
     notebook_dir: Path = NOTEBOOK_DIR
+    min_base: int | None = None  # disclosure control: overrides data/report/disclosure.yaml
 
     @property
     def slug(self) -> str:
@@ -97,13 +98,18 @@ def _log(cfg: BuildConfig, msg: str) -> None:
 def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     from .codebook import CodebookError
     from .dataset import DataError, load
+    from .disclosure import DisclosureError, check_min_base, rules
     from .readers import ReadError
-    from .report import ParameterError, report_config, validate_parameters
+    from .report import ParameterError, check_declared, report_config, validate_parameters
+    from .validation import ValidationError
     from .weighting import WeightingError
 
     try:
         validate_parameters(cfg.edition, cfg.country, cfg.lang, cfg.data_path, "")
-    except (ParameterError, i18n.LanguageError) as exc:
+        if cfg.min_base is not None:
+            check_min_base(cfg.min_base)
+        rules()  # the settings file and BAROMETER_MIN_BASE, if set, must be sound
+    except (ParameterError, i18n.LanguageError, DisclosureError) as exc:
         raise InputError(str(exc)) from None
     rc = report_config(cfg.edition)
     if cfg.country not in rc.get("countries", ["dk"]):
@@ -114,10 +120,17 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     for ch in chapters:
         if not (cfg.notebook_dir / ch.notebook).exists():
             raise InputError(f"chapter {ch.id}: notebook {cfg.notebook_dir / ch.notebook} not found")
+        try:
+            check_declared(cfg.notebook_dir / ch.notebook)
+        except ParameterError as exc:
+            raise InputError(str(exc)) from None
     try:
         ds = load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
-    except (DataError, ReadError, WeightingError, CodebookError) as exc:
+    except (DataError, ReadError, WeightingError, CodebookError, ValidationError) as exc:
         raise InputError(str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, exit 2
+        raise InputError(f"{cfg.data_path or 'the synthetic sample'}: cannot be used ({type(exc).__name__}: {exc}); "
+                         "check it with build.py --check-data") from None
     return rc, chapters, ds
 
 
@@ -284,6 +297,7 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds)
     est = pd.concat(frames, ignore_index=True)[COLUMNS]
     est["category"] = est["category"].fillna("")
     est["suppressed"] = est["suppressed"].astype(bool)
+    est["n_obs"] = est["n_obs"].astype("Int64")  # a suppressed count is blank: keep the others whole numbers
     dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
     if len(dup):
         raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")
@@ -318,6 +332,13 @@ def _versions() -> dict[str, str]:
     return out
 
 
+def _disclosure_rules() -> dict:
+    from .disclosure import rules
+
+    r = rules()
+    return {"min_base": r.min_base, "min_cell": r.min_cell}
+
+
 def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict, commit: str, work: Path) -> dict:
     from .synth import sha256
 
@@ -327,6 +348,7 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
         "report": "Innovation Barometer", "slug": cfg.slug,
         "parameters": {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang,
                        "data_path": cfg.data_path or None, "synthetic": ds.synthetic},
+        "disclosure": _disclosure_rules(),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "git_commit": commit,
         "inputs": inputs,
@@ -348,6 +370,22 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
 # --------------------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> Path:
     """Build one edition into ``cfg.target``; returns that folder."""
+    from .disclosure import ENV_MIN_BASE
+
+    if cfg.min_base is not None:  # the notebook kernels inherit it (restored below)
+        saved_min_base = os.environ.get(ENV_MIN_BASE)
+        os.environ[ENV_MIN_BASE] = str(cfg.min_base)
+        try:
+            return _build(cfg)
+        finally:
+            if saved_min_base is None:
+                os.environ.pop(ENV_MIN_BASE, None)
+            else:
+                os.environ[ENV_MIN_BASE] = saved_min_base
+    return _build(cfg)
+
+
+def _build(cfg: BuildConfig) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     t0 = time.perf_counter()
@@ -362,7 +400,11 @@ def build(cfg: BuildConfig) -> Path:
     work.mkdir()
     try:
         t0 = time.perf_counter()
-        execute(cfg, chapters, work)
+        try:
+            execute(cfg, chapters, work)
+        except BuildError:
+            _scrub_failed(cfg, ds)
+            raise
         timings["execute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         est, check = collect_estimates(cfg, chapters, work, ds)
@@ -381,6 +423,9 @@ def build(cfg: BuildConfig) -> Path:
             _log(cfg, "rendering PDF ...")
             pdf(cfg, rc, chapters, ds, work, commit, pages)
             timings["pdf"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        _check_no_microdata(cfg, ds, work)
+        timings["privacy_scan"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_all
         manifest(cfg, chapters, ds, check, timings, commit, work)
         _swap_into_place(work, target)
@@ -391,6 +436,43 @@ def build(cfg: BuildConfig) -> Path:
     _log(cfg, f"built {target} in {time.perf_counter() - t_all:.1f} s "
               f"({int(check['ok'].sum())}/{len(check)} published figures reproduced)")
     return target
+
+
+def _needles(cfg: BuildConfig, ds) -> set[str]:
+    """Respondent ids and sensitive values of the input (and of the other country's sample)."""
+    from . import privacy, synth
+    from .codebook import load_codebook
+    from .readers import read_table
+
+    needles = privacy.needles_from(ds.df, ds.codebook)
+    for country in ("dk", "no"):  # the other country's (synthetic) sample is shown in comparisons
+        other = synth.sample_dir(cfg.edition, country) / "respondents.csv"
+        if country != cfg.country and other.exists():
+            cb = load_codebook(cfg.edition, country)
+            needles |= privacy.needles_from(read_table(other, cb), cb)
+    return needles
+
+
+def _scrub_failed(cfg: BuildConfig, ds) -> None:
+    """A failed notebook kept for debugging must not hold microdata either: such files are removed."""
+    from . import privacy
+
+    kept = cfg.target.parent / ".failed" / cfg.target.name
+    if kept.exists():
+        for p, _ in privacy.scan(kept, _needles(cfg, ds)):
+            p.write_text("removed: this executed notebook contained respondent ids or sensitive answers\n",
+                         encoding="utf-8")
+
+
+def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
+    """Fail (and keep nothing) if any output holds a respondent id or a sensitive answer."""
+    from . import privacy
+
+    needles = _needles(cfg, ds)
+    try:
+        privacy.check_outputs(work, needles)
+    except privacy.MicrodataError as exc:
+        raise BuildError(str(exc)) from None
 
 
 def _swap_into_place(work: Path, target: Path) -> None:

@@ -12,6 +12,7 @@ examples:
   python build.py --lang en                        # the same in English
   python build.py --data /secure/innovation2018.sav   # the real microdata instead of the synthetic sample
   python build.py --out /tmp/site --no-pdf         # somewhere else, website only
+  python build.py --check-data /secure/innovation2018.sav   # only check the file against the codebook
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
@@ -37,16 +38,27 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--out", metavar="DIR", type=Path, default=None,
                     help="output folder of the edition (default: _build/<edition>-<country>-<lang>)")
     ap.add_argument("--no-pdf", action="store_true", help="skip the PDF (faster, for drafts)")
+    ap.add_argument("--min-base", metavar="N", type=int, default=None,
+                    help="disclosure control: publish a percentage only when at least N respondents stand behind "
+                         "it (default: min_base in data/report/disclosure.yaml, 20)")
+    ap.add_argument("--check-data", metavar="PATH", default=None,
+                    help="only check PATH (with --frame, --edition, --country) against the codebook and the design; "
+                         "print OK and a summary (exit 0) or one line per problem (exit 2); builds nothing")
     ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
     return ap
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.check_data is not None:
+        from .checkdata import main_check
+
+        return main_check(args.edition, args.country, args.check_data, args.frame)
     from .build import BuildConfig, main_exit
 
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
-                      frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet)
+                      frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
+                      min_base=args.min_base)
     return main_exit(cfg)
 
 

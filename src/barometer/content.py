@@ -28,6 +28,8 @@ import jsonschema
 import yaml
 from markdown_it import MarkdownIt
 
+from .paths import DATA_DIR
+
 __all__ = [
     "ContentError",
     "ContentItem",
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONTENT_DIR = REPO_ROOT / "data" / "content"
+DEFAULT_CONTENT_DIR = DATA_DIR / "content"  # follows BAROMETER_ROOT, like the rest of the data
 SCHEMA_PATH = Path(__file__).with_name("schemas") / "content.schema.json"
 
 #: Sub-folder of an edition's content folder -> the kind its files must have.

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from . import synth
+from . import synth, validation
 from .codebook import Codebook, load_codebook
 from .paths import DATA_DIR
 from .readers import read_table
@@ -104,24 +104,13 @@ def load(edition: str = "2018", country: str = "dk", data_path: str | Path | Non
     files = [path]
     design_meta = codebook.meta["design"]
     strata, n_col = design_meta["strata"], design_meta["stratum_population"]
-    for col in (strata, n_col):
-        if col not in raw.columns:
-            raise DataError(f"{path}: column {col!r} (design) is missing")
-    df = codebook.prepare(raw)
-    n_by_stratum = df.groupby(strata)[n_col].agg(["min", "max"])
-    uneven = n_by_stratum[n_by_stratum["min"] != n_by_stratum["max"]]
-    if len(uneven):
-        raise DataError(f"{path}: column {n_col!r} differs within strata {list(uneven.index[:5])}")
-    population = n_by_stratum["min"].astype("float64")
     frame = _frame_for(path, synthetic, edition, country, Path(frame_path) if frame_path else None)
+    frame_file = Path(frame_path) if frame_path else synth.sample_dir(edition, country) / "frame.csv"
+    validation.validate(raw, codebook, path, frame, frame_file if frame is not None else None)
     if frame is not None:
-        files.append(Path(frame_path) if frame_path else synth.sample_dir(edition, country) / "frame.csv")
-        counts = frame.groupby(strata).size()
-        common = population.index.intersection(counts.index)
-        off = population[common][population[common] != counts[common]]
-        if len(off) or len(common) != len(population):
-            raise WeightingError(f"the frame's stratum counts do not match column {n_col!r} of the data "
-                                 f"(e.g. {dict(list(off.items())[:3])})")
+        files.append(frame_file)
+    df = codebook.prepare(raw)
+    population = df.groupby(strata)[n_col].first().astype("float64")
     try:
         base = stratum_weights(df, population, stratum=strata)
     except WeightingError as exc:

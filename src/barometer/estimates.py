@@ -7,9 +7,10 @@ Every number the report shows is one row of ``estimates.csv``::
 
 Percentages are design-based (:mod:`barometer.survey`): the share of a
 population with 95 % confidence intervals from R's ``svyciprop`` logit
-method, and p-values from design-based tests.  Disclosure control is applied
-here, before anything is written: a share whose base has fewer than
-``MIN_BASE`` respondents is suppressed.
+method, and p-values from design-based tests.  Disclosure control
+(:mod:`barometer.disclosure`) is applied here, before anything is written: a
+share whose base has fewer than ``min_base`` respondents, or whose answer (or
+its complement) is given by 1-4 respondents, is suppressed.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import disclosure
 from .dataset import Dataset, measures_spec, population_mask
 
 COLUMNS = ["figure_id", "measure", "country", "population", "category", "estimate_pct",
            "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed"]
-MIN_BASE = 20
+MIN_BASE = 20  # the default of data/report/disclosure.yaml; disclosure.rules() is what applies
 CI_METHOD = "logit"
 LEVEL = 0.95
 
@@ -38,15 +40,20 @@ def _row(figure_id, measure, country, population, category="", est=np.nan, lo=np
 
 
 def share(ds: Dataset, measure: str, population: str, figure_id: str, category: str = "",
-          extra_mask: pd.Series | None = None, min_base: int = MIN_BASE) -> dict:
-    """Weighted share (%) of ``population`` with ``measure``, with a 95 % CI."""
+          extra_mask: pd.Series | None = None, min_base: int | None = None) -> dict:
+    """Weighted share (%) of ``population`` with ``measure``, with a 95 % CI,
+    or a suppressed row when disclosure control says so (``min_base``
+    overrides the rules' minimum base)."""
     df = ds.df
     y = df[f"m_{measure}"]
     mask = population_mask(df, population) & y.notna()
     if extra_mask is not None:
         mask &= extra_mask.fillna(False).astype(bool)
     n = int(mask.sum())
-    if n < min_base:
+    rules = disclosure.rules()
+    if min_base is not None:
+        rules = disclosure.Rules(min_base=min_base, min_cell=rules.min_cell)
+    if rules.share_reason(n, int((y[mask] == 1).sum())):
         return _row(figure_id, measure, ds.country, population, category, n=n, suppressed=True)
     r = ds.design.subset(mask.to_numpy()).ciprop(f"m_{measure}", method=CI_METHOD, level=LEVEL)
     lo, hi = r.ci

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import estimates, i18n, synth
+from . import disclosure, estimates, i18n, synth
 from .dataset import Dataset, population_mask
 from .estimates import COLUMNS
 
@@ -69,5 +69,6 @@ def explain(ch) -> None:
              respondents=i18n.number(overall["respondents"], lang))
     ch.prose("method_weights", w_min=i18n.number(w.min(), lang, 1), w_max=i18n.number(w.max(), lang, 1))
     ch.prose("method_ci")
-    ch.prose("method_disclosure", min_base=estimates.MIN_BASE)
+    rules = disclosure.rules()
+    ch.prose("method_disclosure", min_base=rules.min_base, min_cell_max=rules.min_cell - 1)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")

@@ -18,12 +18,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import charts, content, i18n
+from . import charts, content, disclosure, i18n, privacy
+from .codebook import load_codebook
 from .dataset import Dataset, load, measures_spec
 from .estimates import COLUMNS, label
 from .paths import DATA_DIR
 
 COUNTRIES = ("dk", "no")
+PARAMETERS = ("edition", "country", "lang", "data_path", "output_dir")  # what every chapter notebook takes
 
 
 class ParameterError(ValueError):
@@ -34,12 +36,27 @@ def editions() -> list[str]:
     return sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
 
 
+def check_declared(notebook: Path) -> None:
+    """The notebook's ``parameters`` cell declares exactly :data:`PARAMETERS`
+    (an extra or misspelt one would be injected by papermill and silently ignored)."""
+    import papermill as pm
+
+    declared = set(pm.inspect_notebook(str(notebook)))
+    if declared != set(PARAMETERS):
+        extra, missing = sorted(declared - set(PARAMETERS)), sorted(set(PARAMETERS) - declared)
+        raise ParameterError(f"{notebook}: the parameters cell must declare {', '.join(PARAMETERS)}"
+                             + (f"; unknown: {', '.join(extra)}" if extra else "")
+                             + (f"; missing: {', '.join(missing)}" if missing else ""))
+
+
 def validate_parameters(edition, country, lang, data_path="", output_dir="") -> dict:
     """Check the parameters every chapter notebook takes; return them cleaned."""
     for name, value in (("edition", edition), ("country", country), ("lang", lang),
                         ("data_path", data_path), ("output_dir", output_dir)):
         if not isinstance(value, str):
             raise ParameterError(f"parameter {name!r} must be a string, got {type(value).__name__}: {value!r}")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ParameterError(f"parameter {name!r} contains a line break or control character: {value!r}")
     if edition not in editions():
         raise ParameterError(f"unknown edition {edition!r}: choose one of {', '.join(editions())}")
     if country not in COUNTRIES:
@@ -79,6 +96,8 @@ class Chapter:
         self._datasets: dict[str, Dataset] = {}
         self._content = None
         self.estimates: list[pd.DataFrame] = []
+        # notebooks never display microdata (ids, names, free text, row-level frames)
+        privacy.install_display_guard({n for c in COUNTRIES for n in load_codebook(edition, c).sensitive})
 
     # -- data ------------------------------------------------------------------
     def data(self, country: str | None = None) -> Dataset:
@@ -163,6 +182,14 @@ class Chapter:
         missing = set(COLUMNS) - set(rows.columns)
         if missing:
             raise ValueError(f"figure {fig_id}: estimates rows lack columns {sorted(missing)}")
+        protected = disclosure.protect(rows, partition=bool(spec.get("partition")))
+        newly = protected["suppressed"] & ~rows["suppressed"].astype(bool)
+        if newly.any():  # the chart was drawn from these rows: it would show what must be hidden
+            raise disclosure.DisclosureError(
+                f"figure {fig_id}: {int(newly.sum())} cell(s) must be suppressed before the chart is drawn "
+                f"({', '.join(rows.loc[newly, 'category'].astype(str))}); pass the rows through "
+                f"ch.protect({fig_id!r}, rows) first")
+        rows = protected
         rows["figure_id"] = fig_id
         if headline is None:
             headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
@@ -175,10 +202,23 @@ class Chapter:
             f'<p class="figure-number">{html.escape(number)}</p>'
             f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
             f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
-            f'<figcaption>{html.escape(caption)}</figcaption>{table}</figure>'
+            f'<figcaption>{html.escape(caption)}{self._suppressed_note(rows)}</figcaption>{table}</figure>'
         )
         _display_html(markup)
         self._save(fig_id, rows, svg)
+
+    def protect(self, fig_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Disclosure control of a figure's rows, to apply before drawing its chart
+        (figures marked ``partition: true`` get secondary suppression)."""
+        return disclosure.protect(rows, partition=bool(self.figure_spec(fig_id).get("partition")))
+
+    def _suppressed_note(self, rows: pd.DataFrame) -> str:
+        """The footnote that explains the '..' of suppressed numbers (empty if none)."""
+        if not rows["suppressed"].any():
+            return ""
+        r = disclosure.rules()
+        note = i18n.t("suppressed_note", self.lang, min_base=r.min_base, min_cell_max=r.min_cell - 1)
+        return f' <span class="suppressed-note">{html.escape(note)}</span>'
 
     def _data_table(self, rows: pd.DataFrame, labels: dict[str, str]) -> str:
         lang = self.lang
@@ -191,7 +231,7 @@ class Chapter:
             if re.fullmatch(r"[0-9]{4}", str(r.category)):  # edition comparison: measure and edition
                 name = labels.get(f"{r.measure}@{r.category}") or f"{self._label_or(r.measure)}, {r.category}"
             if r.suppressed:
-                est, ci = i18n.t("suppressed", lang), ""
+                est, ci = i18n.t("suppressed_mark", lang), ""
             else:
                 est = self.pct(r.estimate_pct, 1)
                 ci = f"{i18n.number(r.ci_low_pct, lang, 1)}–{i18n.number(r.ci_high_pct, lang, 1)}"
@@ -260,7 +300,7 @@ class Chapter:
             out["label"] = [pops[k]["label"][self.lang].capitalize() for k in key]
         else:
             out["label"] = [self.label(k) for k in key]
-        out["value_text"] = [i18n.t("suppressed", self.lang) if s else self.pct(v)
+        out["value_text"] = [i18n.t("suppressed_mark", self.lang) if s else self.pct(v)
                              for v, s in zip(out["estimate_pct"], out["suppressed"])]
         out["estimate_pct"] = out["estimate_pct"].fillna(0)
         out["ci_low_pct"] = out["ci_low_pct"].fillna(0)
@@ -312,15 +352,19 @@ class Chapter:
     def table(self, fig_id: str, rows: pd.DataFrame) -> None:
         """Show an aggregate table (counts or shares) and save its rows."""
         lang = self.lang
+        rows = disclosure.protect_counts(rows)
+        mark = i18n.t("suppressed_mark", lang)
         head = {"da": ("", "Kategori", "Antal", "Andel"), "en": ("", "Category", "Number", "Share")}[lang]
         body = []
         for r in rows.itertuples():
             cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "",
-                     i18n.number(r.n_obs, lang), "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
+                     mark if pd.isna(r.n_obs) else i18n.number(r.n_obs, lang),
+                     mark if r.suppressed else "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
             body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        note = self._suppressed_note(rows)
         _display_html(f'<table class="report-table" id="tab-{_slug(fig_id)}"><thead><tr>'
                       + "".join(f"<th scope='col'>{h}</th>" for h in head) + "</tr></thead><tbody>"
-                      + "".join(body) + "</tbody></table>")
+                      + "".join(body) + "</tbody></table>" + (f'<p class="table-note">{note}</p>' if note else ""))
         self._save(fig_id, rows)
 
     def comparison_data(self, rows: pd.DataFrame) -> pd.DataFrame:
@@ -334,11 +378,12 @@ class Chapter:
         """Big-number cards (one estimates row and a text each); saves the rows."""
         html_cards = []
         for row, text in cards:
-            value = i18n.number(row["n_obs"], self.lang) if row["measure"] == "answers" else self.pct(row["estimate_pct"])
+            value = (i18n.t("suppressed_mark", self.lang) if row["suppressed"] else i18n.number(row["n_obs"], self.lang)
+                     if row["measure"] == "answers" else self.pct(row["estimate_pct"]))
             html_cards.append(f'<div class="key-figure"><span class="key-value">{html.escape(value)}</span>'
                               f'<span class="key-text">{html.escape(text)}</span></div>')
         _display_html(f'<section class="key-figures" id="fig-{_slug(fig_id)}">' + "".join(html_cards) + "</section>")
-        rows = pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id)
+        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id))
         self._save(fig_id, rows)
 
     def keyline(self, rows: pd.DataFrame) -> str:

@@ -1,0 +1,120 @@
+"""Bad input files: every problem is one line naming file, column, rows, values and what was expected."""
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from barometer import dataset, synth
+from barometer.codebook import load_codebook
+from barometer.paths import ROOT
+from barometer.validation import ValidationError, problems
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return pd.read_csv(synth.ensure("2018", "dk"), dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def frame():
+    return pd.read_csv(synth.sample_dir("2018", "dk") / "frame.csv")
+
+
+def _problems(df, frame=None):
+    from barometer.readers import map_labels
+
+    cb = load_codebook("2018", "dk")
+    return problems(map_labels(df, cb), cb, "in.csv", frame, "frame.csv" if frame is not None else None)
+
+
+def _one_stratum(d):
+    first = d["stratum"].iloc[0]
+    return d.drop(d[d["stratum"] == first].index[1:])
+
+
+def _four_initiators(d):
+    d.loc[2, ["init_employees", "init_managers", "init_citizens", "init_private"]] = "1"
+    d.loc[2, ["type_service"]] = "1"
+    return d
+
+
+CASES = {
+    "missing columns": (lambda d: d.drop(columns=["stratum_N", "novelty"]),
+                        r"^in.csv: 2 columns of the 2018-dk codebook missing: stratum_N, novelty \(file has"),
+    "unexpected column": (lambda d: d.assign(vaegt2="1"), r"^in.csv: 1 unexpected column not in the 2018-dk codebook: vaegt2"),
+    "wrong type": (lambda d: d.assign(stratum_N=d["stratum_N"].where(d.index != 3, "mange")),
+                   r"^in.csv: column 'stratum_N' \(integer\): text 'mange' in data row 4: expected numbers$"),
+    "code outside labels": (lambda d: d.assign(novelty=d["novelty"].where(~d.index.isin([4, 8, 9, 30, 40, 50, 60]), "7")),
+                            r"^in.csv: column 'novelty': values 7 in 7 data rows \(5, 9, 10, 31, 41, … 2 more\) are not "
+                            r"codes of its value labels: expected a code of the codebook: 1 \(Vi var"),
+    "duplicate ids": (lambda d: d.assign(resp_id=d["resp_id"].where(d.index != 5, d["resp_id"][6])),
+                      r"^in.csv: column 'resp_id': 1 id occurs \('DK18-\d+'\) more than once, in 2 data rows \(6, 7\)"),
+    "zero and missing weights": (lambda d: d.assign(weight=["0", "", "-2"] + ["5.9"] * (len(d) - 3)),
+                                 r"^in.csv: column 'weight': weights 0, -2 in 2 data rows \(1, 3\) are zero or negative"),
+    "one-unit stratum": (_one_stratum, r"^in.csv: column 'stratum': stratum '[\d-]+' has one respondent only, in data row 1"),
+    "empty universe": (lambda d: d.assign(type_service="2", type_process="2", type_communication="2"),
+                       r"^in.csv: column 'novelty': its universe \(innovative == 1\) is empty"),
+    "population differs in stratum": (lambda d: d.assign(stratum_N=d["stratum_N"].where(d.index != 0, "9999")),
+                                      r"^in.csv: column 'stratum_N': values 9999, \d+ differ within stratum"),
+    "too many initiators": (_four_initiators,
+                            r"^in.csv: columns of initiators \(init_employees … init_dont_know\): \d items chosen in data row 3: expected at most 3"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_each_problem_is_one_clear_line(raw, case):
+    corrupt, pattern = CASES[case]
+    lines = _problems(corrupt(raw.copy()))
+    assert any(pd.Series([line]).str.contains(pattern).iloc[0] for line in lines), "\n".join(lines)
+    assert all("\n" not in line and line.startswith(("in.csv", "frame.csv")) for line in lines)
+
+
+def test_sound_sample_has_no_problems(raw, frame):
+    assert _problems(raw.copy(), frame) == []
+
+
+def test_frame_totals_must_match(raw, frame):
+    short = frame[frame["stratum"] != frame["stratum"].iloc[-1]]
+    lines = _problems(raw.copy(), pd.concat([short, frame[frame["stratum"] == frame["stratum"].iloc[-1]].iloc[:3]]))
+    assert any("the frame's unit counts do not match the data's population counts in 1 strata" in line
+               and "in the frame: expected equal totals" in line.replace("3 in the frame)", "in the frame")
+               for line in lines), lines
+    lines = _problems(raw.copy(), short)
+    assert any("are not in the frame frame.csv" in line for line in lines), lines
+    lines = _problems(raw.copy(), frame.drop(columns=["stratum"]))
+    assert lines[0].startswith("frame.csv: column 'stratum' is missing")
+
+
+def test_load_raises_all_problems_at_once(raw, tmp_path):
+    d = raw.copy().drop(columns=["novelty"]).assign(extra="x")
+    d.loc[3, "collab_private"] = "7"
+    p = tmp_path / "bad.csv"
+    d.to_csv(p, index=False)
+    with pytest.raises(ValidationError) as exc:
+        dataset.load("2018", "dk", p)
+    assert len(exc.value.problems) == 3
+    assert str(exc.value).startswith("3 problems in the input data:\n")
+
+
+def _check(*args):
+    return subprocess.run([sys.executable, "build.py", "--check-data", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_check_data_cli(raw, tmp_path, capsys):
+    from barometer.checkdata import main_check
+
+    sample, frame = synth.ensure("2018", "dk"), synth.sample_dir("2018", "dk") / "frame.csv"
+    assert main_check("2018", "dk", str(sample), str(frame)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK: ") and "2,363 respondents" in out and "frame" in out and "matches" in out
+    d = raw.copy()
+    d.loc[[10, 11], "gov_level"] = "5"
+    p = tmp_path / "bad.csv"
+    d.to_csv(p, index=False)
+    bad = _check(str(p))
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "Traceback" not in bad.stderr
+    assert f"{p}: column 'gov_level': values 5 in 2 data rows (11, 12) are not codes" in bad.stderr
