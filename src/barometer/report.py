@@ -368,6 +368,12 @@ class UnitReport(Chapter):
         self._content = None
         self.estimates: list[pd.DataFrame] = []
 
+    @property
+    def library(self) -> content.ContentLibrary:
+        if self._content is None:  # the content of this checkout (BAROMETER_ROOT), as the data
+            self._content = content.load_content(self.edition, DATA_DIR / "content")
+        return self._content
+
     def unit_text(self, key: str, **values) -> str:
         return self.units_cfg["prose"][key][self.lang].format(**values)
 

@@ -219,7 +219,8 @@ def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
     return {"id": t.id, "notebook": str(t.notebook), "parameters": t.parameters, "cwd": str(cfg.notebook_dir),
             "inputs": t.inputs, "timeout": cfg.timeout,
             "preload": [[cfg.edition, cfg.country, data_path, cfg.frame_path or ""]],
-            "track": {"roots": roots, "skip": []},
+            # content files count only when a report shows them (barometer.report._record_use)
+            "track": {"roots": roots, "skip": [str(DATA_DIR / "content")]},
             "render": {"context": context, "page_id": t.id.replace("/", "-"), "title": t.title,
                        "root": "../" * t.page.count("/")}}
 
