@@ -14,8 +14,9 @@ distributed = pytest.importorskip("distributed")
 
 
 def _cfg(tmp_path, **kw):
+    # two of the three government levels keep the test short; every report of the plan must be there
     return FanoutConfig(by="government_level", out_dir=tmp_path / "site", jobs=2, quiet=True,
-                        cache_dir=tmp_path / "cache", executor="dask", **kw)
+                        cache_dir=tmp_path / "cache", executor="dask", limit=2, **kw)
 
 
 def _reports(tmp_path):
@@ -26,9 +27,9 @@ def _reports(tmp_path):
 def test_local_cluster_with_two_workers(tmp_path):
     assert build_fanout(_cfg(tmp_path)) == 0
     reports = _reports(tmp_path)
-    assert set(reports) == {"units/1", "units/2", "units/3", "index"}
+    assert set(reports) == {"units/1", "units/2", "index"}
     assert all(r["cache"] == "miss" for r in reports.values())
-    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html", "3.html"]
+    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html"]
 
 
 def test_build_survives_a_killed_worker(tmp_path):
@@ -54,5 +55,5 @@ def test_build_survives_a_killed_worker(tmp_path):
         t.join(timeout=300)
         assert result.get("rc") == 0
     reports = _reports(tmp_path)
-    assert set(reports) == {"units/1", "units/2", "units/3", "index"}
-    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html", "3.html"]
+    assert set(reports) == {"units/1", "units/2", "index"}
+    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html"]

@@ -336,8 +336,9 @@ def build_fanout(cfg: FanoutConfig) -> int:
     commit = edition_build._git_commit()
     index_title = _index_task(cfg, cache, "").title
     context = _page_context(cfg, commit, index_title)
-    log_dir = cache.root / "logs"
-    log_dir.mkdir(exist_ok=True)
+    log_dir = cache.root / "logs"  # this build's worker logs (kernel warnings, tracebacks)
+    shutil.rmtree(log_dir, ignore_errors=True)
+    log_dir.mkdir()
     progress = Progress(len(misses) + 1, cfg.quiet)
     failures: list[Task] = []
     execu = _executor(cfg, log_dir)
