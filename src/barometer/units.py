@@ -117,15 +117,30 @@ def key_measures(ds, by: str, code: str, figure_id: str | None = None):
     figure_id = figure_id or config()["figure"]["id"]
     var = dimension(by)["var"]
     in_unit = pd.to_numeric(ds.df[var], errors="coerce") == float(code)
+    nation = getattr(ds, "_nation_rows", None) or {}
     rows = []
     for spec in config()["measures"]:
         rows.append(estimates.share(ds, spec["measure"], spec["population"], figure_id, category="unit",
                                     extra_mask=in_unit))
-        rows.append(estimates.share(ds, spec["measure"], spec["population"], figure_id, category="nation"))
+        cached = nation.get((spec["measure"], spec["population"], figure_id))
+        rows.append(dict(cached) if cached is not None else
+                    estimates.share(ds, spec["measure"], spec["population"], figure_id, category="nation"))
     out = pd.DataFrame(rows, columns=estimates.COLUMNS)
     out["by"] = by
     out["unit"] = str(code)
     return out
+
+
+def warm_nation(ds, figure_id: str | None = None) -> None:
+    """Compute the national rows once for a dataset that many unit reports will
+    share (the build engine's warm workers do this before forking a report;
+    each report gets its own copy).  Only for a dataset nobody modifies."""
+    from . import estimates
+
+    figure_id = figure_id or config()["figure"]["id"]
+    ds._nation_rows = {(s["measure"], s["population"], figure_id):
+                       estimates.share(ds, s["measure"], s["population"], figure_id, category="nation")
+                       for s in config()["measures"]}
 
 
 def unit_vs_nation_chart(data, lang: str, unit_label: str, nation_label: str):
