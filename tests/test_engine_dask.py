@@ -12,6 +12,8 @@ from barometer.engine.fanout import FanoutConfig, build_fanout
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow  # builds many reports: `make test`, not `make test-fast`
+
 
 def _cfg(tmp_path, **kw):
     # two of the three government levels keep the test short; every report of the plan must be there

@@ -18,6 +18,8 @@ from barometer.engine.fanout import FanoutConfig, build_fanout
 from barometer.estimates import COLUMNS
 from barometer.paths import NOTEBOOK_DIR, ROOT
 
+pytestmark = pytest.mark.slow  # builds many reports: `make test`, not `make test-fast`
+
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
