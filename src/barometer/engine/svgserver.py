@@ -19,7 +19,23 @@ FUNCTIONS = ("vegalite_to_svg", "vegalite_to_png")
 _conn: dict = {}
 
 
+def _exit_with_parent() -> None:
+    """Stop when the worker that started us is gone (even if it was killed)."""
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def serve(address: str, authkey: bytes) -> None:
+    _exit_with_parent()
     import vl_convert as vlc
 
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})

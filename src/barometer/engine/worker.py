@@ -272,24 +272,28 @@ def main() -> int:
     _wait_svg_server()
     proto.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     proto.flush()
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        job = json.loads(line)
-        try:
-            res = run_forked(job)
-        except Exception as exc:  # noqa: BLE001
-            res = {"id": job.get("id"), "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
-                   "seconds": 0.0, "worker_pid": os.getpid(),
-                   "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
-        proto.write(json.dumps(res) + "\n")
-        proto.flush()
-    if _SVG:
-        _SVG["proc"].terminate()
-        _SVG["proc"].wait()
-        import shutil
+    try:
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            job = json.loads(line)
+            try:
+                res = run_forked(job)
+            except Exception as exc:  # noqa: BLE001
+                res = {"id": job.get("id"), "ok": False, "executed": None, "html": None, "estimates": [],
+                       "deps": [], "seconds": 0.0, "worker_pid": os.getpid(),
+                       "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
+            proto.write(json.dumps(res) + "\n")
+            proto.flush()
+    except (BrokenPipeError, OSError):
+        pass  # whoever sent the jobs is gone
+    finally:
+        if _SVG:
+            _SVG["proc"].terminate()
+            _SVG["proc"].wait()
+            import shutil
 
-        shutil.rmtree(_SVG["dir"], ignore_errors=True)
+            shutil.rmtree(_SVG["dir"], ignore_errors=True)
     return 0
 
 
