@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,8 @@ examples:
   python build.py --data /secure/innovation2018.sav   # the real microdata instead of the synthetic sample
   python build.py --out /tmp/site --no-pdf         # somewhere else, website only
   python build.py --check-data /secure/innovation2018.sav   # only check the file against the codebook
+  python build.py --by municipality                # one report per municipality + index (cached, parallel)
+  python build.py --by region --executor dask --scheduler tcp://127.0.0.1:8786
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
@@ -45,6 +48,21 @@ def parser() -> argparse.ArgumentParser:
                     help="only check PATH (with --frame, --edition, --country) against the codebook and the design; "
                          "print OK and a summary (exit 0) or one line per problem (exit 2); builds nothing")
     ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
+    # -- fan-out: one report per unit (src/barometer/engine/) --------------------------
+    from .units import DIMENSIONS
+
+    fan = ap.add_argument_group("one report per unit (--by)")
+    fan.add_argument("--by", choices=DIMENSIONS, default=None,
+                     help="build one report per sub-sector, region, municipality or government level, plus an "
+                          "index comparing each with the nation, into _build/<edition>-<country>-<lang>-by-<by>/; "
+                          "reports whose inputs did not change are taken from the cache")
+    fan.add_argument("--jobs", type=int, default=0, metavar="N",
+                     help="reports run in parallel (default: the number of cores)")
+    fan.add_argument("--executor", choices=["local", "dask"], default="local",
+                     help="local warm worker processes (default) or a Dask distributed cluster")
+    fan.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                     help="Dask scheduler of an existing cluster (default: a LocalCluster on loopback)")
+    fan.add_argument("--force", action="store_true", help="ignore the cache: run every report again")
     return ap
 
 
@@ -54,6 +72,22 @@ def main(argv=None) -> int:
         from .checkdata import main_check
 
         return main_check(args.edition, args.country, args.check_data, args.frame)
+    if args.by:
+        from .engine.fanout import FanoutConfig, build_fanout
+
+        if args.min_base is not None:
+            from .disclosure import ENV_MIN_BASE, DisclosureError, check_min_base
+
+            try:
+                check_min_base(args.min_base, "--min-base")
+            except DisclosureError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            os.environ[ENV_MIN_BASE] = str(args.min_base)  # the forked report kernels inherit it
+        return build_fanout(FanoutConfig(by=args.by, edition=args.edition, country=args.country, lang=args.lang,
+                                         data_path=args.data, frame_path=args.frame, out_dir=args.out,
+                                         jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
+                                         force=args.force, quiet=args.quiet))
     from .build import BuildConfig, main_exit
 
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,

@@ -402,3 +402,172 @@ class Chapter:
         if svg is not None:
             (self.output_dir / "figures").mkdir(parents=True, exist_ok=True)
             (self.output_dir / "figures" / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------------------
+# Unit reports (python build.py --by ...): one unit compared with the nation
+# --------------------------------------------------------------------------------------
+class UnitReport(Chapter):
+    """A unit's report (one sub-sector, region, municipality or government
+    level) and the index page comparing every unit with the nation.
+
+    Configured by ``data/report/units.yaml``; shares whose base is too small
+    come back from :func:`barometer.estimates.share` as ``suppressed`` and are
+    shown as such, never dropped and never an error."""
+
+    def __init__(self, by: str = "region", unit: str = "", edition: str = "2018", country: str = "dk",
+                 lang: str = "da", data_path: str = "", output_dir: str = ""):
+        from . import units
+
+        p = validate_parameters(edition, country, lang, data_path, output_dir)
+        for name, value in (("by", by), ("unit", unit)):
+            if not isinstance(value, str):
+                raise ParameterError(f"parameter {name!r} must be a string, got {type(value).__name__}: {value!r}")
+        try:
+            self.dimension = units.dimension(by)
+            self.unit = units.unit(by, unit, edition, country) if unit else None
+        except units.UnitError as exc:
+            raise ParameterError(str(exc)) from None
+        self.by, self.units_cfg = by, units.config()
+        self.chapter, self.edition, self.country, self.lang = f"unit-{by}", edition, country, lang
+        self.data_path, self.output_dir = p["data_path"], Path(output_dir) if output_dir else None
+        self.cfg = report_config(edition)
+        self.meta = {"id": self.chapter, "title": self.dimension["label"]}
+        self._datasets: dict[str, Dataset] = {}
+        self._content = None
+        self.estimates: list[pd.DataFrame] = []
+
+    @property
+    def library(self) -> content.ContentLibrary:
+        if self._content is None:  # the content of this checkout (BAROMETER_ROOT), as the data
+            self._content = content.load_content(self.edition, DATA_DIR / "content")
+        return self._content
+
+    def unit_text(self, key: str, **values) -> str:
+        return self.units_cfg["prose"][key][self.lang].format(**values)
+
+    @property
+    def unit_name(self) -> str:
+        return self.unit.name(self.lang) if self.unit else self.unit_text("nation")
+
+    def title(self) -> None:
+        _display_html(f'<h1 class="chapter-title">{html.escape(self.unit_name)}</h1>'
+                      f'<p class="unit-dimension">{html.escape(self.dimension["label"][self.lang])} · '
+                      f'{html.escape(i18n.t("edition_title", self.lang, edition=self.edition))}</p>')
+
+    def unit_prose(self, key: str, **values) -> None:
+        _display_html(f'<p class="prose">{html.escape(self.unit_text(key, **values))}</p>')
+
+    def key_measures(self) -> pd.DataFrame:
+        """Unit and nation rows for each key measure (suppressed when too few answers)."""
+        from . import units
+
+        return units.key_measures(self.data(), self.by, self.unit.code)
+
+    def unit_figure(self, rows: pd.DataFrame) -> None:
+        """The unit-vs-nation chart with CIs, caption and data table; saves the rows."""
+        from . import units
+
+        fig = self.units_cfg["figure"]
+        data = rows.copy()
+        data["label"] = [self.label(m) for m in data["measure"]]
+        data["value_text"] = [i18n.t("suppressed", self.lang) if s else self.pct(v)
+                              for v, s in zip(data["estimate_pct"], data["suppressed"])]
+        for c in ("estimate_pct", "ci_low_pct", "ci_high_pct"):
+            data[c] = data[c].fillna(0)
+        nation = self.unit_text("nation")
+        chart = units.unit_vs_nation_chart(data, self.lang, self.unit_name, nation)
+        headline = fig["headline"][self.lang].format(unit=self.unit_name)
+        n = int(rows.loc[rows["category"] == "unit", "n_obs"].max()) if len(rows) else 0
+        caption = self.unit_text("unit_caption", unit=self.unit_name, n=i18n.number(n, self.lang)) + " " + \
+            i18n.t("ci_note", self.lang)
+        svg = charts.to_svg(chart)
+        labels = {"unit": self.unit_name, "nation": nation}
+        table = self._data_table(rows.assign(category=[f"{self.label(m)}: {labels[c]}" for m, c in
+                                                       zip(rows["measure"], rows["category"])]), {})
+        _display_html(
+            f'<figure class="report-figure" id="fig-{_slug(fig["id"])}" data-figure-id="{html.escape(fig["id"])}">'
+            f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
+            f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
+            f'<figcaption>{html.escape(caption)}</figcaption>{table}</figure>')
+        self._save_unit(fig["id"], rows, svg)
+
+    def related_content(self) -> None:
+        """Cases from the edition shown as inspiration for this unit (if any)."""
+        from . import units
+
+        ids = units.related_content(self.by, self.unit.code)
+        if not ids:
+            return
+        self.heading(self.unit_text("unit_inspiration"))
+        for item_id in ids:
+            item = self.library.get(item_id)
+            _record_use(item.path)
+            _display_html(content.render_item(item, self.lang, case_href=lambda i: f"../../{self.edition}-"
+                                              f"{self.country}-{self.lang}/cases/{i}.html"))
+
+    def _save_unit(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None) -> None:
+        cols = COLUMNS + [c for c in ("by", "unit") if c in rows.columns]
+        self.estimates.append(rows[cols])
+        if self.output_dir is None:
+            return
+        (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
+        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
+        if svg is not None:
+            (self.output_dir / "figures").mkdir(parents=True, exist_ok=True)
+            (self.output_dir / "figures" / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
+
+    # -- the index page ------------------------------------------------------------
+    def all_units(self, estimates_path: str = "") -> pd.DataFrame:
+        """Unit and nation rows of every unit: read from the unit reports'
+        ``estimates.csv`` when given (what a fan-out build does), else estimated."""
+        from . import units
+
+        if estimates_path:
+            _record_use(Path(estimates_path))
+            est = pd.read_csv(estimates_path, dtype={"category": str, "country": str, "unit": str, "by": str},
+                              keep_default_na=True)
+            est = est[est["by"] == self.by].copy()
+            est["category"] = est["category"].fillna("")
+            est["suppressed"] = est["suppressed"].astype(bool)
+            return est.reset_index(drop=True)
+        ds = self.data()
+        return pd.concat([units.key_measures(ds, self.by, u.code) for u in units.units(self.by, self.edition,
+                                                                                         self.country)],
+                         ignore_index=True)
+
+    def units_overview(self, est: pd.DataFrame, link: str = "units/{code}.html") -> None:
+        """Per key measure, every unit with its CI against the national figure,
+        then the list of unit reports."""
+        from . import units
+
+        names = {u.code: u.name(self.lang) for u in units.units(self.by, self.edition, self.country)}
+        for spec in self.units_cfg["measures"]:
+            m = spec["measure"]
+            sel = est[(est["measure"] == m) & (est["category"] == "unit")].copy()
+            nat = est[(est["measure"] == m) & (est["category"] == "nation")]
+            nation_pct = float(nat["estimate_pct"].iloc[0]) if len(nat) else float("nan")
+            sel["label"] = [names.get(str(c), str(c)) for c in sel["unit"]]
+            sel["value_text"] = [i18n.t("suppressed", self.lang) if s else self.pct(v)
+                                 for v, s in zip(sel["estimate_pct"], sel["suppressed"])]
+            for c in ("estimate_pct", "ci_low_pct", "ci_high_pct"):
+                sel[c] = sel[c].fillna(0)
+            headline = f'{self.label(m)} ({self.unit_text("nation").lower()}: {self.pct(nation_pct)})'
+            svg = charts.to_svg(units.units_chart(sel, self.lang, nation_pct))
+            _display_html(f'<figure class="report-figure" id="fig-units-{_slug(m)}">'
+                          f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
+                          f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
+                          f'<figcaption>{html.escape(i18n.t("ci_note", self.lang))}</figcaption></figure>')
+        items = "".join(f'<li><a href="{html.escape(link.format(code=code))}">{html.escape(name)}</a></li>'
+                        for code, name in names.items())
+        _display_html(f'<nav class="unit-links"><h2>{html.escape(self.unit_text("index_units"))}</h2>'
+                      f"<ul>{items}</ul></nav>")
+
+
+def _record_use(path) -> None:
+    """Tell the build engine (if any) that this report used ``path``."""
+    import sys
+
+    hook = getattr(sys.modules.get("barometer.engine.deps"), "record", None)
+    if hook is not None:
+        hook(path)

@@ -1,0 +1,96 @@
+"""Benchmark `fanout`: all 98 municipal reports (HTML), our engine vs a plain papermill loop.
+
+    .venv/bin/python benchmarks/fanout.py [--jobs N] [--baseline-reports 10]
+
+Engine: ``python build.py --by municipality --force`` (cold: every report runs;
+warm workers start inside the timing; the index page is included).  Baseline:
+a plain loop in one process, per report ``papermill.execute_notebook`` (the
+default engine: a fresh kernel per notebook) on the same notebook and
+parameters, then nbconvert to HTML with the same exporter.  The baseline times
+a representative subset (every k-th municipality) and extrapolates per report
+to all of them; the output says so.  Both are measured in this run, on this
+machine, so the ratio is what to read when the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+
+def engine(jobs: int, tmp: Path) -> tuple[float, int]:
+    out = tmp / "engine"
+    cmd = [sys.executable, str(ROOT / "build.py"), "--by", "municipality", "--force", "--quiet", "--out", str(out)]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    env = dict(os.environ)
+    t0 = time.perf_counter()
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if r.returncode != 0:
+        sys.exit(f"engine build failed:\n{r.stderr[-3000:]}")
+    return seconds, len(list((out / "units").glob("*.html")))
+
+
+def baseline(codes: list[str], tmp: Path) -> list[float]:
+    import nbformat
+    import papermill as pm
+    from markupsafe import Markup
+
+    from barometer import build
+
+    nb_dir = ROOT / "notebooks"
+    exporter, page = build._exporter(), build._jinja().get_template("site/page.html.j2")
+    times = []
+    for code in codes:
+        t0 = time.perf_counter()
+        out = tmp / f"plain-{code}.ipynb"
+        work = tmp / f"plain-{code}"
+        work.mkdir()
+        pm.execute_notebook(str(nb_dir / "unit_report.ipynb"), str(out), progress_bar=False, cwd=str(nb_dir),
+                            parameters={"by": "municipality", "unit": code, "edition": "2018", "country": "dk",
+                                        "lang": "da", "data_path": "", "output_dir": str(work)})
+        body, _ = exporter.from_notebook_node(nbformat.read(out, as_version=4))
+        (tmp / f"plain-{code}.html").write_text(page.render(body=Markup(body), nav=[], root="../"))
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--jobs", type=int, default=0, help="engine --jobs (default: the number of cores)")
+    ap.add_argument("--baseline-reports", type=int, default=10, help="plain-loop reports to time (default 10)")
+    a = ap.parse_args()
+    from barometer import units
+
+    codes = [u.code for u in units.units("municipality")]
+    step = max(1, len(codes) // a.baseline_reports)
+    subset = codes[::step][: a.baseline_reports]
+    with tempfile.TemporaryDirectory(prefix="bench-fanout-") as t:
+        tmp = Path(t)
+        print(f"machine: {os.cpu_count()} cores; engine --jobs {a.jobs or os.cpu_count()}", flush=True)
+        eng_s, n_pages = engine(a.jobs, tmp)
+        print(f"engine:   {n_pages} municipal reports + index in {eng_s:.1f} s "
+              f"({eng_s / n_pages:.2f} s per report, worker start-up included)", flush=True)
+        times = baseline(subset, tmp)
+        per = sum(times) / len(times)
+        est = per * len(codes)
+        print(f"baseline: plain papermill loop timed on {len(times)} of {len(codes)} reports "
+              f"(every {step}th municipality): {per:.2f} s per report "
+              f"(min {min(times):.2f}, max {max(times):.2f}); extrapolated to all {len(codes)}: {est:.1f} s")
+        print(f"RATIO fanout: engine is {est / eng_s:.1f}x faster than the plain papermill loop "
+              f"(target >= 10x)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

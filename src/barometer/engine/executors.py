@@ -1,0 +1,184 @@
+"""Where the reports run: warm local workers, or a Dask cluster of them.
+
+Both executors take jobs (dicts, see :mod:`barometer.engine.worker`) and call
+``on_start(job)`` / ``on_done(result)`` as reports start and finish; a
+failing report is a result with ``ok: False``, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+WORKER_CMD = [sys.executable, "-m", "barometer.engine.worker"]
+
+
+class WarmWorker:
+    """One ``python -m barometer.engine.worker`` process, spoken to over pipes."""
+
+    def __init__(self, log: Path | None = None):
+        self.log = log
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        err = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        env = dict(os.environ)
+        src = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(WORKER_CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                     text=True, bufsize=1, env=env, start_new_session=True)
+        if self.log:
+            err.close()
+        hello = self.proc.stdout.readline()
+        if not hello:
+            raise RuntimeError(f"the warm worker did not start (see {self.log})")
+        self.pid = json.loads(hello)["pid"]
+
+    def run(self, job: dict) -> dict:
+        with self.lock:
+            for attempt in (1, 2):
+                if self.proc is None or self.proc.poll() is not None:
+                    self.start()
+                try:
+                    self.proc.stdin.write(json.dumps(job) + "\n")
+                    self.proc.stdin.flush()
+                    line = self.proc.stdout.readline()
+                except (BrokenPipeError, OSError):
+                    line = ""
+                if line:
+                    return json.loads(line)
+                self.close()
+            return {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
+                    "seconds": 0.0, "error": {"cell": None, "ename": "WorkerError",
+                                              "evalue": "the warm worker died twice running this report"}}
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+class LocalExecutor:
+    """``--jobs N`` warm workers on this machine."""
+
+    name = "local"
+
+    def __init__(self, jobs: int, log_dir: Path | None = None):
+        self.jobs = max(1, jobs)
+        self.log_dir = log_dir
+
+    def run(self, jobs: list[dict], on_start: Callable, on_done: Callable) -> None:
+        if not jobs:
+            return
+        n = min(self.jobs, len(jobs))
+        workers = [WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None) for i in range(n)]
+        free = list(workers)
+        free_lock = threading.Lock()
+
+        def one(job):
+            with free_lock:
+                w = free.pop()
+            try:
+                on_start(job)
+                res = w.run(job)
+            finally:
+                with free_lock:
+                    free.append(w)
+            on_done(res)
+
+        try:
+            with ThreadPoolExecutor(max_workers=n) as pool:
+                for f in [pool.submit(one, j) for j in jobs]:
+                    f.result()
+        finally:
+            for w in workers:
+                w.close()
+
+
+# --------------------------------------------------------------------------------------
+# Dask
+# --------------------------------------------------------------------------------------
+_DASK_WORKER: dict = {}
+_DASK_LOCK = threading.Lock()
+
+
+def dask_run(job: dict) -> dict:
+    """Run one report on a Dask worker, in that worker's own warm worker process."""
+    with _DASK_LOCK:
+        w = _DASK_WORKER.get("w")
+        if w is None:
+            log = Path(job["log_dir"]) / f"dask-worker-{os.getpid()}.log" if job.get("log_dir") else None
+            w = _DASK_WORKER["w"] = WarmWorker(log)
+        res = w.run(job)
+    res["host"] = f"{os.uname().nodename}:{os.getpid()}"
+    return res
+
+
+class DaskExecutor:
+    """``--executor dask``: the reports as tasks on a Dask distributed cluster
+    (``--scheduler tcp://HOST:PORT``, or a LocalCluster on loopback).  A
+    worker lost in the middle of a report is survived: Dask runs the report
+    again on another worker."""
+
+    name = "dask"
+
+    def __init__(self, jobs: int, scheduler: str | None = None, log_dir: Path | None = None, retries: int = 2):
+        self.jobs = max(1, jobs)
+        self.scheduler = scheduler
+        self.log_dir = log_dir
+        self.retries = retries
+        self.client = None
+        self.cluster = None
+
+    def __enter__(self):
+        from distributed import Client, LocalCluster
+
+        if self.scheduler:
+            self.client = Client(self.scheduler, timeout="30s")
+        else:
+            self.cluster = LocalCluster(n_workers=self.jobs, threads_per_worker=1, processes=True,
+                                        host="127.0.0.1", dashboard_address=None, silence_logs=50)
+            self.client = Client(self.cluster)
+        return self
+
+    def __exit__(self, *exc):
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def run(self, jobs: list[dict], on_start: Callable, on_done: Callable) -> None:
+        from distributed import as_completed
+
+        if not jobs:
+            return
+        futures = {}
+        for job in jobs:
+            job = dict(job, log_dir=str(self.log_dir) if self.log_dir else None)
+            on_start(job)
+            fut = self.client.submit(dask_run, job, key=f"report-{job['id']}-{os.urandom(4).hex()}", pure=False,
+                                     retries=self.retries)
+            futures[fut] = job
+        for fut in as_completed(list(futures)):
+            job = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many lost workers
+                res = {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
+                       "seconds": 0.0, "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
+            on_done(res)

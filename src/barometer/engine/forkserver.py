@@ -1,0 +1,214 @@
+"""A papermill engine whose kernels are forked, not started.
+
+A plain papermill run starts a fresh ``python -m ipykernel_launcher`` per
+notebook: ~0.7 s of interpreter and kernel start-up, then the notebook's own
+imports (pandas, scipy, Altair, ...: ~2 s) before any real work.  Here the
+kernel is a ``fork()`` of the process that runs papermill.  When that process
+has already imported the heavy libraries (a warm worker, see
+:mod:`barometer.engine.worker`), the kernel starts with them in memory; the
+kernel is still a real ipykernel speaking the Jupyter protocol to nbclient,
+so executed notebooks are the same as with the default engine, and each
+report gets a fresh copy of the pristine warm process (copy-on-write), so no
+state of one report can be seen by the next.
+
+Use it from papermill as usual::
+
+    papermill in.ipynb out.ipynb --engine barometer
+    pm.execute_notebook(..., engine_name="barometer")
+
+(registered through the ``papermill.engine`` entry point in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from typing import Any, Callable
+
+from jupyter_client import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
+#: Called in the forked kernel process just before the kernel starts (set by
+#: the build engine's worker: dependency recording, preloaded data).
+KERNEL_SETUP: Callable[[], None] | None = None
+
+
+class _ForkedProcess:
+    """The bits of :class:`subprocess.Popen` the provisioner uses, for a forked pid."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 0
+                return self.returncode
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.returncode is None:
+            try:
+                _, status = os.waitpid(self.pid, 0)
+                self.returncode = os.waitstatus_to_exitcode(status)
+            except ChildProcessError:
+                self.returncode = 0
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.returncode is None:
+            os.kill(self.pid, signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+def _reset_asyncio_after_fork() -> None:
+    """The fork happened inside the parent's running event loop (Python < 3.12
+    does not reset this itself)."""
+    asyncio.events._set_running_loop(None)
+    asyncio.set_event_loop_policy(None)
+    try:
+        signal.set_wakeup_fd(-1)
+    except (ValueError, OSError):
+        pass
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = None) -> None:
+    """Become an ipykernel (in a forked child); never returns."""
+    code = 0
+    parent = os.getppid()
+    try:
+        os.setsid()  # own process group: interrupts and kills reach the kernel only
+        _reset_asyncio_after_fork()
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
+        os.environ.setdefault("JPY_PARENT_PID", str(parent))
+        if cwd:
+            os.chdir(cwd)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        # the sys.path and argv of `python -m ipykernel_launcher -f <file>`
+        if sys.path and (sys.path[0] in ("", os.getcwd())):
+            del sys.path[0]
+        sys.argv = [os.path.join(os.path.dirname(os.path.dirname(__import__("ipykernel").__file__)),
+                                 "ipykernel_launcher.py"), "-f", connection_file]
+        if KERNEL_SETUP is not None:
+            KERNEL_SETUP()
+        from ipykernel.kernelapp import IPKernelApp
+
+        app = IPKernelApp.instance(parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0))
+        app.initialize(["-f", connection_file])
+        app.start()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:  # noqa: BLE001
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        os._exit(code)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel by forking the current process."""
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        conn = cmd[cmd.index("-f") + 1] if "-f" in cmd else self.parent.connection_file
+        env = kwargs.get("env")
+        cwd = kwargs.get("cwd")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            run_kernel(conn, env=env, cwd=cwd)
+        self.process = _ForkedProcess(pid)
+        self.pid = pid
+        self.pgid = pid
+        self.cwd = cwd or os.getcwd()
+        return self.connection_info
+
+
+class ForkKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager whose kernels are forks of this process."""
+
+    async def _async_pre_start_kernel(self, **kw: Any):
+        if self.provisioner is None:
+            self.provisioner = ForkProvisioner(kernel_id=self.kernel_id or "", kernel_spec=self.kernel_spec,
+                                               parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+
+def _make_engine():
+    # papermill loads its engines' entry points while it is itself being
+    # imported, so the class is made on first access (PEP 562), never at import
+    from papermill.engines import NBClientEngine
+
+    class BarometerEngine(NBClientEngine):
+        """papermill's nbclient engine with forked kernels (``--engine barometer``)."""
+
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
+            kwargs.setdefault("kernel_manager_class", ForkKernelManager)
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    BarometerEngine.__module__ = __name__
+    return BarometerEngine
+
+
+def __getattr__(name: str):
+    if name == "BarometerEngine":
+        cls = globals()["BarometerEngine"] = _make_engine()
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def preload() -> list[str]:
+    """Import what the report notebooks import (once, in a warm worker).
+
+    Nothing here may start a thread or open a ZeroMQ context: the process is
+    forked afterwards."""
+    mods = ["numpy", "pandas", "scipy.stats", "scipy.optimize", "scipy.special", "yaml", "jsonschema", "altair",
+            "vl_convert", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+            "jupyter_client", "nbclient", "nbformat", "papermill", "nbconvert", "markupsafe", "jinja2",
+            "barometer.report", "barometer.estimates", "barometer.charts", "barometer.dataset",
+            "barometer.units", "barometer.content", "barometer.method", "barometer.survey",
+            "barometer.engine.deps", "barometer.engine.svgserver", "matplotlib_inline.backend_inline",
+            # what IPKernelApp.initialize imports lazily (the debugger alone is ~0.5 s)
+            "ipykernel.debugger", "IPython.extensions", "sqlite3", "psutil", "pdb", "bdb", "code", "faulthandler",
+            "http.server", "xmlrpc.client", "xmlrpc.server", "tornado.locks", "tornado.queues",
+            "papermill.engines", "papermill.clientwrap", "nbclient.client", "jupyter_client.asynchronous",
+            "jupyter_client.provisioning", "nbconvert.exporters.html"]
+    done = []
+    import importlib
+
+    for m in mods:
+        try:
+            importlib.import_module(m)
+            done.append(m)
+        except ImportError:
+            pass
+    return done

@@ -1,0 +1,61 @@
+"""--executor dask: a 2-worker LocalCluster, and a worker killed mid-build."""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from barometer.engine.fanout import FanoutConfig, build_fanout
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow  # builds many reports: `make test`, not `make test-fast`
+
+
+def _cfg(tmp_path, **kw):
+    # two of the three government levels keep the test short; every report of the plan must be there
+    return FanoutConfig(by="government_level", out_dir=tmp_path / "site", jobs=2, quiet=True,
+                        cache_dir=tmp_path / "cache", executor="dask", limit=2, **kw)
+
+
+def _reports(tmp_path):
+    m = json.loads((tmp_path / "site" / "manifest.json").read_text())
+    return {r["id"]: r for r in m["reports"]}
+
+
+def test_local_cluster_with_two_workers(tmp_path):
+    assert build_fanout(_cfg(tmp_path)) == 0
+    reports = _reports(tmp_path)
+    assert set(reports) == {"units/1", "units/2", "index"}
+    assert all(r["cache"] == "miss" for r in reports.values())
+    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html"]
+
+
+def test_build_survives_a_killed_worker(tmp_path):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        result = {}
+        t = threading.Thread(target=lambda: result.setdefault("rc", build_fanout(
+            _cfg(tmp_path, scheduler=cluster.scheduler_address))))
+        t.start()
+        victim = None
+        deadline = time.time() + 120
+        while victim is None and time.time() < deadline:  # a worker in the middle of a report
+            busy = [w for w, tasks in client.processing().items() if tasks]
+            if busy:
+                time.sleep(2)  # let the report get going
+                victim = client.run(os.getpid, workers=[busy[0]])[busy[0]]
+            else:
+                time.sleep(0.2)
+        assert victim is not None, "no report started"
+        os.kill(victim, signal.SIGKILL)
+        t.join(timeout=300)
+        assert result.get("rc") == 0
+    reports = _reports(tmp_path)
+    assert set(reports) == {"units/1", "units/2", "index"}
+    assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html"]

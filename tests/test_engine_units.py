@@ -1,0 +1,48 @@
+"""Units, disclosure control and the forked-kernel papermill engine."""
+
+import nbformat
+import papermill as pm
+import pytest
+
+from barometer import units
+from barometer.estimates import COLUMNS
+from barometer.paths import NOTEBOOK_DIR
+
+
+def test_units_come_from_the_codebook():
+    assert len(units.units("subsector")) == 15
+    assert len(units.units("region")) == 5
+    assert len(units.units("municipality")) == 98
+    assert [u.code for u in units.units("government_level")] == ["1", "2", "3"]
+    with pytest.raises(units.UnitError, match="unknown unit dimension"):
+        units.units("galaxy")
+
+
+def test_small_unit_is_suppressed_not_an_error(dk2018):
+    counts = dk2018.df["municipality"].value_counts()
+    small = str(int(counts.idxmin()))
+    rows = units.key_measures(dk2018, "municipality", small)
+    assert list(rows.columns) == COLUMNS + ["by", "unit"]
+    unit = rows[rows["category"] == "unit"]
+    assert unit["suppressed"].all() and unit["estimate_pct"].isna().all()
+    nation = rows[rows["category"] == "nation"]
+    assert not nation["suppressed"].any() and (nation["ci_low_pct"] < nation["estimate_pct"]).all()
+
+
+def _outputs(nb):
+    return [[{k: v for k, v in o.items() if k != "execution_count"} for o in c.outputs]
+            for c in nb.cells if c.cell_type == "code"]
+
+
+def test_forked_kernel_gives_the_same_outputs_as_plain_papermill(tmp_path, dk2018):
+    small = str(int(dk2018.df["municipality"].value_counts().idxmin()))
+    params = {"by": "municipality", "unit": small}
+    runs = {}
+    for engine in ("nbclient", "barometer"):
+        out = tmp_path / f"{engine}.ipynb"
+        pm.execute_notebook(str(NOTEBOOK_DIR / "unit_report.ipynb"), str(out), parameters=params,
+                            engine_name=engine, progress_bar=False, cwd=str(NOTEBOOK_DIR))
+        runs[engine] = nbformat.read(out, as_version=4)
+    assert _outputs(runs["barometer"]) == _outputs(runs["nbclient"])
+    text = str(_outputs(runs["barometer"]))
+    assert "suppressed" in text and "Ikke vist: for få svar" in text
