@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,9 +115,9 @@ class Codebook:
 
     def derive(self, df: pd.DataFrame) -> pd.DataFrame:
         for d in self.derived.values():
-            value = df.eval(d.expr).astype("float64")
+            value = evaluate(df, d.expr).astype("float64")
             if d.missing_when:
-                value[df.eval(d.missing_when).fillna(False).astype(bool)] = np.nan
+                value[evaluate(df, d.missing_when).fillna(False).astype(bool)] = np.nan
             df[d.name] = value
         for d in self.derived.values():
             if d.universe:
@@ -126,7 +127,19 @@ class Codebook:
     def universe_mask(self, df: pd.DataFrame, universe: str) -> pd.Series:
         if universe == "all":
             return pd.Series(True, index=df.index)
-        return df.eval(universe).fillna(False).astype(bool)
+        return evaluate(df, universe).fillna(False).astype(bool)
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def evaluate(df: pd.DataFrame, expr: str) -> pd.Series:
+    """``df.eval(expr)`` on just the columns the expression names.
+
+    pandas cleans every column name of the frame on each ``eval``; on a wide
+    survey file that costs far more than the expression itself."""
+    cols = [c for c in dict.fromkeys(_NAME.findall(expr)) if c in df.columns]
+    return df[cols].eval(expr)
 
 
 def _text(obj, where: str) -> dict:

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from . import synth, validation
-from .codebook import Codebook, load_codebook
+from .codebook import Codebook, evaluate, load_codebook
 from .paths import DATA_DIR
 from .readers import read_table
 from .survey import Design
@@ -77,7 +77,7 @@ def population_mask(df: pd.DataFrame, population: str) -> pd.Series:
     spec = measures_spec()["populations"].get(population)
     if spec is None:
         raise KeyError(f"unknown population {population!r}: define it in data/report/measures.yaml")
-    return df.eval(spec["query"]).fillna(False).astype(bool)
+    return evaluate(df, spec["query"]).fillna(False).astype(bool)
 
 
 def _frame_for(data_path: Path, synthetic: bool, edition: str, country: str, frame_path: Path | None):
