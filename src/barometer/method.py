@@ -47,12 +47,16 @@ def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
 
 def n_per_figure(ch, fig_id: str = "method_n_per_figure") -> pd.DataFrame:
     """For each figure of the edition: its population and number of observations."""
+    from .report import figures_for
+
     rows = []
-    for other_id, spec in ch.cfg["figures"].items():
-        for country in (["dk", "no"] if "factbox" in spec else [ch.country]):
+    for other_id, spec in figures_for(ch.cfg, ch.country).items():
+        countries = ["dk", "no"] if spec.get("type") == "comparison" else [spec.get("data_country", ch.country)]
+        for country in countries:
             ds = ch.data(country)
-            mask = population_mask(ds.df, spec["population"])
-            rows.append({**_count_row(fig_id, ds, other_id, spec["population"], int(mask.sum()))})
+            for population in spec.get("populations", [spec.get("population")]):
+                mask = population_mask(ds.df, population)
+                rows.append({**_count_row(fig_id, ds, other_id, population, int(mask.sum()))})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -71,3 +75,5 @@ def explain(ch) -> None:
     ch.prose("method_ci")
     ch.prose("method_disclosure", min_base=estimates.MIN_BASE)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")
+    ch.heading(ch.text("method_caveats_heading"))
+    ch.prose("method_caveats")
