@@ -73,7 +73,7 @@ def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
     rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
     text = base.mark_text(align="left", dx=4, fontSize=11, color=PALETTE["text"]).encode(
         y=y, x="ci_high_pct:Q", text="value_text:N")
-    layered = (bars + rules + text).properties(width=WIDTH - 180, height=alt.Step(26))
+    layered = (bars + rules + text).properties(width=WIDTH - 80, height=alt.Step(26))
     return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
                                      header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12,
                                                        labelFontWeight="bold", labelOrient="top")),

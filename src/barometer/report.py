@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from . import charts, content, i18n
-from .dataset import Dataset, load, measures_spec
+from .dataset import Dataset, load, measures_spec, population_mask
 from .estimates import COLUMNS, label
 from .paths import DATA_DIR
 
@@ -215,9 +215,12 @@ class Chapter:
         q = ds.codebook.question(spec.get("question_var", ""), self.lang)
         if q:
             parts.append(i18n.t("question", self.lang, q=q))
-        pop = measures_spec()["populations"][spec.get("population") or spec["populations"][0]]
+        pop = measures_spec()["populations"][spec["population"]]
         parts.append(pop["weighting"][self.lang].format(period=ds.period))
-        n = int(rows["n_obs"].max()) if len(rows) else 0
+        if spec.get("type") == "by_population":  # N of the whole population the groups come from
+            n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        else:
+            n = int(rows["n_obs"].max()) if len(rows) else 0
         parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
         parts.append(i18n.t("ci_note", self.lang))
         if rows["p_value"].notna().any():
