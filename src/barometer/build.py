@@ -257,7 +257,7 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
     for ch in chapters:
         figures = [{"anchor": m.group(1), "number": html.unescape(m.group(2)),
                     "label": html.unescape(re.sub(r"<[^>]+>", "", m.group(3)))}
-                   for m in re.finditer(r'<figure class="report-figure" id="([^"]+)".*?<p class="figure-number">(.*?)</p>'
+                   for m in re.finditer(r'<figure class="report-figure"[^>]*?\sid="([^"]+)"[^>]*>\s*<p class="figure-number">(.*?)</p>'
                                         r'<h2 class="figure-headline">(.*?)</h2>', ch.body, flags=re.S)]
         # links to case pages and to figures on other pages point inside the PDF
         body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)

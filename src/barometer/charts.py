@@ -75,7 +75,7 @@ def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
         y=y, x="ci_high_pct:Q", text="value_text:N")
     layered = (bars + rules + text).properties(width=WIDTH - 80, height=alt.Step(26))
     return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
-                                     header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12,
+                                     header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelFontSize=12,
                                                        labelFontWeight="bold", labelOrient="top")),
                          spacing=6)
 
