@@ -28,7 +28,7 @@ def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
     by = "gov_level" if "gov_level" in df.columns and df["gov_level"].nunique() > 1 else None
     frame_path = synth.sample_dir(ds.edition, ds.country) / "frame.csv" if ds.synthetic else None
     frame = pd.read_csv(frame_path) if frame_path and frame_path.exists() else None
-    groups = sorted(df[by].dropna().unique()) if by else [None]
+    groups = sorted(df[by].dropna().unique()) if by else []  # no levels (Norway): the total only
     rows = []
     for g in groups + ["all"]:
         sel = df if g in (None, "all") else df[df[by] == g]

@@ -223,7 +223,7 @@ class Chapter:
             n = int(rows["n_obs"].max()) if len(rows) else 0
         parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
         parts.append(i18n.t("ci_note", self.lang))
-        if rows["p_value"].notna().any():
+        if rows["p_value"].notna().any() and "*" not in " ".join(parts):
             parts.append(i18n.t("significant_note", self.lang))
         return " ".join(parts)
 

@@ -25,7 +25,7 @@ How it works (Denmark):
    so that the *weighted* share is as close as possible to the published one:
    the model still decides *who* says yes, the target decides *how many*.
    Collaboration raises the probability of higher quality for every partner
-   type (``quality_logit`` in the model file).
+   type, and so does inspiration from abroad (``quality_logit`` in the model file).
 
 Norway: municipal units in education and health/care, sampled by unit type,
 weights raked to unit type and region margins, answers drawn the same way.
@@ -378,7 +378,8 @@ def _dk_answers(resp: pd.DataFrame, m: dict, s: Streams, edition: str) -> pd.Dat
     n_partners = np.column_stack([np.nan_to_num(v.astype(float)) for v, _ in partners.values()]).sum(axis=1)
     eta = (q["intercept"] + q["any_external"] * any_ext + q["per_partner"] * np.minimum(n_partners, 4)
            + sum(q["type"][t] * (out.loc[inn, t].to_numpy() == 1) for t in q["type"])
-           + sub_effect[resp["subsector"].to_numpy()[inn]])
+           + sub_effect[resp["subsector"].to_numpy()[inn]]
+           + q.get("inspiration_abroad", 0.0) * (out.loc[inn, "init_abroad"].to_numpy() == 1))
     dont_know = s("answers.value_dont_know").random(ni) < m["value_dont_know"]
     put("value_quality", ((s.scores("answers.value_quality", eta) > 0) & ~dont_know).astype(int))
     for col, p in m["value_prob"].items():
