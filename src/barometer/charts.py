@@ -65,7 +65,7 @@ def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
     colors = {i18n.t("denmark", lang): PALETTE["dk"], i18n.t("norway", lang): PALETTE["no"]}
     y = alt.Y("country_label:N", title=None, sort=list(colors), axis=alt.Axis(labelLimit=200))
     base = alt.Chart(data)
-    bars = base.mark_bar(height=16).encode(
+    bars = base.mark_bar(height=14).encode(
         y=y, x=alt.X("estimate_pct:Q", title=i18n.t("percent_axis", lang), scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("country_label:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())),
                         legend=None),
@@ -73,11 +73,11 @@ def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
     rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
     text = base.mark_text(align="left", dx=4, fontSize=11, color=PALETTE["text"]).encode(
         y=y, x="ci_high_pct:Q", text="value_text:N")
-    layered = (bars + rules + text).properties(width=WIDTH - 80, height=alt.Step(26))
+    layered = (bars + rules + text).properties(width=WIDTH - 80, height=alt.Step(20))
     return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
                                      header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelFontSize=12,
                                                        labelFontWeight="bold", labelOrient="top")),
-                         spacing=6)
+                         spacing=4)
 
 
 def _tooltip(data: pd.DataFrame, lang: str, country: bool = False) -> list:

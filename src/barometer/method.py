@@ -75,5 +75,9 @@ def explain(ch) -> None:
     ch.prose("method_ci")
     ch.prose("method_disclosure", min_base=estimates.MIN_BASE)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")
+
+
+def caveats(ch) -> None:
+    """What the figures cannot be used for."""
     ch.heading(ch.text("method_caveats_heading"))
     ch.prose("method_caveats")

@@ -66,6 +66,13 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
 
 
+def population_text(population: str, field: str, country: str, lang: str) -> str:
+    """A population's ``label`` or ``weighting`` text, in the country's own
+    wording where ``measures.yaml`` has one (``by_country``)."""
+    spec = measures_spec()["populations"][population]
+    return spec.get("by_country", {}).get(country, {}).get(field, spec[field])[lang]
+
+
 def chapters_for(cfg: dict, country: str) -> list[dict]:
     """The chapters of an edition that the ``country`` build has (default: Denmark only)."""
     return [c for c in cfg["chapters"] if country in c.get("countries", ["dk"])]
@@ -87,6 +94,12 @@ def figure_numbers(cfg: dict, country: str) -> dict[str, int]:
 
 def figure_anchor(fig_id: str) -> str:
     return f"fig-{_slug(fig_id)}"
+
+
+def _row(cells, first_number: int) -> str:
+    """A table row; cells from ``first_number`` on are numbers (right-aligned)."""
+    return "<tr>" + "".join(f'<td class="num">{html.escape(str(c))}</td>' if i >= first_number
+                            else f"<td>{html.escape(str(c))}</td>" for i, c in enumerate(cells)) + "</tr>"
 
 
 XREF = re.compile(r"\[\[fig:([a-z0-9_]+)\]\]")
@@ -215,8 +228,7 @@ class Chapter:
         q = ds.codebook.question(spec.get("question_var", ""), self.lang)
         if q:
             parts.append(i18n.t("question", self.lang, q=q))
-        pop = measures_spec()["populations"][spec["population"]]
-        parts.append(pop["weighting"][self.lang].format(period=ds.period))
+        parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
         if spec.get("type") == "by_population":  # N of the whole population the groups come from
             n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
         else:
@@ -306,7 +318,7 @@ class Chapter:
                 ci = f"{i18n.number(r.ci_low_pct, lang, 1)}–{i18n.number(r.ci_high_pct, lang, 1)}"
             cells = (name, i18n.t("country_" + r.country, lang), est, ci, i18n.number(r.n_obs, lang),
                      i18n.p_value(r.p_value, lang))
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            body.append(_row(cells, first_number=2))
         return (f'<details class="data-table"><summary>{html.escape(i18n.t("data_table", lang))}</summary>'
                 "<table><thead><tr>" + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head)
                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></details>")
@@ -320,9 +332,8 @@ class Chapter:
         for prefix in ("measure_", "cat_"):
             if prefix + key in i18n.strings():
                 return i18n.t(prefix + key, self.lang)
-        pops = measures_spec()["populations"]
-        if key in pops:
-            return pops[key]["label"][self.lang].capitalize()
+        if key in measures_spec()["populations"]:
+            return population_text(key, "label", country or self.country, self.lang).capitalize()
         if key in self.cfg["figures"]:
             spec = self.cfg["figures"][key]
             chapter = next(c for c in self.cfg["chapters"] if c["id"] == spec["chapter"])
@@ -377,8 +388,7 @@ class Chapter:
         out = rows.copy()
         key = out["category"].where(out["category"] != "", out["measure"])
         if population_labels:
-            pops = measures_spec()["populations"]
-            out["label"] = [pops[k]["label"][self.lang].capitalize() for k in key]
+            out["label"] = [population_text(k, "label", c, self.lang).capitalize() for k, c in zip(key, out["country"])]
         else:
             out["label"] = [self.label(k, c) for k, c in zip(key, out["country"])]
         out["value_text"] = [i18n.t("suppressed", self.lang) if s else self.pct(v)
@@ -451,12 +461,15 @@ class Chapter:
     def table(self, fig_id: str, rows: pd.DataFrame) -> None:
         """Show an aggregate table (counts or shares) and save its rows."""
         lang = self.lang
-        head = ["", i18n.t("col_category", lang), i18n.t("col_number", lang), i18n.t("col_share", lang)]
+        countries = rows["country"].nunique() > 1
+        head = ["", i18n.t("col_category", lang)] + ([i18n.t("col_country", lang)] if countries else []) \
+            + [i18n.t("col_number", lang), i18n.t("col_share", lang)]
         body = []
         for r in rows.itertuples():
-            cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "",
-                     i18n.number(r.n_obs, lang), "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "") \
+                + ((i18n.t("country_" + r.country, lang),) if countries else ()) \
+                + (i18n.number(r.n_obs, lang), "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
+            body.append(_row(cells, first_number=len(cells) - 2))
         _display_html(f'<table class="report-table" id="tab-{_slug(fig_id)}"><thead><tr>'
                       + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
                       + "".join(body) + "</tbody></table>")
