@@ -21,10 +21,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("build") / "2018-dk-da"
-    build(BuildConfig(out_dir=out, quiet=True))
-    return out
+def site(built_2018_dk_da):
+    return built_2018_dk_da
 
 
 def test_outputs_exist(site):

@@ -1,6 +1,10 @@
-/* The website's only script: interactive charts, "share" and nothing else.
+/* The website's only script: interactive charts, "share" and "download".
  * Everything works without it: the static SVG stays as the chart, the share
- * link is an ordinary link to the figure's anchor, downloads are plain links.
+ * link is an ordinary link to the figure's anchor, downloads are plain links
+ * to figures/<id>.{svg,png,csv}.  Browsers ignore the download attribute for
+ * file:// links, so from file:// the files are made in the page instead: the
+ * CSV from the figure's embedded rows of estimates.csv, the SVG from the
+ * static chart, the PNG from the chart's Vega view.
  * It loads nothing from the network (the Vega libraries are in assets/vendor/). */
 (function () {
   "use strict";
@@ -68,8 +72,70 @@
     });
   }
 
+  function saveUrl(url, name) {
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = name;
+    a.style.display = "none";
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+  }
+
+  function saveBlob(blob, name) {
+    var url = URL.createObjectURL(blob);
+    saveUrl(url, name);
+    window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+
+  function svgToPng(svg, name) {
+    var img = new Image();
+    var box = svg.viewBox && svg.viewBox.baseVal;
+    var w = (box && box.width) || svg.clientWidth, h = (box && box.height) || svg.clientHeight;
+    img.onload = function () {
+      var canvas = document.createElement("canvas");
+      canvas.width = 2 * w;
+      canvas.height = 2 * h;
+      var ctx = canvas.getContext("2d");
+      ctx.scale(2, 2);
+      ctx.drawImage(img, 0, 0, w, h);
+      saveUrl(canvas.toDataURL("image/png"), name);
+    };
+    img.src = URL.createObjectURL(new Blob([svg.outerHTML], { type: "image/svg+xml" }));
+  }
+
+  function download(fig, format, name) {
+    var still = fig.querySelector(".chart-static svg");
+    if (format === "csv") {
+      var csv = fig.querySelector("script.figure-csv");
+      saveBlob(new Blob([csv.textContent], { type: "text/csv;charset=utf-8" }), name);
+    } else if (format === "svg") {
+      saveBlob(new Blob([still.outerHTML], { type: "image/svg+xml" }), name);
+    } else if (format === "png") {
+      if (fig.vegaView) {
+        fig.vegaView.toImageURL("png", 2).then(function (url) { saveUrl(url, name); });
+      } else {
+        svgToPng(still, name);
+      }
+    }
+  }
+
+  function setupDownloads() {
+    if (window.location.protocol !== "file:") return;  // over http(s) the links download as they are
+    var links = document.querySelectorAll("details.downloads a[data-format]");
+    Array.prototype.forEach.call(links, function (link) {
+      link.addEventListener("click", function (event) {
+        var fig = link.closest("figure.report-figure");
+        if (!fig) return;
+        event.preventDefault();
+        download(fig, link.getAttribute("data-format"), link.getAttribute("download"));
+      });
+    });
+  }
+
   function start() {
     setupShare();
+    setupDownloads();
     embedCharts();
   }
 

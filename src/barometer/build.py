@@ -278,7 +278,7 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
 # --------------------------------------------------------------------------------------
 def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds) -> tuple[pd.DataFrame, pd.DataFrame]:
     from . import targets
-    from .estimates import COLUMNS
+    from .estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
     files = sorted(est_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))  # execution order
@@ -291,11 +291,11 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds)
     dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
     if len(dup):
         raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")
-    est.to_csv(work / "estimates.csv", index=False, lineterminator="\n", float_format="%.6f")
+    (work / "estimates.csv").write_text(to_csv_text(est), encoding="utf-8")
     # each chart's download CSV: exactly its rows of estimates.csv, same format
     for fig_id, rows in est.groupby("figure_id", sort=False):
         if (work / "figures" / f"{fig_id}.svg").exists():
-            rows.to_csv(work / "figures" / f"{fig_id}.csv", index=False, lineterminator="\n", float_format="%.6f")
+            (work / "figures" / f"{fig_id}.csv").write_text(to_csv_text(rows), encoding="utf-8")
     shutil.rmtree(est_dir)
     check = targets.compare(est, cfg.edition, cfg.country)
     if cfg.country == "dk":  # the Danish report also publishes the Norwegian comparison rows

@@ -21,7 +21,7 @@ import yaml
 
 from . import charts, content, i18n
 from .dataset import Dataset, load, measures_spec, population_mask
-from .estimates import COLUMNS, label
+from .estimates import COLUMNS, label, to_csv_text
 from .paths import DATA_DIR
 
 COUNTRIES = ("dk", "no")
@@ -283,6 +283,9 @@ class Chapter:
         alt = self.alt_text(headline, rows, labels)
         spec_json = json.dumps({k: v for k, v in vl.items() if k != "$schema"}, ensure_ascii=False,
                                separators=(",", ":")).replace("</", "<\\/")
+        csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
+        if "</" in csv_text:
+            raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
         t = lambda key: html.escape(i18n.t(key, self.lang))  # noqa: E731
         downloads = "".join(
             f'<li><a href="figures/{html.escape(fig_id)}.{ext}" download="{html.escape(fig_id)}.{ext}" '
@@ -294,6 +297,7 @@ class Chapter:
             f'<div class="chart" role="img" aria-label="{html.escape(alt)}">'
             f'<div class="chart-static">{svg}</div><div class="chart-live" hidden></div></div>'
             f'<script type="application/json" class="vega-spec">{spec_json}</script>'
+            f'<script type="text/csv" class="figure-csv">{csv_text}</script>'
             f'<figcaption>{html.escape(caption)}</figcaption>'
             f'<div class="figure-actions">'
             f'<a class="share-link" href="#{anchor}" title="{t("share_hint")}" '
