@@ -141,14 +141,15 @@ def test_every_figure_is_numbered_once_with_its_files(site):
 
     numbers = figure_numbers(report_config("2018"), "dk")
     est = pd.read_csv(site / "estimates.csv")
+    est_lines = (site / "estimates.csv").read_text().splitlines()
     html = "".join(p.read_text(encoding="utf-8") for p in site.glob("*.html"))
     for fig_id, n in numbers.items():
         assert html.count(f'data-figure-id="{fig_id}"') == 1, fig_id
         assert f"Figur {n}</p>" in html, fig_id
         for ext in ("svg", "png", "csv", "vl.json"):
             assert (site / "figures" / f"{fig_id}.{ext}").is_file(), (fig_id, ext)
-        rows = est[est["figure_id"] == fig_id]
-        assert len(rows) and pd.read_csv(site / "figures" / f"{fig_id}.csv").equals(rows.reset_index(drop=True))
+        lines = [ln for ln in est_lines[1:] if ln.split(",", 1)[0] == fig_id]
+        assert lines and (site / "figures" / f"{fig_id}.csv").read_text().splitlines() == [est_lines[0], *lines]
     assert sorted(numbers.values()) == list(range(1, len(numbers) + 1))
     abroad = est[(est["figure_id"] == "quality_by_abroad") & (est["category"] == "init_abroad")]
     assert abroad["p_value"].notna().all()
