@@ -175,9 +175,14 @@ def test_downloads_deliver_the_figures_rows_of_estimates_csv(site, browser_conte
             fig.locator("details.downloads > summary").click()
             got = {}
             for fmt in ("csv", "svg", "png"):
-                with page.expect_download() as info:
-                    fig.locator(f'details.downloads a[data-format="{fmt}"]').click()
-                dl = info.value
+                try:
+                    if fmt == "png":  # drawn when the menu opens
+                        fig.locator('a[data-format="png"][data-ready]').wait_for(state="attached", timeout=30000)
+                    with page.expect_download(timeout=60000) as info:
+                        fig.locator(f'details.downloads a[data-format="{fmt}"]').click()
+                    dl = info.value
+                except sync_api.TimeoutError:
+                    pytest.fail(f"{path.name}: no {fmt} download for figure {fig_id}; page problems: {problems}")
                 assert dl.suggested_filename == f"{fig_id}.{fmt}"
                 got[fmt] = Path(dl.path()).read_bytes()
             csv = got["csv"].decode("utf-8").splitlines()

@@ -82,53 +82,67 @@
     document.body.removeChild(a);
   }
 
-  function saveBlob(blob, name) {
-    var url = URL.createObjectURL(blob);
-    saveUrl(url, name);
-    window.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  function svgToPngUrl(svg) {
+    return new Promise(function (resolve, reject) {
+      var img = new Image();
+      var box = svg.viewBox && svg.viewBox.baseVal;
+      var w = (box && box.width) || svg.clientWidth, h = (box && box.height) || svg.clientHeight;
+      img.onload = function () {
+        var canvas = document.createElement("canvas");
+        canvas.width = 2 * w;
+        canvas.height = 2 * h;
+        var ctx = canvas.getContext("2d");
+        ctx.scale(2, 2);
+        ctx.drawImage(img, 0, 0, w, h);
+        resolve(canvas.toDataURL("image/png"));
+      };
+      img.onerror = reject;
+      img.src = URL.createObjectURL(new Blob([svg.outerHTML], { type: "image/svg+xml" }));
+    });
   }
 
-  function svgToPng(svg, name) {
-    var img = new Image();
-    var box = svg.viewBox && svg.viewBox.baseVal;
-    var w = (box && box.width) || svg.clientWidth, h = (box && box.height) || svg.clientHeight;
-    img.onload = function () {
-      var canvas = document.createElement("canvas");
-      canvas.width = 2 * w;
-      canvas.height = 2 * h;
-      var ctx = canvas.getContext("2d");
-      ctx.scale(2, 2);
-      ctx.drawImage(img, 0, 0, w, h);
-      saveUrl(canvas.toDataURL("image/png"), name);
-    };
-    img.src = URL.createObjectURL(new Blob([svg.outerHTML], { type: "image/svg+xml" }));
+  function pngUrl(fig) {
+    if (fig.vegaView) return fig.vegaView.toImageURL("png", 2);
+    return svgToPngUrl(fig.querySelector(".chart-static svg"));
   }
 
-  function download(fig, format, name) {
-    var still = fig.querySelector(".chart-static svg");
-    if (format === "csv") {
-      var csv = fig.querySelector("script.figure-csv");
-      saveBlob(new Blob([csv.textContent], { type: "text/csv;charset=utf-8" }), name);
-    } else if (format === "svg") {
-      saveBlob(new Blob([still.outerHTML], { type: "image/svg+xml" }), name);
-    } else if (format === "png") {
-      if (fig.vegaView) {
-        fig.vegaView.toImageURL("png", 2).then(function (url) { saveUrl(url, name); });
-      } else {
-        svgToPng(still, name);
-      }
-    }
-  }
-
+  /* From file:// the links get blob:/data: URLs made in the page, so that a
+   * click downloads the file directly (a user-initiated download).  The PNG
+   * is drawn when the download menu opens; a click before it is ready waits
+   * for it. */
   function setupDownloads() {
     if (window.location.protocol !== "file:") return;  // over http(s) the links download as they are
-    var links = document.querySelectorAll("details.downloads a[data-format]");
-    Array.prototype.forEach.call(links, function (link) {
-      link.addEventListener("click", function (event) {
-        var fig = link.closest("figure.report-figure");
-        if (!fig) return;
+    var figures = document.querySelectorAll("figure.report-figure");
+    Array.prototype.forEach.call(figures, function (fig) {
+      var menu = fig.querySelector("details.downloads");
+      var csv = fig.querySelector('a[data-format="csv"]');
+      var svg = fig.querySelector('a[data-format="svg"]');
+      var png = fig.querySelector('a[data-format="png"]');
+      var rows = fig.querySelector("script.figure-csv");
+      var still = fig.querySelector(".chart-static svg");
+      if (csv && rows) {
+        csv.href = URL.createObjectURL(new Blob([rows.textContent], { type: "text/csv;charset=utf-8" }));
+      }
+      if (svg && still) {
+        svg.href = URL.createObjectURL(new Blob([still.outerHTML], { type: "image/svg+xml" }));
+      }
+      if (!png || !menu) return;
+      var pending = null;
+      function preparePng() {
+        if (!pending) {
+          pending = pngUrl(fig).then(function (url) {
+            png.href = url;
+            png.setAttribute("data-ready", "");
+            return url;
+          });
+        }
+        return pending;
+      }
+      menu.addEventListener("toggle", function () { if (menu.open) preparePng(); });
+      png.addEventListener("click", function (event) {
+        if (png.hasAttribute("data-ready")) return;
         event.preventDefault();
-        download(fig, link.getAttribute("data-format"), link.getAttribute("download"));
+        preparePng().then(function (url) { saveUrl(url, png.getAttribute("download")); });
       });
     });
   }
