@@ -26,3 +26,14 @@ def datasets(dk2018, no2018):
     for edition in ("2021", "2024"):
         out[(edition, "dk")] = dataset.load(edition, "dk")
     return out
+
+
+@pytest.fixture(scope="session")
+def built_2018_dk_da(tmp_path_factory):
+    """One full build (website + PDF) of the 2018 Danish edition, shared by
+    the build tests and the browser tests."""
+    from barometer.build import BuildConfig, build
+
+    out = tmp_path_factory.mktemp("build") / "2018-dk-da"
+    build(BuildConfig(out_dir=out, quiet=True))
+    return out

@@ -1,6 +1,7 @@
 """Build the 2018 edition into a temporary folder and check what a reader gets."""
 
 import html
+import html as html_module
 import json
 import os
 import re
@@ -22,15 +23,16 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("build") / "2018-dk-da"
-    build(BuildConfig(out_dir=out, quiet=True))
-    return out
+def site(built_2018_dk_da):
+    return built_2018_dk_da
 
 
 def test_outputs_exist(site):
-    for name in ("index.html", "samarbejde.html", "metode.html", "estimates.csv", "manifest.json",
-                 "innovationsbarometer-2018-dk-da.pdf", "assets/report.css"):
+    for name in ("index.html", "typer.html", "initiativ-og-vaerdi.html", "udlandet.html", "samarbejde.html",
+                 "norske-tal.html", "metode.html", "estimates.csv", "manifest.json",
+                 "innovationsbarometer-2018-dk-da.pdf", "assets/report.css", "assets/report.js",
+                 "assets/vendor/vega.min.js", "assets/vendor/vega-lite.min.js", "assets/vendor/vega-embed.min.js",
+                 "assets/vendor/LICENSE-vega.txt"):
         assert (site / name).is_file(), name
     assert len(list((site / "cases").glob("*.html"))) == 5
     assert not list(site.parent.glob(".2018-dk-da.tmp-*")), "temporary folder left behind"
@@ -53,7 +55,9 @@ def test_manifest(site):
     m = json.loads((site / "manifest.json").read_text())
     assert m["parameters"] == {"edition": "2018", "country": "dk", "lang": "da", "data_path": None, "synthetic": True}
     assert all(len(i["sha256"]) == 64 for i in m["inputs"]) and len(m["inputs"]) >= 2
-    assert {n["notebook"] for n in m["notebooks"]} == {"00_front.ipynb", "07_collaboration.ipynb", "90_method.ipynb"}
+    assert {n["notebook"] for n in m["notebooks"]} == {"00_front.ipynb", "02_types.ipynb", "03_initiators_value.ipynb",
+                                                      "04_abroad.ipynb", "07_collaboration.ipynb", "08_norway.ipynb",
+                                                      "90_method.ipynb"}
     assert all(n["seconds"] > 0 for n in m["notebooks"])
     assert m["versions"]["pandas"] and "git_commit" in m
     assert m["targets"]["reproduced"] == m["targets"]["checked"]
@@ -223,3 +227,90 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, message):
     assert r.returncode == 2, r.stderr
     assert message in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_every_figure_is_numbered_once_with_its_files(site):
+    from barometer.report import figure_numbers, report_config
+
+    numbers = figure_numbers(report_config("2018"), "dk")
+    est = pd.read_csv(site / "estimates.csv")
+    est_lines = (site / "estimates.csv").read_text().splitlines()
+    html = "".join(p.read_text(encoding="utf-8") for p in site.glob("*.html"))
+    for fig_id, n in numbers.items():
+        assert html.count(f'data-figure-id="{fig_id}"') == 1, fig_id
+        assert f"Figur {n}</p>" in html, fig_id
+        for ext in ("svg", "png", "csv", "vl.json"):
+            assert (site / "figures" / f"{fig_id}.{ext}").is_file(), (fig_id, ext)
+        lines = [ln for ln in est_lines[1:] if ln.split(",", 1)[0] == fig_id]
+        assert lines and (site / "figures" / f"{fig_id}.csv").read_text().splitlines() == [est_lines[0], *lines]
+    assert sorted(numbers.values()) == list(range(1, len(numbers) + 1))
+    abroad = est[(est["figure_id"] == "quality_by_abroad") & (est["category"] == "init_abroad")]
+    assert abroad["p_value"].notna().all()
+
+
+# -- the English and the Norwegian builds ----------------------------------------------
+@pytest.fixture(scope="module")
+def site_en(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build-en") / "2018-dk-en"
+    build(BuildConfig(out_dir=out, quiet=True, lang="en", pdf=False))
+    return out
+
+
+@pytest.fixture(scope="module")
+def site_no(tmp_path_factory):
+    out = tmp_path_factory.mktemp("build-no") / "2018-no-da"
+    build(BuildConfig(out_dir=out, quiet=True, country="no"))
+    return out
+
+
+def _visible_text(path):
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"<script.*?</script>", " ", text, flags=re.S)
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+def test_english_site_has_no_danish_interface_text(site_en):
+    import yaml
+
+    from barometer.paths import DATA_DIR
+
+    strings = yaml.safe_load((DATA_DIR / "report" / "i18n.yaml").read_text(encoding="utf-8"))
+    report = yaml.safe_load((DATA_DIR / "report" / "2018.yaml").read_text(encoding="utf-8"))
+    danish = {v["da"].split("{")[0].strip() for v in strings.values() if v["da"] != v["en"]}
+    danish |= {v["da"][:40] for v in report["prose"].values() if v["da"] != v["en"]}
+    danish |= {c["title"]["da"] for c in report["chapters"]}
+    danish |= {"Tal bag figuren", "Kategori", "Cases og råd", "Spring til indhold", "Figur ", "Andel (%)",
+               "Læs hele casen", "Antal observationer", "Spørgsmålet lyder", "Resultaterne er vægtet"}
+    danish = {d for d in danish if len(d) >= 5}
+    pages = list(site_en.glob("*.html")) + list(site_en.glob("*/*.html"))
+    assert len(pages) >= 14  # 7 chapters, 5 cases, 2 expert advice
+    for p in pages:
+        text = _visible_text(p)
+        found = sorted(d for d in danish if re.search(r"(?<!\w)" + re.escape(d.strip()) + r"(?!\w)", text))
+        assert not found, f"{p.name}: Danish text in the English site: {found[:5]}"
+        assert 'lang="en"' in p.read_text(encoding="utf-8")
+    svgs = "".join(p.read_text(encoding="utf-8") for p in (site_en / "figures").glob("*.svg"))
+    assert "Share (%)" in svgs and "Andel (%)" not in svgs
+    assert "Figure 2" in _visible_text(site_en / "typer.html")
+
+
+def test_norwegian_build(site_no):
+    names = sorted(p.name for p in site_no.glob("*.html"))
+    assert names == ["index.html", "metode.html", "norske-tal.html"]
+    assert not (site_no / "cases").exists(), "the Norwegian build has no collaboration chapter, so no case pages"
+    est = pd.read_csv(site_no / "estimates.csv", keep_default_na=True)
+    check = targets.compare(est, "2018", "no")
+    assert len(check) == len(targets.load_targets(edition="2018", country="no")) and check["ok"].all()
+    front = _visible_text(site_no / "index.html")
+    assert "De norske tal 2018" in front and "Figur 1" in front
+    sector = est[est["figure_id"] == "no_innovative_by_sector"].set_index("category")["estimate_pct"]
+    assert round(sector["workplaces"]) == 74 and 75 <= sector["no_education"] <= 85 and 65 <= sector["no_health_care"] <= 75
+    pdf = site_no / "innovationsbarometer-2018-no-da.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_unknown_country_chapter_is_refused():
+    from barometer.report import Chapter, ParameterError
+
+    with pytest.raises(ParameterError, match="does not belong"):
+        Chapter("types", country="no").figure("innovation_types", pd.DataFrame(columns=COLUMNS), None)

@@ -14,3 +14,12 @@ illustrated report comes out.  Modules, bottom to top:
 """
 
 __version__ = "0.1.0"
+
+import sys as _sys
+
+# jsonschema imports its optional IRI format checker, rfc3987_syntax, which
+# compiles a grammar for about 3 s at import time, in every notebook kernel
+# of a build.  None of our schemas uses the "iri" formats, so the module is
+# marked absent (jsonschema then skips those formats) unless it was imported
+# already.
+_sys.modules.setdefault("rfc3987_syntax", None)

@@ -100,7 +100,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     from .dataset import DataError, load
     from .disclosure import DisclosureError, check_min_base, rules
     from .readers import ReadError
-    from .report import ParameterError, check_declared, report_config, validate_parameters
+    from .report import ParameterError, chapters_for, check_declared, report_config, validate_parameters
     from .validation import ValidationError
     from .weighting import WeightingError
 
@@ -116,7 +116,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
         raise InputError(f"the {cfg.edition} edition has no {cfg.country!r} report yet "
                          f"(available: {', '.join(rc.get('countries', ['dk']))})")
     chapters = [Chapter(id=c["id"], notebook=c["notebook"], slug=c["slug"], title=c["title"][cfg.lang])
-                for c in rc["chapters"]]
+                for c in chapters_for(rc, cfg.country)]
     for ch in chapters:
         if not (cfg.notebook_dir / ch.notebook).exists():
             raise InputError(f"chapter {ch.id}: notebook {cfg.notebook_dir / ch.notebook} not found")
@@ -199,12 +199,13 @@ def _page_context(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, commi
     lang = cfg.lang
     edition_label = f'{rc["edition"]} · {i18n.t("country_" + cfg.country, lang)}'
     return {
-        "lang": lang, "version": __version__, "report_title": i18n.t("report_title", lang),
+        "lang": lang, "version": __version__,
+        "report_title": i18n.t("report_title" if cfg.country == "dk" else "report_title_no", lang),
         "edition_label": edition_label, "edition": rc["edition"], "synthetic": ds.synthetic,
         "banner": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", lang),
-        "contents": i18n.t("contents", lang), "skip_text": "Spring til indhold" if lang == "da" else "Skip to content",
+        "contents": i18n.t("contents", lang), "skip_text": i18n.t("skip_to_content", lang),
         "nav": [{"id": c.id, "href": f"{c.slug}.html", "title": c.title} for c in chapters],
-        "pdf_name": pdf_name(cfg),
+        "pdf_name": pdf_name(cfg), "has_pdf": cfg.pdf,
         "footer": i18n.t("generated", lang, date=dt.date.today().isoformat(), commit=commit[:10] or "–"),
         "subtitle": i18n.t("edition_subtitle", lang, period=ds.period),
     }
@@ -229,7 +230,8 @@ def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, co
         body, _ = exporter.from_notebook_node(nb)
         ch.body = body
         (work / f"{ch.slug}.html").write_text(
-            page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body)), encoding="utf-8")
+            page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
+                        with_charts="report-figure" in body), encoding="utf-8")
     # full case and advice pages
     lib = content.load_content(cfg.edition)
     pages = []
@@ -237,6 +239,8 @@ def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, co
     chapter_slug = {c.id: c.slug for c in chapters}
     for kind, folder in (("case", "cases"), ("advice", "advice")):
         for item in lib.items(kind=kind):
+            if item.chapter not in chapter_slug:  # its chapter is not in this build (e.g. Norway)
+                continue
             (work / folder).mkdir(exist_ok=True)
             body = content.render_page_body(item, cfg.lang)
             href = f"../{chapter_slug.get(item.chapter, 'index')}.html#{kind}-{item.id}"
@@ -246,10 +250,8 @@ def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, co
                 page.render(**ctx, page_id=f"{kind}-{item.id}", page_title=title, root="../",
                             body=Markup(body + nav)), encoding="utf-8")
             pages.append({"id": item.id, "kind": kind, "body": Markup(body)})
-    assets = work / "assets"
-    assets.mkdir(exist_ok=True)
-    for f in (TEMPLATE_DIR / "assets").iterdir():
-        shutil.copy2(f, assets / f.name)
+    # stylesheets, the site script and the vendored chart libraries (once per site)
+    shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
     return pages
 
 
@@ -266,15 +268,17 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
     ctx = _page_context(cfg, rc, chapters, ds, commit)
     chs = []
     for ch in chapters:
-        figures = [{"anchor": m.group(1), "label": html.unescape(re.sub(r"<[^>]+>", "", m.group(2)))}
-                   for m in re.finditer(r'<figure class="report-figure" id="([^"]+)".*?<h2 class="figure-headline">(.*?)</h2>',
-                                        ch.body, flags=re.S)]
-        # links to case pages point inside the PDF
+        figures = [{"anchor": m.group(1), "number": html.unescape(m.group(2)),
+                    "label": html.unescape(re.sub(r"<[^>]+>", "", m.group(3)))}
+                   for m in re.finditer(r'<figure class="report-figure"[^>]*?\sid="([^"]+)"[^>]*>\s*<p class="figure-number">(.*?)</p>'
+                                        r'<h2 class="figure-headline">(.*?)</h2>', ch.body, flags=re.S)]
+        # links to case pages and to figures on other pages point inside the PDF
         body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)
+        body = re.sub(r'href="[a-z0-9-]+\.html#(fig-[^"]+)"', r'href="#\1"', body)
         chs.append({"id": ch.id, "title": ch.title, "body": Markup(body), "figures": figures})
     cases = [{"id": p["id"], "body": p["body"]} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
-        **ctx, chapters=chs, cases=cases, cases_title="Cases og råd" if cfg.lang == "da" else "Cases and advice")
+        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang))
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
     weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out))
@@ -287,7 +291,7 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
 # --------------------------------------------------------------------------------------
 def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds) -> tuple[pd.DataFrame, pd.DataFrame]:
     from . import targets
-    from .estimates import COLUMNS
+    from .estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
     files = sorted(est_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))  # execution order
@@ -301,7 +305,11 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds)
     dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
     if len(dup):
         raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")
-    est.to_csv(work / "estimates.csv", index=False, lineterminator="\n", float_format="%.6f")
+    (work / "estimates.csv").write_text(to_csv_text(est), encoding="utf-8")
+    # each chart's download CSV: exactly its rows of estimates.csv, same format
+    for fig_id, rows in est.groupby("figure_id", sort=False):
+        if (work / "figures" / f"{fig_id}.svg").exists():
+            (work / "figures" / f"{fig_id}.csv").write_text(to_csv_text(rows), encoding="utf-8")
     shutil.rmtree(est_dir)
     check = targets.compare(est, cfg.edition, cfg.country)
     if cfg.country == "dk":  # the Danish report also publishes the Norwegian comparison rows

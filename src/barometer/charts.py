@@ -51,7 +51,7 @@ def bars_ci(data: pd.DataFrame, lang: str, color_field: str | None = None,
     base = alt.Chart(data)
     bars = base.mark_bar(height=16, cornerRadiusEnd=2).encode(
         y=y, x=alt.X("estimate_pct:Q", title=x_title, scale=alt.Scale(domain=[0, x_max])), color=color,
-        tooltip=[alt.Tooltip("label:N", title=""), alt.Tooltip("value_text:N", title="%")])
+        tooltip=_tooltip(data, lang))
     rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(
         y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
     labels = base.mark_text(align="left", dx=4, dy=-9, fontSize=11, color=PALETTE["text"]).encode(
@@ -65,18 +65,39 @@ def grouped(data: pd.DataFrame, lang: str) -> alt.Chart:
     colors = {i18n.t("denmark", lang): PALETTE["dk"], i18n.t("norway", lang): PALETTE["no"]}
     y = alt.Y("country_label:N", title=None, sort=list(colors), axis=alt.Axis(labelLimit=200))
     base = alt.Chart(data)
-    bars = base.mark_bar(height=16).encode(
+    bars = base.mark_bar(height=14).encode(
         y=y, x=alt.X("estimate_pct:Q", title=i18n.t("percent_axis", lang), scale=alt.Scale(domain=[0, 100])),
         color=alt.Color("country_label:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())),
                         legend=None),
-        tooltip=[alt.Tooltip("country_label:N", title=""), alt.Tooltip("value_text:N", title="%")])
+        tooltip=_tooltip(data, lang, country=True))
+    rules = base.mark_rule(color=PALETTE["text"], strokeWidth=1.2).encode(y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
     text = base.mark_text(align="left", dx=4, fontSize=11, color=PALETTE["text"]).encode(
-        y=y, x="estimate_pct:Q", text="value_text:N")
-    layered = (bars + text).properties(width=WIDTH - 180, height=alt.Step(26))
+        y=y, x="ci_high_pct:Q", text="value_text:N")
+    layered = (bars + rules + text).properties(width=WIDTH - 80, height=alt.Step(20))
     return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(data["label"])),
-                                     header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12,
+                                     header=alt.Header(labelAngle=0, labelAlign="left", labelAnchor="start", labelFontSize=12,
                                                        labelFontWeight="bold", labelOrient="top")),
-                         spacing=6)
+                         spacing=4)
+
+
+def _tooltip(data: pd.DataFrame, lang: str, country: bool = False) -> list:
+    """Tooltip lines: what the bar is, the share, its 95 % CI and N (texts
+    already formatted in the report's language)."""
+    tip = [alt.Tooltip("label:N", title=i18n.t("col_category", lang))]
+    if country:
+        tip.append(alt.Tooltip("country_label:N", title=i18n.t("col_country", lang)))
+    tip.append(alt.Tooltip("value_text:N", title=i18n.t("col_share", lang)))
+    if "ci_text" in data:
+        tip.append(alt.Tooltip("ci_text:N", title=i18n.t("col_ci", lang)))
+    if "n_text" in data:
+        tip.append(alt.Tooltip("n_text:N", title=i18n.t("col_n", lang)))
+    return tip
+
+
+def to_spec(chart) -> dict:
+    """The themed Vega-Lite specification (data inline): what the website
+    draws interactively and the build saves as ``figures/<id>.vl.json``."""
+    return _config(chart).to_dict()
 
 
 def to_svg(chart) -> str:

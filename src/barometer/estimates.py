@@ -28,6 +28,18 @@ CI_METHOD = "logit"
 LEVEL = 0.95
 
 
+def to_csv_text(rows: pd.DataFrame) -> str:
+    """Rows of the estimates table as CSV text, exactly as ``estimates.csv``
+    writes them (the build, the figure files and the download use this)."""
+    out = rows[COLUMNS].copy()
+    for c in ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out["n_obs"] = out["n_obs"].astype("int64")
+    out["suppressed"] = out["suppressed"].astype(bool)
+    out["category"] = out["category"].fillna("").astype(str)
+    return out.to_csv(index=False, lineterminator="\n", float_format="%.6f")
+
+
 def empty() -> pd.DataFrame:
     return pd.DataFrame(columns=COLUMNS)
 

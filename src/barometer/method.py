@@ -28,7 +28,7 @@ def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
     by = "gov_level" if "gov_level" in df.columns and df["gov_level"].nunique() > 1 else None
     frame_path = synth.sample_dir(ds.edition, ds.country) / "frame.csv" if ds.synthetic else None
     frame = pd.read_csv(frame_path) if frame_path and frame_path.exists() else None
-    groups = sorted(df[by].dropna().unique()) if by else [None]
+    groups = sorted(df[by].dropna().unique()) if by else []  # no levels (Norway): the total only
     rows = []
     for g in groups + ["all"]:
         sel = df if g in (None, "all") else df[df[by] == g]
@@ -47,12 +47,16 @@ def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
 
 def n_per_figure(ch, fig_id: str = "method_n_per_figure") -> pd.DataFrame:
     """For each figure of the edition: its population and number of observations."""
+    from .report import figures_for
+
     rows = []
-    for other_id, spec in ch.cfg["figures"].items():
-        for country in (["dk", "no"] if "factbox" in spec else [ch.country]):
+    for other_id, spec in figures_for(ch.cfg, ch.country).items():
+        countries = ["dk", "no"] if spec.get("type") == "comparison" else [spec.get("data_country", ch.country)]
+        for country in countries:
             ds = ch.data(country)
-            mask = population_mask(ds.df, spec["population"])
-            rows.append({**_count_row(fig_id, ds, other_id, spec["population"], int(mask.sum()))})
+            for population in spec.get("populations", [spec.get("population")]):
+                mask = population_mask(ds.df, population)
+                rows.append({**_count_row(fig_id, ds, other_id, population, int(mask.sum()))})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -72,3 +76,9 @@ def explain(ch) -> None:
     rules = disclosure.rules()
     ch.prose("method_disclosure", min_base=rules.min_base, min_cell_max=rules.min_cell - 1)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")
+
+
+def caveats(ch) -> None:
+    """What the figures cannot be used for."""
+    ch.heading(ch.text("method_caveats_heading"))
+    ch.prose("method_caveats")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import json
 import re
 from pathlib import Path
 
@@ -20,8 +21,8 @@ import yaml
 
 from . import charts, content, disclosure, i18n, privacy
 from .codebook import load_codebook
-from .dataset import Dataset, load, measures_spec
-from .estimates import COLUMNS, label
+from .dataset import Dataset, load, measures_spec, population_mask
+from .estimates import COLUMNS, label, to_csv_text
 from .paths import DATA_DIR
 
 COUNTRIES = ("dk", "no")
@@ -82,6 +83,45 @@ def _slug(s: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", s.lower()).strip("-")
 
 
+def population_text(population: str, field: str, country: str, lang: str) -> str:
+    """A population's ``label`` or ``weighting`` text, in the country's own
+    wording where ``measures.yaml`` has one (``by_country``)."""
+    spec = measures_spec()["populations"][population]
+    return spec.get("by_country", {}).get(country, {}).get(field, spec[field])[lang]
+
+
+def chapters_for(cfg: dict, country: str) -> list[dict]:
+    """The chapters of an edition that the ``country`` build has (default: Denmark only)."""
+    return [c for c in cfg["chapters"] if country in c.get("countries", ["dk"])]
+
+
+def figures_for(cfg: dict, country: str) -> dict[str, dict]:
+    """The figures the ``country`` build shows, in reading order (chapter order,
+    then the order of the report YAML)."""
+    order = {c["id"]: i for i, c in enumerate(chapters_for(cfg, country))}
+    figs = [(order[spec["chapter"]], i, fid, spec) for i, (fid, spec) in enumerate(cfg["figures"].items())
+            if spec["chapter"] in order and country in spec.get("countries", ["dk"])]
+    return {fid: spec for *_, fid, spec in sorted(figs, key=lambda t: t[:2])}
+
+
+def figure_numbers(cfg: dict, country: str) -> dict[str, int]:
+    """Figure id -> its number in the ``country`` build (1, 2, ... through the report)."""
+    return {fid: i for i, fid in enumerate(figures_for(cfg, country), 1)}
+
+
+def figure_anchor(fig_id: str) -> str:
+    return f"fig-{_slug(fig_id)}"
+
+
+def _row(cells, first_number: int) -> str:
+    """A table row; cells from ``first_number`` on are numbers (right-aligned)."""
+    return "<tr>" + "".join(f'<td class="num">{html.escape(str(c))}</td>' if i >= first_number
+                            else f"<td>{html.escape(str(c))}</td>" for i, c in enumerate(cells)) + "</tr>"
+
+
+XREF = re.compile(r"\[\[fig:([a-z0-9_]+)\]\]")
+
+
 class Chapter:
     def __init__(self, chapter: str, edition: str = "2018", country: str = "dk", lang: str = "da",
                  data_path: str = "", output_dir: str = ""):
@@ -93,6 +133,7 @@ class Chapter:
         if chapter not in ids:
             raise ParameterError(f"chapter {chapter!r} is not in the {edition} edition ({', '.join(ids)})")
         self.meta = next(c for c in self.cfg["chapters"] if c["id"] == chapter)
+        self.numbers = figure_numbers(self.cfg, country)
         self._datasets: dict[str, Dataset] = {}
         self._content = None
         self.estimates: list[pd.DataFrame] = []
@@ -120,26 +161,66 @@ class Chapter:
         except KeyError:
             raise KeyError(f"figure {fig_id!r} is not defined in data/report/{self.edition}.yaml") from None
 
+    def figures(self) -> list[str]:
+        """Ids of this chapter's figures in the build's country, in order."""
+        return [f for f, spec in figures_for(self.cfg, self.country).items() if spec["chapter"] == self.chapter]
+
     # -- text ------------------------------------------------------------------
+    def _prose_entry(self, key: str) -> dict:
+        prose = self.cfg["prose"]
+        return prose.get(f"{key}_{self.country}") or prose[key]
+
+    def context_values(self) -> dict[str, str]:
+        """Published figures of other editions, formatted (placeholders in prose)."""
+        return {k: self.pct(v["pct"]) for k, v in self.cfg.get("context_figures", {}).items()}
+
     def text(self, key: str, **values) -> str:
-        entry = self.cfg["prose"][key][self.lang]
-        return entry.format(period=self.data().period if "{period}" in entry else "", **values)
+        """A prose entry in the chapter's language (a country's own variant
+        ``<key>_<country>`` wins), with its placeholders filled."""
+        entry = self._prose_entry(key)[self.lang]
+        filled = {**self.context_values(), **values}
+        if "{period}" in entry:
+            filled["period"] = self.data().period
+        return entry.format(**filled)
 
     def title(self) -> None:
         """The chapter's title (the front page shows the edition's title)."""
-        text = (i18n.t("edition_title", self.lang, edition=self.edition) if self.chapter == "front"
-                else self.meta["title"][self.lang])
+        if self.chapter == "front":
+            key = "edition_title" if self.country == "dk" else "edition_no_title"
+            text = i18n.t(key, self.lang, edition=self.edition)
+        else:
+            text = self.meta["title"][self.lang]
         _display_html(f'<h1 class="chapter-title">{html.escape(text)}</h1>')
 
     def chapter_links(self) -> None:
         """Links to the edition's other chapters (front page)."""
         items = "".join(f'<li><a href="{c["slug"]}.html">{html.escape(c["title"][self.lang])}</a></li>'
-                        for c in self.cfg["chapters"] if c["id"] != self.chapter)
+                        for c in chapters_for(self.cfg, self.country) if c["id"] != self.chapter)
         _display_html(f'<nav class="chapter-links"><h2>{html.escape(i18n.t("contents", self.lang))}</h2>'
                       f"<ul>{items}</ul></nav>")
 
+    def xref(self, fig_id: str) -> str:
+        """A link to a figure of this build: 'figur 3', to its anchor on its page."""
+        if fig_id not in self.numbers:
+            raise KeyError(f"cross-reference to figure {fig_id!r}, which the {self.country} build does not show")
+        spec = self.figure_spec(fig_id)
+        page = "" if spec["chapter"] == self.chapter else next(
+            c["slug"] for c in self.cfg["chapters"] if c["id"] == spec["chapter"]) + ".html"
+        label = f'{i18n.t("figure", self.lang).lower()} {self.numbers[fig_id]}'
+        return f'<a class="xref" href="{page}#{figure_anchor(fig_id)}">{html.escape(label)}</a>'
+
+    def _markup(self, text: str) -> str:
+        """Escape a text and turn its [[fig:id]] references into links."""
+        out, pos = [], 0
+        for m in XREF.finditer(text):
+            out.append(html.escape(text[pos:m.start()]))
+            out.append(self.xref(m.group(1)))
+            pos = m.end()
+        out.append(html.escape(text[pos:]))
+        return "".join(out)
+
     def prose(self, key: str, **values) -> None:
-        _display_html(f'<p class="prose">{html.escape(self.text(key, **values))}</p>')
+        _display_html(f'<p class="prose">{self._markup(self.text(key, **values))}</p>')
 
     def heading(self, text: str, level: int = 2) -> None:
         _display_html(f"<h{level}>{html.escape(text)}</h{level}>")
@@ -148,14 +229,16 @@ class Chapter:
         return i18n.pct(x, self.lang, decimals)
 
     def values(self, rows: pd.DataFrame, suffix: str = "") -> dict[str, str]:
-        """Formatted percentages keyed by measure (``+ suffix``), for texts."""
-        return {f"{r.measure}{suffix}": (i18n.t("suppressed", self.lang) if r.suppressed else self.pct(r.estimate_pct))
+        """Formatted percentages keyed by category (or measure, where the rows
+        have no category) ``+ suffix``, for texts."""
+        return {f"{r.category or r.measure}{suffix}": (i18n.t("suppressed", self.lang) if r.suppressed
+                                                        else self.pct(r.estimate_pct))
                 for r in rows.itertuples()}
 
     # -- figures ---------------------------------------------------------------
     def caption(self, fig_id: str, rows: pd.DataFrame, extra: str = "") -> str:
         spec = self.figure_spec(fig_id)
-        ds = self.data()
+        ds = self.data(spec.get("data_country"))
         parts = []
         if "caption" in spec:
             parts.append(spec["caption"][self.lang])
@@ -164,20 +247,45 @@ class Chapter:
         q = ds.codebook.question(spec.get("question_var", ""), self.lang)
         if q:
             parts.append(i18n.t("question", self.lang, q=q))
-        pop = measures_spec()["populations"][spec["population"]]
-        parts.append(pop["weighting"][self.lang].format(period=ds.period))
-        n = int(rows["n_obs"].max()) if len(rows) else 0
+        parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
+        if spec.get("type") == "by_population":  # N of the whole population the groups come from
+            n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        else:
+            n = int(rows["n_obs"].max()) if len(rows) else 0
         parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
         parts.append(i18n.t("ci_note", self.lang))
+        if rows["p_value"].notna().any() and "*" not in " ".join(parts):
+            parts.append(i18n.t("significant_note", self.lang))
         return " ".join(parts)
 
     def label(self, measure: str, country: str | None = None) -> str:
         return label(self.data(country), measure, self.lang)
 
+    def alt_text(self, headline: str, rows: pd.DataFrame, table_labels: dict[str, str]) -> str:
+        """What a screen reader says for a chart: its headline and every value."""
+        vals = []
+        for r in rows.itertuples():
+            name = table_labels.get(r.category or r.measure) or self._label_or(r.category or r.measure, r.country)
+            value = i18n.t("suppressed", self.lang) if r.suppressed else self.pct(r.estimate_pct)
+            if rows["country"].nunique() > 1:
+                vals.append(i18n.t("alt_value_country", self.lang, label=name, value=value,
+                                   country=i18n.t("denmark" if r.country == "dk" else "norway", self.lang)))
+            else:
+                vals.append(i18n.t("alt_value", self.lang, label=name, value=value))
+        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values="; ".join(vals))
+
     def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
                caption: str | None = None, table_labels: dict[str, str] | None = None) -> None:
-        """Show a numbered figure and save its rows of the estimates table."""
+        """Show a numbered figure and save its rows of the estimates table.
+
+        The figure has a number, a headline, the chart (static SVG, replaced in
+        the browser by the same chart drawn interactively from its Vega-Lite
+        specification), a caption, share and download actions and a data table.
+        """
         spec = self.figure_spec(fig_id)
+        if fig_id not in self.numbers:
+            raise ParameterError(f"figure {fig_id!r} does not belong to the {self.country!r} build "
+                                 f"(see `countries` in data/report/{self.edition}.yaml)")
         rows = rows.copy()
         missing = set(COLUMNS) - set(rows.columns)
         if missing:
@@ -195,17 +303,37 @@ class Chapter:
             headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
         caption = caption if caption is not None else self.caption(fig_id, rows)
         svg = charts.to_svg(chart)
-        number = f'{i18n.t("figure", self.lang)} {spec["number"]}'
-        table = self._data_table(rows, table_labels or {})
+        vl = charts.to_spec(chart)
+        anchor = figure_anchor(fig_id)
+        number = f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}'
+        labels = table_labels or {}
+        alt = self.alt_text(headline, rows, labels)
+        spec_json = json.dumps({k: v for k, v in vl.items() if k != "$schema"}, ensure_ascii=False,
+                               separators=(",", ":")).replace("</", "<\\/")
+        csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
+        if "</" in csv_text:
+            raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
+        t = lambda key: html.escape(i18n.t(key, self.lang))  # noqa: E731
+        downloads = "".join(
+            f'<li><a href="figures/{html.escape(fig_id)}.{ext}" download="{html.escape(fig_id)}.{ext}" '
+            f'data-format="{ext}">{t("download_" + ext)}</a></li>' for ext in ("svg", "png", "csv"))
         markup = (
-            f'<figure class="report-figure" id="fig-{_slug(fig_id)}" data-figure-id="{html.escape(fig_id)}">'
+            f'<figure class="report-figure" id="{anchor}" data-figure-id="{html.escape(fig_id)}">'
             f'<p class="figure-number">{html.escape(number)}</p>'
             f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
-            f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
-            f'<figcaption>{html.escape(caption)}{self._suppressed_note(rows)}</figcaption>{table}</figure>'
+            f'<div class="chart" role="img" aria-label="{html.escape(alt)}">'
+            f'<div class="chart-static">{svg}</div><div class="chart-live" hidden></div></div>'
+            f'<script type="application/json" class="vega-spec">{spec_json}</script>'
+            f'<script type="text/csv" class="figure-csv">{csv_text}</script>'
+            f'<figcaption>{html.escape(caption)}{self._suppressed_note(rows)}</figcaption>'
+            f'<div class="figure-actions">'
+            f'<a class="share-link" href="#{anchor}" title="{t("share_hint")}" '
+            f'data-copied="{t("share_copied")}">{t("share_figure")}</a>'
+            f'<details class="downloads"><summary>{t("download_figure")}</summary><ul>{downloads}</ul></details>'
+            f'</div>{self._data_table(rows, labels)}</figure>'
         )
         _display_html(markup)
-        self._save(fig_id, rows, svg)
+        self._save(fig_id, rows, svg=svg, chart=chart, spec=vl)
 
     def protect(self, fig_id: str, rows: pd.DataFrame) -> pd.DataFrame:
         """Disclosure control of a figure's rows, to apply before drawing its chart
@@ -222,42 +350,77 @@ class Chapter:
 
     def _data_table(self, rows: pd.DataFrame, labels: dict[str, str]) -> str:
         lang = self.lang
-        head = {"da": ("Kategori", "Land", "Andel", "95 %-konfidensinterval", "N", "p"),
-                "en": ("Category", "Country", "Share", "95% confidence interval", "N", "p")}[lang]
+        head = [i18n.t(k, lang) for k in ("col_category", "col_country", "col_share", "col_ci", "col_n", "col_p")]
         body = []
         for r in rows.itertuples():
             key = r.category or r.measure
-            name = labels.get(key) or self._label_or(key)
+            name = labels.get(key) or self._label_or(key, r.country)
             if re.fullmatch(r"[0-9]{4}", str(r.category)):  # edition comparison: measure and edition
-                name = labels.get(f"{r.measure}@{r.category}") or f"{self._label_or(r.measure)}, {r.category}"
+                name = labels.get(f"{r.measure}@{r.category}") or f"{self._label_or(r.measure, r.country)}, {r.category}"
             if r.suppressed:
                 est, ci = i18n.t("suppressed_mark", lang), ""
             else:
                 est = self.pct(r.estimate_pct, 1)
                 ci = f"{i18n.number(r.ci_low_pct, lang, 1)}–{i18n.number(r.ci_high_pct, lang, 1)}"
-            cells = (name, r.country.upper(), est, ci, i18n.number(r.n_obs, lang), i18n.p_value(r.p_value, lang))
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-        return ('<details class="data-table"><summary>' + ("Tal bag figuren" if lang == "da" else "Data behind the figure")
-                + "</summary><table><thead><tr>" + "".join(f"<th scope='col'>{h}</th>" for h in head)
+            cells = (name, i18n.t("country_" + r.country, lang), est, ci, i18n.number(r.n_obs, lang),
+                     i18n.p_value(r.p_value, lang))
+            body.append(_row(cells, first_number=2))
+        return (f'<details class="data-table"><summary>{html.escape(i18n.t("data_table", lang))}</summary>'
+                "<table><thead><tr>" + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head)
                 + "</tr></thead><tbody>" + "".join(body) + "</tbody></table></details>")
 
-    def _label_or(self, key: str) -> str:
+    def _label_or(self, key: str, country: str | None = None) -> str:
         """A reader's label for a measure, count, category or figure id."""
         try:
-            return self.label(key)
+            return self.label(key, country)
         except KeyError:
             pass
         for prefix in ("measure_", "cat_"):
             if prefix + key in i18n.strings():
                 return i18n.t(prefix + key, self.lang)
-        pops = measures_spec()["populations"]
-        if key in pops:
-            return pops[key]["label"][self.lang].capitalize()
+        if key in measures_spec()["populations"]:
+            return population_text(key, "label", country or self.country, self.lang).capitalize()
         if key in self.cfg["figures"]:
             spec = self.cfg["figures"][key]
             chapter = next(c for c in self.cfg["chapters"] if c["id"] == spec["chapter"])
-            return f'{chapter["title"][self.lang]}, {i18n.t("figure", self.lang).lower()} {spec["number"]}'
+            return f'{chapter["title"][self.lang]}, {i18n.t("figure", self.lang).lower()} {self.numbers.get(key, "–")}'
         return key
+
+    # -- one call per figure -----------------------------------------------------
+    def show(self, fig_id: str) -> pd.DataFrame:
+        """Estimate, draw and show a figure as its spec in the report YAML says
+        (``type``: shares, by_population, outcome or comparison); returns its rows."""
+        from . import estimates
+
+        spec = self.figure_spec(fig_id)
+        kind = spec.get("type", "shares")
+        if kind == "comparison":
+            return self.country_comparison(fig_id)
+        ds = self.data(spec.get("data_country"))
+        highlight = tuple(spec.get("highlight", ()))
+        if kind == "shares":
+            rows = estimates.shares(ds, spec["measures"], spec["population"], fig_id)
+            if spec.get("sort") == "descending":
+                rows = rows.sort_values("estimate_pct", ascending=False, kind="stable").reset_index(drop=True)
+            rows = self.protect(fig_id, rows)
+            data = self.bar_data(rows, highlight=highlight)
+        elif kind == "by_population":
+            rows = pd.DataFrame([estimates.share(ds, spec["measure"], p, fig_id, category=p)
+                                 for p in spec["populations"]], columns=COLUMNS)
+            rows = self.protect(fig_id, rows)
+            data = self.bar_data(rows, highlight=highlight, population_labels=True)
+        elif kind == "outcome":
+            rows = estimates.outcome_by_partner(ds, spec["outcome"], spec["partners"], fig_id,
+                                                controls=spec["controls"], reference=spec["reference"],
+                                                population=spec["population"])
+            rows = self.protect(fig_id, rows)
+            data = self.bar_data(rows, reference=spec["reference"], significance=True)
+        else:
+            raise ParameterError(f"figure {fig_id!r}: unknown type {kind!r}")
+        colours = charts.ROLE_COLOURS if (highlight or kind == "outcome") else None
+        chart = charts.bars_ci(data, self.lang, color_field="colour" if colours else None, colors=colours)
+        self.figure(fig_id, rows, chart)
+        return rows
 
     # -- content ----------------------------------------------------------------
     def content(self, item_id: str, values: dict[str, str] | None = None) -> None:
@@ -296,12 +459,14 @@ class Chapter:
         out = rows.copy()
         key = out["category"].where(out["category"] != "", out["measure"])
         if population_labels:
-            pops = measures_spec()["populations"]
-            out["label"] = [pops[k]["label"][self.lang].capitalize() for k in key]
+            out["label"] = [population_text(k, "label", c, self.lang).capitalize() for k, c in zip(key, out["country"])]
         else:
-            out["label"] = [self.label(k) for k in key]
+            out["label"] = [self.label(k, c) for k, c in zip(key, out["country"])]
         out["value_text"] = [i18n.t("suppressed_mark", self.lang) if s else self.pct(v)
                              for v, s in zip(out["estimate_pct"], out["suppressed"])]
+        out["ci_text"] = ["" if s else f"{i18n.number(lo, self.lang)}–{i18n.number(hi, self.lang)}"
+                          for lo, hi, s in zip(out["ci_low_pct"], out["ci_high_pct"], out["suppressed"])]
+        out["n_text"] = [i18n.number(n, self.lang) for n in out["n_obs"]]
         out["estimate_pct"] = out["estimate_pct"].fillna(0)
         out["ci_low_pct"] = out["ci_low_pct"].fillna(0)
         out["ci_high_pct"] = out["ci_high_pct"].fillna(0)
@@ -324,9 +489,21 @@ class Chapter:
                 "n_significant": i18n.number((others["p_value"] < 0.05).sum(), self.lang),
                 "n_partners": i18n.number(len(others), self.lang)}
 
+    def outcome_prose(self, rows: pd.DataFrame, key: str, reference: str) -> None:
+        """The sentence after a one-group outcome figure: the ``key_significant``,
+        ``key_not_significant`` or ``key_suppressed`` variant of a prose entry."""
+        ref = rows[rows["category"] == reference].iloc[0]
+        grp = rows[rows["category"] != reference].iloc[0]
+        if grp["suppressed"] or ref["suppressed"]:
+            return self.prose(f"{key}_suppressed")
+        variant = "significant" if grp["p_value"] < 0.05 else "not_significant"
+        self.prose(f"{key}_{variant}", group=self.pct(grp["estimate_pct"]), reference=self.pct(ref["estimate_pct"]),
+                   p=i18n.p_value(grp["p_value"], self.lang))
+
     def country_comparison(self, fig_id: str) -> pd.DataFrame:
-        """A Danish-Norwegian box: the fact-box text filled with both countries'
-        estimates and a small chart of them.  Differences are not tested."""
+        """Danish and Norwegian estimates side by side: the fact box (if the
+        figure has one) filled with both countries' values, and a chart.
+        Differences are not tested."""
         from .estimates import shares
 
         spec = self.figure_spec(fig_id)
@@ -335,16 +512,19 @@ class Chapter:
         values = {}
         for c in COUNTRIES:
             values.update(self.values(rows[rows["country"] == c], suffix=f"_{c}"))
-        item = self.library.get(spec["factbox"])
-        _display_html(content.render_item(item, self.lang, values=values))
         ds_no = self.data("no")
-        caption = " ".join([
-            measures_spec()["populations"][spec["population"]]["label"][self.lang].capitalize() + ":",
-            ", ".join(f"{i18n.t('denmark' if c == 'dk' else 'norway', self.lang)} N = "
-                      f"{i18n.number(rows[rows['country'] == c]['n_obs'].max(), self.lang)}" for c in COUNTRIES) + ".",
-            ds_no.codebook.meta["survey"] + ".",
-            i18n.t("not_tested", self.lang)])
-        headline = item.text("title", self.lang)
+        n_text = ", ".join(f"{i18n.t('denmark' if c == 'dk' else 'norway', self.lang)} N = "
+                           f"{i18n.number(rows[rows['country'] == c]['n_obs'].max(), self.lang)}" for c in COUNTRIES)
+        pop_label = measures_spec()["populations"][spec["population"]]["label"][self.lang].capitalize()
+        if "factbox" in spec:
+            item = self.library.get(spec["factbox"])
+            _display_html(content.render_item(item, self.lang, values=values))
+            headline = item.text("title", self.lang)
+        else:
+            headline = spec["headline"][self.lang].format(**values)
+        caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
+                           + [f"{pop_label}: {n_text}.", ds_no.codebook.meta["survey"] + ".",
+                              i18n.t("not_tested", self.lang)])
         self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
                     headline=headline, caption=caption)
         return rows
@@ -354,37 +534,63 @@ class Chapter:
         lang = self.lang
         rows = disclosure.protect_counts(rows)
         mark = i18n.t("suppressed_mark", lang)
-        head = {"da": ("", "Kategori", "Antal", "Andel"), "en": ("", "Category", "Number", "Share")}[lang]
+        countries = rows["country"].nunique() > 1
+        head = ["", i18n.t("col_category", lang)] + ([i18n.t("col_country", lang)] if countries else []) \
+            + [i18n.t("col_number", lang), i18n.t("col_share", lang)]
         body = []
         for r in rows.itertuples():
-            cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "",
-                     mark if pd.isna(r.n_obs) else i18n.number(r.n_obs, lang),
-                     mark if r.suppressed else "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
-            body.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+            cells = (self._label_or(r.measure), self._label_or(r.category) if r.category else "") \
+                + ((i18n.t("country_" + r.country, lang),) if countries else ()) \
+                + (mark if pd.isna(r.n_obs) else i18n.number(r.n_obs, lang),
+                   mark if r.suppressed else "" if pd.isna(r.estimate_pct) else self.pct(r.estimate_pct, 1))
+            body.append(_row(cells, first_number=len(cells) - 2))
         note = self._suppressed_note(rows)
         _display_html(f'<table class="report-table" id="tab-{_slug(fig_id)}"><thead><tr>'
-                      + "".join(f"<th scope='col'>{h}</th>" for h in head) + "</tr></thead><tbody>"
+                      + "".join(f"<th scope='col'>{html.escape(h)}</th>" for h in head) + "</tr></thead><tbody>"
                       + "".join(body) + "</tbody></table>" + (f'<p class="table-note">{note}</p>' if note else ""))
         self._save(fig_id, rows)
 
     def comparison_data(self, rows: pd.DataFrame) -> pd.DataFrame:
         out = rows.copy()
-        out["label"] = [self.label(m) for m in out["measure"]]
+        out["label"] = [self.label(m, c) for m, c in zip(out["measure"], out["country"])]
+        # one label per measure (the first country's wording), so both countries share a row
+        first = dict(zip(out["measure"][::-1], out["label"][::-1]))
+        out["label"] = [first[m] for m in out["measure"]]
         out["country_label"] = [i18n.t("denmark" if c == "dk" else "norway", self.lang) for c in out["country"]]
         out["value_text"] = [self.pct(v) for v in out["estimate_pct"]]
+        out["ci_text"] = [f"{i18n.number(lo, self.lang)}–{i18n.number(hi, self.lang)}"
+                          for lo, hi in zip(out["ci_low_pct"], out["ci_high_pct"])]
+        out["n_text"] = [i18n.number(n, self.lang) for n in out["n_obs"]]
         return out
 
-    def key_figures(self, fig_id: str, cards: list[tuple[pd.Series, str]]) -> None:
-        """Big-number cards (one estimates row and a text each); saves the rows."""
+    def key_figures(self, fig_id: str = "key_figures", cards: list[tuple[pd.Series, str]] | None = None) -> pd.DataFrame:
+        """Big-number cards (one estimates row and a text each); saves the rows.
+
+        Without ``cards``, the cards are the build country's ``key_figures``
+        of the report YAML."""
+        from . import estimates
+
+        if cards is None:
+            cards = []
+            spec = self.cfg["key_figures"]  # per country, or one list for a Danish-only edition
+            for k in (spec.get(self.country, []) if isinstance(spec, dict) else spec):
+                ds = self.data(k.get("country"))
+                if k["measure"] == "answers":
+                    row = estimates.count(ds, k["population"], fig_id).iloc[0]
+                else:
+                    row = pd.Series(estimates.share(ds, k["measure"], k["population"], fig_id))
+                cards.append((row, self.text(k["text"])))
+        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id)
+                                  .reset_index(drop=True))
         html_cards = []
-        for row, text in cards:
+        for row, (_, text) in zip(rows.to_dict("records"), cards):
             value = (i18n.t("suppressed_mark", self.lang) if row["suppressed"] else i18n.number(row["n_obs"], self.lang)
                      if row["measure"] == "answers" else self.pct(row["estimate_pct"]))
             html_cards.append(f'<div class="key-figure"><span class="key-value">{html.escape(value)}</span>'
                               f'<span class="key-text">{html.escape(text)}</span></div>')
         _display_html(f'<section class="key-figures" id="fig-{_slug(fig_id)}">' + "".join(html_cards) + "</section>")
-        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id))
         self._save(fig_id, rows)
+        return rows
 
     def keyline(self, rows: pd.DataFrame) -> str:
         """A plain-text line per row: what nbval compares in the key-figure cells."""
@@ -393,15 +599,23 @@ class Chapter:
                          + ("" if pd.isna(r.p_value) else f" p={r.p_value:.4f}")
                          for r in rows.itertuples())
 
-    def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None) -> None:
+    def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
+              spec: dict | None = None) -> None:
+        """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
+        under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
         self.estimates.append(rows[COLUMNS])
         if self.output_dir is None:
             return
         (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
         rows[COLUMNS].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
         if svg is not None:
-            (self.output_dir / "figures").mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "figures" / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
+            figs = self.output_dir / "figures"
+            figs.mkdir(parents=True, exist_ok=True)
+            (figs / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
+            if spec is not None:
+                (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
+            if chart is not None:
+                (figs / f"{fig_id}.png").write_bytes(charts.to_png(chart))
 
 
 # --------------------------------------------------------------------------------------
@@ -433,9 +647,11 @@ class UnitReport(Chapter):
         self.data_path, self.output_dir = p["data_path"], Path(output_dir) if output_dir else None
         self.cfg = report_config(edition)
         self.meta = {"id": self.chapter, "title": self.dimension["label"]}
+        self.numbers = figure_numbers(self.cfg, country)
         self._datasets: dict[str, Dataset] = {}
         self._content = None
         self.estimates: list[pd.DataFrame] = []
+        privacy.install_display_guard({n for c in COUNTRIES for n in load_codebook(edition, c).sensitive})
 
     @property
     def library(self) -> content.ContentLibrary:

@@ -25,7 +25,8 @@ How it works (Denmark):
    so that the *weighted* share is as close as possible to the published one:
    the model still decides *who* says yes, the target decides *how many*.
    Collaboration raises the probability of higher quality for every partner
-   type (``values.quality_logit`` in the model file).
+   type (``values.quality_logit`` in the model file), and so can earlier
+   answers (``quality_logit.answers``: in 2018 inspiration from abroad).
 
 What is drawn, and what is calibrated to which published figure, is data in
 the model file, not code: ``innovative.by_level`` (each level's share, from
@@ -477,7 +478,8 @@ def _dk_answers(resp: pd.DataFrame, m: dict, s: Streams, edition: str, cb=None) 
         eta = eta + coef * flags[fname]
     eta = (eta + q["per_partner"] * np.minimum(n_partners, q["max_partners"])
            + sum(q["type"][t] * (out.loc[inn, t].to_numpy() == 1) for t in q["type"])
-           + sub_effect[resp["subsector"].to_numpy()[inn]])
+           + sub_effect[resp["subsector"].to_numpy()[inn]]
+           + sum(coef * (out.loc[inn, var].to_numpy() == 1) for var, coef in q.get("answers", {}).items()))
     dont_know = s("answers.value_dont_know").random(ni) < vm["dont_know"]
     sc = s.scores("answers.value_quality", eta)
     put("value_quality", calibrated(sc, (sc > 0) & ~dont_know, q, eligible=~dont_know,
