@@ -20,7 +20,7 @@ import pandas as pd
 import yaml
 
 from . import charts, content, disclosure, i18n, privacy
-from .codebook import load_codebook
+from .codebook import codebook_path, load_codebook
 from .dataset import Dataset, load, measures_spec, population_mask
 from .estimates import COLUMNS, label, to_csv_text
 from .paths import DATA_DIR
@@ -90,6 +90,11 @@ def population_text(population: str, field: str, country: str, lang: str) -> str
     return spec.get("by_country", {}).get(country, {}).get(field, spec[field])[lang]
 
 
+def _sensitive_names(edition: str) -> set[str]:
+    """Sensitive variables of every codebook the edition has (Norway: 2018 only)."""
+    return {n for c in COUNTRIES if codebook_path(edition, c).exists() for n in load_codebook(edition, c).sensitive}
+
+
 def chapters_for(cfg: dict, country: str) -> list[dict]:
     """The chapters of an edition that the ``country`` build has (default: Denmark only)."""
     return [c for c in cfg["chapters"] if country in c.get("countries", ["dk"])]
@@ -138,7 +143,7 @@ class Chapter:
         self._content = None
         self.estimates: list[pd.DataFrame] = []
         # notebooks never display microdata (ids, names, free text, row-level frames)
-        privacy.install_display_guard({n for c in COUNTRIES for n in load_codebook(edition, c).sensitive})
+        privacy.install_display_guard(_sensitive_names(edition))
 
     # -- data ------------------------------------------------------------------
     def data(self, country: str | None = None) -> Dataset:
@@ -651,7 +656,7 @@ class UnitReport(Chapter):
         self._datasets: dict[str, Dataset] = {}
         self._content = None
         self.estimates: list[pd.DataFrame] = []
-        privacy.install_display_guard({n for c in COUNTRIES for n in load_codebook(edition, c).sensitive})
+        privacy.install_display_guard(_sensitive_names(edition))
 
     @property
     def library(self) -> content.ContentLibrary:
