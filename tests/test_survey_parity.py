@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from survey_reference import SHARED, datasets, domain, load_reference, make_design
+from survey_reference import SHARED, domain, load_reference, make_design
 
 REF = load_reference()
 TIGHT = 1e-8

@@ -18,7 +18,6 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.special import xlogy
 
 DBL_EPS = np.finfo(float).eps
