@@ -314,7 +314,7 @@ class Chapter:
         labels = table_labels or {}
         alt = self.alt_text(headline, rows, labels)
         spec_json = json.dumps({k: v for k, v in vl.items() if k != "$schema"}, ensure_ascii=False,
-                               separators=(",", ":")).replace("</", "<\\/")
+                               separators=(",", ":")).replace("<", "\\u003c")  # inert inside <script>
         csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
         if "</" in csv_text:
             raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
