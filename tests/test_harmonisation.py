@@ -71,10 +71,15 @@ def test_report_config_measures_exist_in_the_edition(edition):
     cb = load_codebook(edition, "dk")
     spec = measures_spec(edition)["measures"]
     trend_ids = {f for f, s in cfg["figures"].items() if s.get("kind")}
-    used = [k["measure"] for k in cfg.get("key_figures", []) if k["measure"] != "answers" and k.get("country", "dk") == "dk"]
+    keys = cfg.get("key_figures", [])
+    keys = keys.get("dk", []) if isinstance(keys, dict) else keys  # per country, or one Danish list
+    used = [k["measure"] for k in keys if k["measure"] != "answers" and k.get("country", "dk") == "dk"]
     for fig_id, fig in cfg["figures"].items():
+        if fig.get("data_country", "dk") != "dk" or "dk" not in fig.get("countries", ["dk"]):
+            continue
         if fig_id not in trend_ids:
-            used += fig.get("measures", []) + fig.get("partners", []) + [fig[k] for k in ("outcome", "reference") if k in fig]
+            used += fig.get("measures", []) + fig.get("partners", []) + [fig[k] for k in ("outcome", "reference", "measure")
+                                                                       if k in fig]
         else:  # the edition comparison: every measure must be in the harmonisation table
             for m in fig["measures"]:
                 assert len(H.rows(m, [str(e) for e in cfg["trends"]["editions"]])) == len(cfg["trends"]["editions"])
