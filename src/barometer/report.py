@@ -37,15 +37,21 @@ def editions() -> list[str]:
     return sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
 
 
+# The fan-out notebooks take these on top of PARAMETERS (src/barometer/engine/).
+EXTRA_PARAMETERS = {"unit_report.ipynb": ("by", "unit"), "unit_index.ipynb": ("by", "estimates_path")}
+
+
 def check_declared(notebook: Path) -> None:
     """The notebook's ``parameters`` cell declares exactly :data:`PARAMETERS`
-    (an extra or misspelt one would be injected by papermill and silently ignored)."""
+    (plus its :data:`EXTRA_PARAMETERS`): an extra or misspelt one would be
+    injected by papermill and silently ignored."""
     import papermill as pm
 
+    expected = set(PARAMETERS) | set(EXTRA_PARAMETERS.get(Path(notebook).name, ()))
     declared = set(pm.inspect_notebook(str(notebook)))
-    if declared != set(PARAMETERS):
-        extra, missing = sorted(declared - set(PARAMETERS)), sorted(set(PARAMETERS) - declared)
-        raise ParameterError(f"{notebook}: the parameters cell must declare {', '.join(PARAMETERS)}"
+    if declared != expected:
+        extra, missing = sorted(declared - expected), sorted(expected - declared)
+        raise ParameterError(f"{notebook}: the parameters cell must declare {', '.join(sorted(expected))}"
                              + (f"; unknown: {', '.join(extra)}" if extra else "")
                              + (f"; missing: {', '.join(missing)}" if missing else ""))
 
