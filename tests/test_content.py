@@ -171,7 +171,7 @@ def test_kind_must_match_folder(tmp_path):
     assert "does not match folder 'tools/'" in load_error(tmp_path)
 
 
-@pytest.mark.parametrize("text", ["Skriv til ab@kommune.dk for mere.", "Mail: first.last@vd.dk"])
+@pytest.mark.parametrize("text", ["Skriv til ab@example.org for mere.", "Mail: first.last@example.org"])
 def test_email_address_is_rejected(tmp_path, text):
     write(tmp_path, "cases", {**CASE, "body": {"da": text, "en": "Fine."}})
     message = load_error(tmp_path)
