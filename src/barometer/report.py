@@ -134,6 +134,7 @@ XREF = re.compile(r"\[\[fig:([a-z0-9_]+)\]\]")
 
 
 class Chapter:
+    EXTRA_COLUMNS: tuple[str, ...] = ()  # saved after the 11 contract columns (unit reports: by, unit)
     def __init__(self, chapter: str, edition: str = "2018", country: str = "dk", lang: str = "da",
                  data_path: str = "", output_dir: str = ""):
         p = validate_parameters(edition, country, lang, data_path, output_dir)
@@ -614,11 +615,12 @@ class Chapter:
               spec: dict | None = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
         under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
-        self.estimates.append(rows[COLUMNS])
+        cols = COLUMNS + [c for c in self.EXTRA_COLUMNS if c in rows.columns]
+        self.estimates.append(rows[cols])
         if self.output_dir is None:
             return
         (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
-        rows[COLUMNS].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
+        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
         if svg is not None:
             figs = self.output_dir / "figures"
             figs.mkdir(parents=True, exist_ok=True)
@@ -639,6 +641,8 @@ class UnitReport(Chapter):
     Configured by ``data/report/units.yaml``; shares whose base is too small
     come back from :func:`barometer.estimates.share` as ``suppressed`` and are
     shown as such, never dropped and never an error."""
+
+    EXTRA_COLUMNS = ("by", "unit")
 
     def __init__(self, by: str = "region", unit: str = "", edition: str = "2018", country: str = "dk",
                  lang: str = "da", data_path: str = "", output_dir: str = ""):
@@ -717,7 +721,7 @@ class UnitReport(Chapter):
             f'<h2 class="figure-headline">{html.escape(headline)}</h2>'
             f'<div class="chart" role="img" aria-label="{html.escape(headline)}">{svg}</div>'
             f'<figcaption>{html.escape(caption)}</figcaption>{table}</figure>')
-        self._save_unit(fig["id"], rows, svg)
+        self._save(fig["id"], rows, svg)
 
     def related_content(self) -> None:
         """Cases from the edition shown as inspiration for this unit (if any)."""
@@ -732,17 +736,6 @@ class UnitReport(Chapter):
             _record_use(item.path)
             _display_html(content.render_item(item, self.lang, case_href=lambda i: f"../../{self.edition}-"
                                               f"{self.country}-{self.lang}/cases/{i}.html"))
-
-    def _save_unit(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None) -> None:
-        cols = COLUMNS + [c for c in ("by", "unit") if c in rows.columns]
-        self.estimates.append(rows[cols])
-        if self.output_dir is None:
-            return
-        (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
-        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
-        if svg is not None:
-            (self.output_dir / "figures").mkdir(parents=True, exist_ok=True)
-            (self.output_dir / "figures" / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
 
     # -- the index page ------------------------------------------------------------
     def all_units(self, estimates_path: str = "") -> pd.DataFrame:
