@@ -134,3 +134,58 @@ def test_domain_keeps_all_psus(df):
     full = Design(df.assign(yd=df["y"] * dom), ids="psu", strata="stratum", weights="w")
     assert np.isclose(sub.total("y").se, full.total("yd").se, rtol=1e-10)
     assert sub.degf() <= d.degf()
+
+
+@st.composite
+def lonely_fpc(draw):
+    """Strata with 1-3 PSUs (lonely ones included), an fpc that may vary
+    within a stratum, 1-3 rows per PSU, and two nested domains."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    vary = draw(st.booleans())
+    rows, psu = [], 0
+    for h in range(draw(st.integers(2, 5))):
+        for _ in range(draw(st.integers(1, 3))):
+            psu += 1
+            for _ in range(int(rng.integers(1, 4))):
+                rows.append((f"s{h}", psu, 10 + h + (int(rng.integers(0, 3)) if vary else 0)))
+    df = pd.DataFrame(rows, columns=["stratum", "psu", "N"])
+    n = len(df)
+    df["w"] = rng.uniform(0.5, 10, n)
+    df["y"] = rng.normal(10, 3, n)
+    df["ind"] = (rng.random(n) < 0.5).astype(float)
+    df["dom"] = rng.random(n) < 0.7
+    df["dom2"] = rng.random(n) < 0.7
+    df.loc[df.index[:2], ["dom", "dom2"]] = True
+    return df
+
+
+@SETTINGS
+@given(lonely_fpc(), st.sampled_from(["fail", "adjust", "average", "certainty", "remove"]), st.booleans())
+def test_domain_reuses_parent_variance_plan_exactly(df, lonely, use_fpc):
+    """A domain takes its parent's variance plan (no per-domain set-up); the
+    result must equal a plan made afresh for the domain, for every lonely-PSU
+    rule, with or without an fpc that varies within strata, one or two
+    subsetting steps deep (and a domain may lose the lonely PSU that makes
+    its parent fail)."""
+    from barometer.survey._variance import LonelyPSUError
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = Design(df, ids="psu", strata="stratum", weights="w", fpc="N" if use_fpc else None, lonely_psu=lonely)
+
+    def results(d):
+        try:
+            return np.array([d.mean("y").se, d.total("ind").se, d.ciprop("ind").ci[0]])
+        except LonelyPSUError:
+            return "lonely"
+
+    for dom in (full.subset(df["dom"].to_numpy()), full.subset(df["dom"].to_numpy()).subset(df["dom2"].to_numpy())):
+        fresh = dom._copy()  # same rows and weights, no parent: plans its own variance
+        got, want = results(dom), results(fresh)
+        if isinstance(want, str) or isinstance(got, str):
+            assert isinstance(got, str) and isinstance(want, str)
+        else:
+            np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)

@@ -139,6 +139,12 @@ def evaluate(df: pd.DataFrame, expr: str) -> pd.Series:
     pandas cleans every column name of the frame on each ``eval``; on a wide
     survey file that costs far more than the expression itself."""
     cols = [c for c in dict.fromkeys(_NAME.findall(expr)) if c in df.columns]
+    if "`" not in expr and "@" not in expr and cols:
+        # pd.eval with the columns as its only resolvers: DataFrame.eval also
+        # builds resolvers for the index and every column name (~7x slower)
+        out = pd.eval(expr, resolvers=[{c: df[c] for c in cols}])
+        if isinstance(out, pd.Series) and len(out) == len(df):
+            return out
     return df[cols].eval(expr)
 
 

@@ -56,18 +56,17 @@ def share(ds: Dataset, measure: str, population: str, figure_id: str, category: 
     """Weighted share (%) of ``population`` with ``measure``, with a 95 % CI,
     or a suppressed row when disclosure control says so (``min_base``
     overrides the rules' minimum base)."""
-    df = ds.df
-    y = df[f"m_{measure}"]
-    mask = population_mask(df, population) & y.notna()
+    y = ds.df[f"m_{measure}"].to_numpy(dtype="float64", na_value=np.nan)
+    mask = population_mask(ds.df, population).to_numpy(dtype=bool) & ~np.isnan(y)
     if extra_mask is not None:
-        mask &= extra_mask.fillna(False).astype(bool)
-    n = int(mask.sum())
+        mask &= extra_mask.fillna(False).astype(bool).to_numpy(dtype=bool)
+    n = int(np.count_nonzero(mask))
     rules = disclosure.rules()
     if min_base is not None:
         rules = disclosure.Rules(min_base=min_base, min_cell=rules.min_cell)
-    if rules.share_reason(n, int((y[mask] == 1).sum())):
+    if rules.share_reason(n, int(np.count_nonzero(mask & (y == 1)))):
         return _row(figure_id, measure, ds.country, population, category, n=n, suppressed=True)
-    r = ds.design.subset(mask.to_numpy()).ciprop(f"m_{measure}", method=CI_METHOD, level=LEVEL)
+    r = ds.design.subset(mask).ciprop(f"m_{measure}", method=CI_METHOD, level=LEVEL)
     lo, hi = r.ci
     return _row(figure_id, measure, ds.country, population, category,
                 100 * float(r.estimate), 100 * float(lo), 100 * float(hi), n)

@@ -30,12 +30,12 @@ def _tq(p, df):
     return tquantile(p, df)
 
 
-def _intercept_fit(d, idx, yv, w, scale: float):
+def _intercept_fit(d, idx, yv, w, scale: float, binary: bool | None = None):
     """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``
     (rows ``idx`` with positive weight): coefficient, fit summary and R's
     influence values ``estfun %*% Ainv``."""
     pw = w / scale
-    coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial)
+    coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial, binary=binary)
     fit = SimpleNamespace(deviance=dev, cov_unscaled=np.array([[a_inv]]), iterations=it, converged=conv)
     return coef, infl, fit, mu, pw
 
@@ -62,10 +62,10 @@ def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float
         cols = [(yv - p) * w / psum]
     glm = None
     if method in ("logit", "likelihood"):
-        if ((yv < 0) | (yv > 1)).any():
+        binary = bool(np.all((yv == 0) | (yv == 1)))
+        if not binary and ((yv < 0) | (yv > 1)).any():
             raise ValueError(f"y values must be 0 <= y <= 1 for method={method!r}")
-        scale = design._w[design._present].mean()
-        glm = _intercept_fit(d, idx, yv, w, scale)
+        glm = _intercept_fit(d, idx, yv, w, design._mean_weight(), binary)
         cols.append(glm[1])
     V = d._var(np.column_stack(cols), rows=idx, diag_only=True)
     var = np.float64(V[0]) if not np.isnan(p) else np.float64(np.nan)

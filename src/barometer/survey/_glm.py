@@ -261,7 +261,8 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
     return GlmFit(coef, eta, mu, resid, ww, cov_unscaled, dev, it, conv)
 
 
-def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int = 25, epsilon: float = 1e-8):
+def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int = 25, epsilon: float = 1e-8,
+                      binary: bool | None = None):
     """``glm.fit`` for ``y ~ 1``: the same iterations as :func:`glm_fit`, but
     after the first one (per-row starting values) mu is one number, so each
     iteration is O(1) on the sums of w and w*y.
@@ -270,22 +271,40 @@ def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int 
     ``estfun %*% Ainv`` per row: ``w (y - mu) / (mu.eta(eta) sum(w))``-type
     working residual x working weight x (X'WX)^-1.
     """
-    y, mu = family.initialize(y.astype(float), w)
-    binary = bool(np.all((y == 0) | (y == 1)))
-    eta = family.linkfun(mu)
-    mu = family.linkinv(eta)
-    devold = family.deviance(y, mu, w, binary)
-    sw = float(w.sum())
-    swy = float(np.dot(w, y))
-    # constant part of the binomial deviance: 2 sum w [y log y + (1-y) log(1-y)]
-    const = 0.0 if binary else float(2.0 * np.dot(w, _ylogy(y, np.ones_like(y)) + _ylogy(1 - y, np.ones_like(y))))
-    # iteration 1: per-row eta
-    mu_eta = family.mu_eta(eta)
-    z = eta + (y - mu) / mu_eta
-    ww = w * mu_eta**2 / family.variance(mu)
-    coef = float(np.dot(ww, z) / ww.sum())
+    y = y.astype(float)
+    binary = bool(np.all((y == 0) | (y == 1))) if binary is None else binary
+    if family is Binomial and binary and bool((w > 0).all()):
+        # iteration 1 in closed form.  With mustart = (w y + 0.5)/(w + 1) and
+        # y in {0, 1}: mu(1 - mu) = (w + 0.5) r / (w + 1) with r = 0.5/(w + 1)
+        # for both answers, eta = +-log(1 + 2w), y - mu = +-r, and the
+        # starting deviance is -2 sum w log(1 - r): 8 array passes, not 30.
+        r = 0.5 / (w + 1.0)
+        g = (w + 0.5) * r / (w + 1.0)  # mu (1 - mu) = mu.eta = variance
+        devold = float(-2.0 * np.dot(w, np.log1p(-r)))
+        sw = float(w.sum())
+        swy = float(np.dot(w, y))
+        sww = float(np.dot(w, g))
+        a = w * (g * np.log1p(2.0 * w) + r)  # w g z for y = 1 (minus it for y = 0)
+        coef = float((2.0 * np.dot(y, a) - a.sum()) / sww)
+        const = 0.0
+        ww = None
+        a_inv = 1.0 / sww
+    else:
+        y, mu = family.initialize(y, w)
+        eta = family.linkfun(mu)
+        mu = family.linkinv(eta)
+        devold = family.deviance(y, mu, w, binary)
+        sw = float(w.sum())
+        swy = float(np.dot(w, y))
+        # constant part of the binomial deviance: 2 sum w [y log y + (1-y) log(1-y)]
+        const = 0.0 if binary else float(2.0 * np.dot(w, _ylogy(y, np.ones_like(y)) + _ylogy(1 - y, np.ones_like(y))))
+        # iteration 1: per-row eta
+        mu_eta = family.mu_eta(eta)
+        z = eta + (y - mu) / mu_eta
+        ww = w * mu_eta**2 / family.variance(mu)
+        coef = float(np.dot(ww, z) / ww.sum())
+        a_inv = 1.0 / float(ww.sum())
     ww_scale = None  # working weights are w * ww_scale after iteration 1
-    a_inv = 1.0 / float(ww.sum())
     it, conv = 1, False
     while True:
         e = np.array([coef])
@@ -303,6 +322,11 @@ def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int 
         a_inv = 1.0 / (sw * ww_scale)
         coef = coef + (swy / sw - m) / me
     me = float(family.mu_eta(np.array([coef]))[0])
-    resid = (y - m) / me
-    wts = ww if ww_scale is None else w * ww_scale
-    return coef, m, dev, resid * wts * a_inv, a_inv, it, conv
+    if ww_scale is None:  # converged in iteration 1: its per-row working weights
+        if ww is None:
+            mu0 = (w * y + 0.5) / (w + 1.0)
+            ww = w * mu0 * (1.0 - mu0)
+        infl = (y - m) / me * ww * a_inv
+    else:
+        infl = (y - m) * w * (ww_scale * a_inv / me)
+    return coef, m, dev, infl, a_inv, it, conv

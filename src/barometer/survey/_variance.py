@@ -27,6 +27,7 @@ once per design in a :class:`VariancePlan`; a variance is then a few
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,12 @@ class Stage:
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 self.f_row = np.where(np.isinf(self.popsize), 1.0, (self.popsize - npsu_row) / self.popsize)
+        # is the fpc factor the same for every row of a stratum? (then a
+        # subset's variance plan is its parent's: see VariancePlan.restrict)
+        S = len(self.npsu)
+        f_s = np.zeros(S)
+        f_s[self.strata] = self.f_row  # any row's value per stratum
+        self.f_uniform = bool(np.array_equal(f_s[self.strata], self.f_row, equal_nan=True))
         f_unit = self.f_row[self.unit_first_row]
         n_unit = self.npsu[self.unit_stratum]
         self.unit_scale = np.where(n_unit > 1, f_unit * n_unit / np.maximum(n_unit - 1, 1), f_unit)
@@ -128,6 +135,14 @@ class VariancePlan:
         self.units: list[tuple[np.ndarray, np.ndarray]] = []
         self.u_strata: list[np.ndarray] = []  # sum of u over the units of each stratum
         self.nan = False
+        self.lonely_psu = lonely_psu
+        # Whether the plan holds, unchanged, for any subset of ``present``:
+        # it depends on ``present`` only through which strata are present
+        # (an absent stratum contributes nothing, whatever its multiplier),
+        # unless R's 'average' rescales by the number of lonely strata present
+        # or the fpc factor varies within a stratum (the 'certainty' test).
+        self.reusable = all(st.f_uniform for st in stages) and not (
+            lonely_psu == "average" and any((st.npsu == 1).any() for st in stages))
         n = len(present)
         mult_row = np.ones(n)
         for k, st in enumerate(stages):
@@ -188,6 +203,15 @@ class VariancePlan:
             with np.errstate(divide="ignore", invalid="ignore"):
                 mult_row = mult_row * (st.npsu[st.strata] / st.popsize)
 
+    def restrict(self, present: np.ndarray) -> "VariancePlan | None":
+        """This plan for a design whose ``present`` rows are a subset of ours
+        (a domain), or None when the plan must be made afresh."""
+        if not self.reusable or self.nan:
+            return None
+        new = copy.copy(self)
+        new.present = present
+        return new
+
     def variance(self, x, rows: np.ndarray | None = None, diag_only: bool = False):
         """Variance of the column totals of x (rows ``rows`` of the data, or all)."""
         p = x.p if isinstance(x, OneHot) else x.shape[1]
@@ -202,11 +226,23 @@ class VariancePlan:
                 # non-zero, the others contribute u * mean_h mean_h' each
                 s = st.strata if rows is None else st.strata[rows]
                 uu = u if rows is None else u[rows]
+                rest = U_h - np.bincount(s, weights=uu, minlength=st.n_strata)
+                if diag_only:  # column by column on contiguous 1-d arrays
+                    xf = np.asfortranarray(x)
+                    c = np.empty(xf.shape[1])
+                    for j in range(xf.shape[1]):
+                        xj = xf[:, j]
+                        mj = np.bincount(s, weights=xj, minlength=st.n_strata) / st.npsu
+                        if not centre_s.all():
+                            mj[~centre_s] = 0.0
+                        Dj = xj - mj[s]
+                        c[j] = np.dot(uu * Dj, Dj) + np.dot(rest, mj * mj)
+                    total = c if total is None else total + c
+                    continue
                 m = rowsum(x, s, st.n_strata) / st.npsu[:, None]
                 if not centre_s.all():
                     m[~centre_s] = 0.0
                 D = x - m[s]
-                rest = U_h - np.bincount(s, weights=uu, minlength=st.n_strata)
                 if diag_only:
                     c = uu @ (D * D) + rest @ (m * m)
                 else:

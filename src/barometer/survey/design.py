@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from ._glm import FAMILIES, design_matrix, glm_fit, parse_formula
-from ._variance import OneHot, Stage, VariancePlan, recvar
+from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
 
@@ -365,6 +365,8 @@ class Design:
     def _mask(self, mask) -> np.ndarray:
         if isinstance(mask, str):
             m = self._num(mask) == 1
+        elif isinstance(mask, np.ndarray) and mask.dtype == bool:
+            m = mask
         else:
             m = np.asarray(mask)
             if m.dtype == object or m.dtype.kind not in "biuf":
@@ -399,16 +401,33 @@ class Design:
     def degf(self) -> int:
         """R ``degf``: PSUs minus strata among rows with non-zero weight."""
         if "degf" not in self._own:
-            inset = (self._w != 0).astype(float)
+            inset = self._w != 0
             st = self._stages[0]
-            k = int(np.count_nonzero(np.bincount(st.clusters, weights=inset, minlength=st.n_units)))
+            if st.identity:  # every row its own PSU
+                k = int(np.count_nonzero(inset))
+            else:
+                k = int(np.count_nonzero(np.bincount(st.clusters, weights=inset, minlength=st.n_units)))
             h = int(np.count_nonzero(np.bincount(st.strata, weights=inset, minlength=st.n_strata)))
             self._own["degf"] = k - h
         return self._own["degf"]
 
+    def _mean_weight(self) -> float:
+        """Mean weight over the rows of R's design object (svyglm's rescaling)."""
+        return float((self._w * self._present).sum() / np.count_nonzero(self._present))
+
     def _plan(self) -> VariancePlan:
         if "plan" not in self._own:
-            self._own["plan"] = VariancePlan(self._stages, self._present, self.lonely_psu)
+            plan = None
+            parent = self._own.get("parent")
+            if parent is not None:  # a domain: the parent's plan usually holds
+                try:
+                    plan = parent._plan().restrict(self._present)
+                except LonelyPSUError:  # the parent has a lonely PSU this domain may not have
+                    plan = None
+            if plan is None:
+                plan = VariancePlan(self._stages, self._present, self.lonely_psu)
+            self._own["plan"] = plan
+            self._own.pop("parent", None)
         return self._own["plan"]
 
     def subset(self, mask) -> "Design":
@@ -425,6 +444,7 @@ class Design:
         new._w = np.where(m, self._w, 0.0)
         if not self._calibrations:
             new._present = self._present & m
+        new._own["parent"] = self
         return new
 
     def _complete(self, cols: Sequence[str]) -> "Design":
@@ -583,8 +603,7 @@ class Design:
         missing = [c for c in f.columns if c not in self.data.columns]
         if missing:
             raise KeyError(f"formula column(s) not in data: {missing}")
-        pres_w = self._w[self._present]
-        scale = pres_w.mean()
+        scale = self._mean_weight()
         num_cols = [f.response] + [t.column for t in f.terms if t.kind == "num"]
         d = self._complete(num_cols)
         for t in f.terms:
