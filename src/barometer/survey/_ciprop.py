@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 from scipy import stats
 
+from . import _compress
 from ._glm import Binomial, glm_fit_intercept
 
 METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
@@ -30,12 +31,12 @@ def _tq(p, df):
     return tquantile(p, df)
 
 
-def _intercept_fit(d, idx, yv, w, scale: float, binary: bool | None = None):
+def _intercept_fit(d, idx, yv, w, scale: float, binary: bool | None = None, freq=None):
     """svyglm(y ~ 1, design, family=quasibinomial) on the NA-free design ``d``
     (rows ``idx`` with positive weight): coefficient, fit summary and R's
     influence values ``estfun %*% Ainv``."""
     pw = w / scale
-    coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial, binary=binary)
+    coef, mu, dev, infl, a_inv, it, conv = glm_fit_intercept(yv, pw, Binomial, binary=binary, freq=freq)
     fit = SimpleNamespace(deviance=dev, cov_unscaled=np.array([[a_inv]]), iterations=it, converged=conv)
     return coef, infl, fit, mu, pw
 
@@ -54,20 +55,28 @@ def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float
     # svymean(~y, design, na.rm=TRUE), and for logit/likelihood also the
     # intercept-only svyglm: one variance pass for both influence columns
     idx = np.flatnonzero(d._w > 0)
-    w = d._w[idx]
     yv = d._num(y)[idx]
-    psum = w.sum()
+    binary = bool(np.all((yv == 0) | (yv == 1)))
+    if method in ("logit", "likelihood") and not binary and ((yv < 0) | (yv > 1)).any():
+        raise ValueError(f"y values must be 0 <= y <= 1 for method={method!r}")
+    # rows with the same cell and answer count once (exact; see _compress)
+    groups = _compress.group(d, idx, [(yv.astype(np.int64), 2)]) if binary and method != "likelihood" else None
+    if groups is not None:
+        rows, freq = groups.rep, groups.freq
+        w, yv = d._w[rows], d._num(y)[rows]
+        wf = w * freq
+    else:
+        rows, freq = idx, None
+        w = wf = d._w[idx]
+    psum = wf.sum()
     with np.errstate(all="ignore"):
-        p = np.float64(np.dot(yv, w) / psum) if d._present.any() else np.float64(0.0)
+        p = np.float64(np.dot(yv, wf) / psum) if d._present.any() else np.float64(0.0)
         cols = [(yv - p) * w / psum]
     glm = None
     if method in ("logit", "likelihood"):
-        binary = bool(np.all((yv == 0) | (yv == 1)))
-        if not binary and ((yv < 0) | (yv > 1)).any():
-            raise ValueError(f"y values must be 0 <= y <= 1 for method={method!r}")
-        glm = _intercept_fit(d, idx, yv, w, design._mean_weight(), binary)
+        glm = _intercept_fit(d, rows, yv, w, design._mean_weight(), binary, freq)
         cols.append(glm[1])
-    V = d._var(np.column_stack(cols), rows=idx, diag_only=True)
+    V = d._var(np.column_stack(cols), rows=rows, diag_only=True, freq=freq)
     var = np.float64(V[0]) if not np.isnan(p) else np.float64(np.nan)
     se = np.sqrt(var)
     with np.errstate(all="ignore"):

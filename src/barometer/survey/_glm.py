@@ -229,13 +229,19 @@ class GlmFit:
     converged: bool
 
 
-def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25, epsilon: float = 1e-8) -> GlmFit:
-    """``stats::glm.fit`` on rows with ``w > 0`` (R's ``good`` rows)."""
+def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25, epsilon: float = 1e-8,
+            freq: np.ndarray | None = None) -> GlmFit:
+    """``stats::glm.fit`` on rows with ``w > 0`` (R's ``good`` rows).
+
+    ``freq``: row i stands for ``freq[i]`` identical rows (same x, y and prior
+    weight; see :mod:`._compress`): every sum over rows counts it that often,
+    while starting values use the row's own weight, as R does per row."""
     y, mu = family.initialize(y.astype(float), w)
     binary = bool(np.all((y == 0) | (y == 1)))
+    wf = w if freq is None else w * freq  # weights of the sums
     eta = family.linkfun(mu)
     mu = family.linkinv(eta)
-    devold = family.deviance(y, mu, w, binary)
+    devold = family.deviance(y, mu, wf, binary)
     coef = None
     conv = False
     it = 0
@@ -243,7 +249,7 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
         mu_eta = family.mu_eta(eta)
         z = eta + (y - mu) / mu_eta
         ww = w * mu_eta**2 / family.variance(mu)
-        Xw = X * ww[:, None]
+        Xw = X * (ww if freq is None else ww * freq)[:, None]
         A = X.T @ Xw
         try:
             coef = np.linalg.solve(A, Xw.T @ z)
@@ -251,7 +257,7 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
             raise ValueError("model matrix is singular (aliased terms or empty level in the domain)") from exc
         eta = X @ coef
         mu = family.linkinv(eta)
-        dev = family.deviance(y, mu, w, binary)
+        dev = family.deviance(y, mu, wf, binary)
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             conv = True
             break
@@ -262,7 +268,7 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
 
 
 def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int = 25, epsilon: float = 1e-8,
-                      binary: bool | None = None):
+                      binary: bool | None = None, freq: np.ndarray | None = None):
     """``glm.fit`` for ``y ~ 1``: the same iterations as :func:`glm_fit`, but
     after the first one (per-row starting values) mu is one number, so each
     iteration is O(1) on the sums of w and w*y.
@@ -270,9 +276,14 @@ def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int 
     Returns (coef, mu, deviance, influence) where influence is R's
     ``estfun %*% Ainv`` per row: ``w (y - mu) / (mu.eta(eta) sum(w))``-type
     working residual x working weight x (X'WX)^-1.
+
+    ``freq`` (0/1 ``y``, binomial, positive weights): row i stands for
+    ``freq[i]`` identical rows (:mod:`._compress`).
     """
     y = y.astype(float)
     binary = bool(np.all((y == 0) | (y == 1))) if binary is None else binary
+    if freq is not None and not (family is Binomial and binary and bool((w > 0).all())):
+        raise ValueError("freq needs a 0/1 response, the binomial family and positive weights")
     if family is Binomial and binary and bool((w > 0).all()):
         # iteration 1 in closed form.  With mustart = (w y + 0.5)/(w + 1) and
         # y in {0, 1}: mu(1 - mu) = (w + 0.5) r / (w + 1) with r = 0.5/(w + 1)
@@ -280,11 +291,12 @@ def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int 
         # starting deviance is -2 sum w log(1 - r): 8 array passes, not 30.
         r = 0.5 / (w + 1.0)
         g = (w + 0.5) * r / (w + 1.0)  # mu (1 - mu) = mu.eta = variance
-        devold = float(-2.0 * np.dot(w, np.log1p(-r)))
-        sw = float(w.sum())
-        swy = float(np.dot(w, y))
-        sww = float(np.dot(w, g))
-        a = w * (g * np.log1p(2.0 * w) + r)  # w g z for y = 1 (minus it for y = 0)
+        wf = w if freq is None else w * freq
+        devold = float(-2.0 * np.dot(wf, np.log1p(-r)))
+        sw = float(wf.sum())
+        swy = float(np.dot(wf, y))
+        sww = float(np.dot(wf, g))
+        a = wf * (g * np.log1p(2.0 * w) + r)  # w g z for y = 1 (minus it for y = 0)
         coef = float((2.0 * np.dot(y, a) - a.sum()) / sww)
         const = 0.0
         ww = None

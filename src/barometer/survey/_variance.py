@@ -212,8 +212,15 @@ class VariancePlan:
         new.present = present
         return new
 
-    def variance(self, x, rows: np.ndarray | None = None, diag_only: bool = False):
-        """Variance of the column totals of x (rows ``rows`` of the data, or all)."""
+    def variance(self, x, rows: np.ndarray | None = None, diag_only: bool = False, freq: np.ndarray | None = None):
+        """Variance of the column totals of x (rows ``rows`` of the data, or all).
+
+        ``freq`` (element sampling only): row ``rows[i]`` stands for
+        ``freq[i]`` rows of the same stratum with the same x and multiplier.
+        """
+        if freq is not None and (isinstance(x, OneHot) or rows is None
+                                 or not (len(self.stages) == 1 and self.stages[0].identity)):
+            raise ValueError("freq needs rows of a one-stage element-sampling design")
         p = x.p if isinstance(x, OneHot) else x.shape[1]
         if self.nan:
             return np.full(p, np.nan) if diag_only else np.full((p, p), np.nan)
@@ -226,20 +233,23 @@ class VariancePlan:
                 # non-zero, the others contribute u * mean_h mean_h' each
                 s = st.strata if rows is None else st.strata[rows]
                 uu = u if rows is None else u[rows]
+                if freq is not None:
+                    uu = uu * freq
                 rest = U_h - np.bincount(s, weights=uu, minlength=st.n_strata)
                 if diag_only:  # column by column on contiguous 1-d arrays
                     xf = np.asfortranarray(x)
                     c = np.empty(xf.shape[1])
                     for j in range(xf.shape[1]):
                         xj = xf[:, j]
-                        mj = np.bincount(s, weights=xj, minlength=st.n_strata) / st.npsu
+                        mj = np.bincount(s, weights=xj if freq is None else xj * freq,
+                                         minlength=st.n_strata) / st.npsu
                         if not centre_s.all():
                             mj[~centre_s] = 0.0
                         Dj = xj - mj[s]
                         c[j] = np.dot(uu * Dj, Dj) + np.dot(rest, mj * mj)
                     total = c if total is None else total + c
                     continue
-                m = rowsum(x, s, st.n_strata) / st.npsu[:, None]
+                m = rowsum(x if freq is None else x * freq[:, None], s, st.n_strata) / st.npsu[:, None]
                 if not centre_s.all():
                     m[~centre_s] = 0.0
                 D = x - m[s]
@@ -278,6 +288,7 @@ def recvar(
     diag_only: bool = False,
     plan: VariancePlan | None = None,
     rows: np.ndarray | None = None,
+    freq: np.ndarray | None = None,
 ):
     """Variance (p x p, or its diagonal) of the totals of the columns of ``x``.
 
@@ -290,6 +301,8 @@ def recvar(
         plan = VariancePlan(stages, present, lonely_psu)
     n = len(present)
     if calibrations:
+        if freq is not None:
+            raise ValueError("freq is for uncalibrated designs")
         if isinstance(x, OneHot):
             x = x.dense()
         if rows is not None:
@@ -304,7 +317,7 @@ def recvar(
                 x = OneHot(np.where(pr, x.values, 0.0), x.cols, x.p)
             else:
                 x = np.where(pr[:, None], x, 0.0)
-    return plan.variance(x, rows=rows, diag_only=diag_only)
+    return plan.variance(x, rows=rows, diag_only=diag_only, freq=freq)
 
 
 def calibration_residuals(x: np.ndarray, calibrations: list, present: np.ndarray) -> np.ndarray:

@@ -311,6 +311,7 @@ class Design:
             warnings.warn("No weights or probabilities supplied, assuming equal probability", stacklevel=2)
             w = np.ones(n)
         self._w = w.astype(float)
+        self._w_root = self._w  # the weights domains keep on their rows (see _compress)
         self._present = np.ones(n, dtype=bool)
 
         # --- stages -----------------------------------------------------------
@@ -457,11 +458,13 @@ class Design:
             return self
         return self.subset(~bad)
 
-    def _var(self, x, diag_only: bool = False, rows: np.ndarray | None = None):
-        """svyrecvar of influence values x (all rows, or the rows ``rows``)."""
+    def _var(self, x, diag_only: bool = False, rows: np.ndarray | None = None, freq: np.ndarray | None = None):
+        """svyrecvar of influence values x (all rows, or the rows ``rows``;
+        with ``freq``, row ``rows[i]`` stands for ``freq[i]`` identical rows,
+        see :mod:`._compress`)."""
         return recvar(
             x, self._stages, self._present, self.lonely_psu, self._calibrations, diag_only,
-            plan=self._plan(), rows=rows,
+            plan=self._plan(), rows=rows, freq=freq,
         )
 
     def _copy(self) -> "Design":
@@ -613,14 +616,18 @@ class Design:
                     d = d.subset(~isna)
         good = d._w > 0
         idx = np.flatnonzero(good)
-        X, names = design_matrix(f, idx, d._num, d._codes)
-        y = d._num(f.response)[idx]
-        pw = d._w[idx] / scale
-        fit = glm_fit(X, y, pw, fam)
+        rows, freq = idx, None
+        groups = self._glm_groups(d, f, idx)  # identical rows counted once (exact; see _compress)
+        if groups is not None:
+            rows, freq = groups.rep, groups.freq
+        X, names = design_matrix(f, rows, d._num, d._codes)
+        y = d._num(f.response)[rows]
+        pw = d._w[rows] / scale
+        fit = glm_fit(X, y, pw, fam, freq=freq)
         p = len(names)
         # estfun %*% Ainv (R svy.varcoef), on the fitted rows only
         infl = (X * (fit.working_resid * fit.working_weights)[:, None]) @ fit.cov_unscaled
-        V = d._var(infl, rows=idx)
+        V = d._var(infl, rows=rows, freq=freq)
         se = np.sqrt(np.diag(V))
         df_resid = d.degf() + 1 - p
         tv = fit.coef / se
@@ -640,8 +647,28 @@ class Design:
             iterations=fit.iterations,
             converged=fit.converged,
         )
-        res._extra = {"design": d, "rows": idx, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam}
+        res._extra = {"design": d, "rows": rows, "freq": freq, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam}
         return res
+
+    @staticmethod
+    def _glm_groups(d: "Design", f, idx: np.ndarray):
+        """Groups of identical fitted rows (same cell, response and terms), or None."""
+        from . import _compress
+
+        if _compress.cells(d) is None or not len(idx):
+            return None
+        limit = max(2, int(len(idx) * _compress.MAX_GROUPS_PER_ROW))
+        codes = []
+        for t in [None] + list(f.terms):
+            if t is None or t.kind == "num":
+                vc = _compress.value_codes(d._num(f.response if t is None else t.column)[idx], limit)
+                if vc is None:
+                    return None
+                codes.append(vc)
+            else:
+                c, levels = d._codes(t.column)
+                codes.append((c[idx], max(1, len(levels))))
+        return _compress.group(d, idx, codes)
 
     # ------------------------------------------------------------------- chisq
     def chisq(self, a: str, b: str, statistic: str = "F"):
