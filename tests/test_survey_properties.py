@@ -210,6 +210,9 @@ def stratified_binary(draw):
     df.loc[df.index[:4], "y"] = [0.0, 1.0, 0.0, 1.0]
     df.loc[df.index[:4], "x"] = [0.0, 0.0, 1.0, 1.0]
     df.loc[df.index[:6], "dom"] = True
+    const = draw(st.sampled_from([None, None, None, 0.0, 1.0]))
+    if const is not None:  # nobody (everybody) answers yes: the logit interval's edge case
+        df["y"] = const
     return df
 
 

@@ -236,6 +236,10 @@ class VariancePlan:
                 if freq is not None:
                     uu = uu * freq
                 rest = U_h - np.bincount(s, weights=uu, minlength=st.n_strata)
+                # a stratum whose units are all given has rest 0; summed in
+                # another order (freq) it can come out as +-1e-16 U_h, which a
+                # huge mean (a share of 0 on the logit scale) would magnify
+                rest[np.abs(rest) <= 1e-10 * np.abs(U_h)] = 0.0
                 if diag_only:  # column by column on contiguous 1-d arrays
                     xf = np.asfortranarray(x)
                     c = np.empty(xf.shape[1])
