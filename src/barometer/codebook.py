@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import yamlio
+
 from .paths import DATA_DIR, SCHEMA_DIR
 
 LANGS = ("da", "en")
@@ -171,7 +173,7 @@ def load_codebook(edition: str, country: str, codebook_dir: Path | None = None) 
             f"(available: {', '.join(available) or 'none'})"
         )
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yamlio.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise CodebookError(f"{path}: not valid YAML: {exc}") from None
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: list(e.path))

@@ -26,6 +26,8 @@ from typing import Any
 
 import jsonschema
 import yaml
+
+from . import yamlio
 from markdown_it import MarkdownIt
 
 from .paths import DATA_DIR
@@ -210,7 +212,7 @@ def _check_file(path: Path, root: Path, validator: jsonschema.Validator) -> tupl
     """Problems found in one file (empty if none) and its parsed data."""
     where = _show(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yamlio.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         return [f"{where}: not valid YAML ({exc}); fix the syntax at the position shown"], None
     if not isinstance(data, dict):

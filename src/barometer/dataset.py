@@ -13,9 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from . import synth, validation
+from . import synth, validation, yamlio
 from .codebook import Codebook, evaluate, load_codebook
 from .paths import DATA_DIR
 from .readers import read_table
@@ -46,7 +45,7 @@ class Dataset:
 def measures_spec(edition: str | None = None) -> dict:
     """Populations and measures (``data/report/measures.yaml``); with an
     edition, its overrides (``editions: <edition>: <measure>: {...}``) applied."""
-    raw = yaml.safe_load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
+    raw = yamlio.load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
     spec = {"populations": raw["populations"], "measures": dict(raw["measures"])}
     overrides = raw.get("editions", {}).get(str(edition), {}) if edition is not None else {}
     for name, keys in overrides.items():

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import yaml
+from . import yamlio
 
 from .paths import DATA_DIR
 
@@ -79,7 +79,7 @@ def check_min_base(value, source: str = "--min-base") -> int:
 
 @functools.cache
 def _settings() -> dict:
-    raw = yaml.safe_load(SETTINGS.read_text(encoding="utf-8"))
+    raw = yamlio.load(SETTINGS.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or not {"min_base", "min_cell"} <= set(raw):
         raise DisclosureError(f"{SETTINGS}: needs the settings min_base and min_cell")
     return raw

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import math
 
-import yaml
+from . import yamlio
 
 from .paths import DATA_DIR
 
@@ -31,7 +31,7 @@ def check_lang(lang: str) -> str:
 
 @functools.cache
 def strings() -> dict:
-    return yaml.safe_load((DATA_DIR / "report" / "i18n.yaml").read_text(encoding="utf-8"))
+    return yamlio.load((DATA_DIR / "report" / "i18n.yaml").read_text(encoding="utf-8"))
 
 
 def t(key: str, lang: str, **values) -> str:

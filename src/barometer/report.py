@@ -17,9 +17,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from . import charts, content, disclosure, i18n, privacy
+from . import charts, content, disclosure, i18n, privacy, yamlio
 from .codebook import codebook_path, load_codebook
 from .dataset import Dataset, load, measures_spec, population_mask
 from .estimates import COLUMNS, label, to_csv_text
@@ -76,7 +75,7 @@ def validate_parameters(edition, country, lang, data_path="", output_dir="") -> 
 
 @functools.cache
 def report_config(edition: str) -> dict:
-    return yaml.safe_load((DATA_DIR / "report" / f"{edition}.yaml").read_text(encoding="utf-8"))
+    return yamlio.load((DATA_DIR / "report" / f"{edition}.yaml").read_text(encoding="utf-8"))
 
 
 def _display_html(markup: str) -> None:
@@ -97,8 +96,22 @@ def population_text(population: str, field: str, country: str, lang: str) -> str
 
 
 def _sensitive_names(edition: str) -> set[str]:
-    """Sensitive variables of every codebook the edition has (Norway: 2018 only)."""
-    return {n for c in COUNTRIES if codebook_path(edition, c).exists() for n in load_codebook(edition, c).sensitive}
+    """Sensitive variables of every codebook the edition has (Norway: 2018 only).
+
+    Remembered per codebook file version: every report of a fan-out asks, and
+    a warm worker answers from memory."""
+    stamps = []
+    for c in COUNTRIES:
+        path = codebook_path(edition, c)
+        if path.exists():
+            st = path.stat()
+            stamps.append((c, st.st_mtime_ns, st.st_size))
+    return set(_sensitive_for(edition, tuple(stamps)))
+
+
+@functools.lru_cache(maxsize=16)
+def _sensitive_for(edition: str, stamps: tuple) -> frozenset[str]:
+    return frozenset(n for c, _, _ in stamps for n in load_codebook(edition, c).sensitive)
 
 
 def chapters_for(cfg: dict, country: str) -> list[dict]:

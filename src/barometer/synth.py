@@ -66,6 +66,7 @@ import pandas as pd
 import yaml
 
 from . import targets as T
+from . import yamlio
 from .codebook import load_codebook
 from .paths import DATA_DIR, SYNTH_DIR
 from .weighting import rake, stratum_weights
@@ -602,7 +603,7 @@ def load_model(edition: str) -> dict:
     path = DATA_DIR / "synth" / f"{edition}.yaml"
     if not path.exists():
         raise SynthError(f"no synthetic-data model for edition {edition}: {path} does not exist")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return yamlio.load(path.read_text(encoding="utf-8"))
 
 
 def sample_dir(edition: str, country: str, root: Path | None = None) -> Path:

@@ -81,12 +81,33 @@ class LocalExecutor:
     def __init__(self, jobs: int, log_dir: Path | None = None):
         self.jobs = max(1, jobs)
         self.log_dir = log_dir
+        self._pool: list[WarmWorker] | None = None
+
+    def __enter__(self) -> "LocalExecutor":
+        """Keep the warm workers between ``run`` calls (the reports, then the
+        index) instead of starting fresh ones, until the block ends."""
+        self._pool = []
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pool, self._pool = self._pool or [], None
+        for w in pool:
+            w.close()
+
+    def _worker(self, i: int) -> WarmWorker:
+        return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None)
 
     def run(self, jobs: list[dict], on_start: Callable, on_done: Callable) -> None:
         if not jobs:
             return
         n = min(self.jobs, len(jobs))
-        workers = [WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None) for i in range(n)]
+        owned = self._pool is None
+        if owned:
+            workers = [self._worker(i) for i in range(n)]
+        else:
+            while len(self._pool) < n:
+                self._pool.append(self._worker(len(self._pool)))
+            workers = self._pool[:n]
         free = list(workers)
         free_lock = threading.Lock()
 
@@ -106,8 +127,9 @@ class LocalExecutor:
                 for f in [pool.submit(one, j) for j in jobs]:
                     f.result()
         finally:
-            for w in workers:
-                w.close()
+            if owned:
+                for w in workers:
+                    w.close()
 
 
 # --------------------------------------------------------------------------------------

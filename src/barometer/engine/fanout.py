@@ -192,12 +192,12 @@ class Progress:
 
 
 def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
-    import yaml
+    from barometer import yamlio
 
     from .. import __version__, i18n
 
     lang = cfg.lang
-    period = yaml.safe_load((DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml").read_text(
+    period = yamlio.load((DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml").read_text(
         encoding="utf-8"))["period"]
     synthetic = not cfg.data_path
     edition_slug = f"{cfg.edition}-{cfg.country}-{cfg.lang}"

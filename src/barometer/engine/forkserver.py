@@ -25,10 +25,14 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from typing import Any, Callable
 
-from jupyter_client import AsyncKernelManager
+from queue import Empty
+
+from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import DottedObjectName, Type
 
 #: Called in the forked kernel process just before the kernel starts (set by
 #: the build engine's worker: dependency recording, preloaded data).
@@ -89,8 +93,13 @@ def _reset_asyncio_after_fork() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = None) -> None:
-    """Become an ipykernel (in a forked child); never returns."""
+def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = None,
+               ready_fd: int | None = None) -> None:
+    """Become an ipykernel (in a forked child); never returns.
+
+    ``ready_fd``: written to (and closed) once the kernel's sockets are bound,
+    so that the client connects at once instead of retrying (ZeroMQ's 100 ms
+    reconnect interval, and jupyter_client's 0.2 s IOPub check per retry)."""
     code = 0
     parent = os.getppid()
     try:
@@ -116,6 +125,10 @@ def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = 
 
         app = IPKernelApp.instance(parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0))
         app.initialize(["-f", connection_file])
+        if ready_fd is not None:
+            os.write(ready_fd, b"1")
+            os.close(ready_fd)
+            ready_fd = None
         app.start()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 0
@@ -142,18 +155,96 @@ class ForkProvisioner(LocalProvisioner):
         cwd = kwargs.get("cwd")
         sys.stdout.flush()
         sys.stderr.flush()
+        r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            run_kernel(conn, env=env, cwd=cwd)
+            os.close(r)
+            run_kernel(conn, env=env, cwd=cwd, ready_fd=w)
+        os.close(w)
         self.process = _ForkedProcess(pid)
         self.pid = pid
         self.pgid = pid
         self.cwd = cwd or os.getcwd()
+        await _readable(r, timeout=60.0)  # the kernel's sockets are bound (or it died: EOF)
         return self.connection_info
+
+    async def wait(self) -> int | None:
+        """As LocalProvisioner.wait, polling every 5 ms rather than 100 ms."""
+        ret = 0
+        if self.process:
+            while await self.poll() is None:
+                await asyncio.sleep(0.005)
+            ret = self.process.wait()
+            self.process = None
+        return ret
+
+
+async def _readable(fd: int, timeout: float) -> None:
+    """Wait (without a thread) until ``fd`` has data or EOF, then close it."""
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    loop.add_reader(fd, lambda: done.done() or done.set_result(None))
+    try:
+        await asyncio.wait_for(done, timeout)
+    except asyncio.TimeoutError:
+        pass  # nbclient's own start-up timeout takes over
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+class ForkKernelClient(AsyncKernelClient):
+    """AsyncKernelClient whose readiness check does not idle.
+
+    jupyter_client's ``wait_for_ready`` sends ``kernel_info`` and, after the
+    reply, waits up to 0.2 s for an IOPub message to prove that IOPub is
+    connected; a fresh SUB socket is rarely connected by the time the kernel
+    (already listening, see ``ready_fd``) has replied, so every start paid
+    0.2 s and a second round.  Same protocol and checks here, with the IOPub
+    wait growing from 5 ms (at most 30 s in all, like nbclient's start-up).
+    """
+
+    async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
+        iopub_wait = 0.005
+        while True:
+            self.kernel_info()
+            try:
+                msg = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                pass
+            else:
+                if msg["msg_type"] == "kernel_info_reply":
+                    try:
+                        await self.iopub_channel.get_msg(timeout=iopub_wait)
+                    except Empty:
+                        iopub_wait = min(2 * iopub_wait, 0.2)
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+        # drain what the retries left on IOPub (their status messages)
+        while True:
+            try:
+                await self.iopub_channel.get_msg(timeout=0.005)
+            except Empty:
+                break
+
+    wait_for_ready = _async_wait_for_ready
 
 
 class ForkKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernels are forks of this process."""
+
+    client_class = DottedObjectName("barometer.engine.forkserver.ForkKernelClient")
+    client_factory = Type(default_value=ForkKernelClient, klass=AsyncKernelClient)
+
+    async def _async_wait(self, pollinterval: float = 0.1) -> None:
+        # a killed fork is gone within milliseconds: do not sleep 100 ms per check
+        await super()._async_wait(pollinterval=min(pollinterval, 0.005))
 
     async def _async_pre_start_kernel(self, **kw: Any):
         if self.provisioner is None:

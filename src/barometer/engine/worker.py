@@ -141,6 +141,7 @@ def _warm_configs(job: dict) -> None:
         units._codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
         i18n.strings()
         dataset.measures_spec()
+        report._sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
     except Exception:  # noqa: BLE001 - the report itself will say what is wrong
         return
     _EXPORTER["configs"] = True
