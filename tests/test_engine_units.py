@@ -54,3 +54,33 @@ def test_forked_kernel_gives_the_same_outputs_as_plain_papermill(tmp_path, dk201
     assert _outputs(runs["barometer"]) == _outputs(runs["nbclient"])
     text = str(_outputs(runs["barometer"]))
     assert "suppressed" in text and "Ikke vist: for få svar" in text
+
+
+_THREADED_RUN = r"""
+import sys, threading, time, nbformat, papermill as pm
+from barometer.engine import forkserver
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint('pid', os.getpid() > 0)")])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, sys.argv[1])
+stop = threading.Event()
+if sys.argv[3] == "thread":
+    threading.Thread(target=stop.wait, name="busy-helper", daemon=True).start()
+pm.execute_notebook(sys.argv[1], sys.argv[2], engine_name="barometer", progress_bar=False, kernel_name="python3")
+stop.set()
+print("LAUNCH", forkserver.LAST_LAUNCH)
+"""
+
+
+@pytest.mark.parametrize("threads,launch", [("none", "fork"), ("thread", "spawn")])
+def test_engine_forks_only_a_single_threaded_caller(tmp_path, threads, launch):
+    """fork() in a multi-threaded process can copy a lock another thread holds
+    and hang the kernel; the engine then starts a fresh kernel process (and
+    says so) and the notebook still runs."""
+    out = tmp_path / "out.ipynb"
+    r = subprocess.run([sys.executable, "-c", _THREADED_RUN, str(tmp_path / "in.ipynb"), str(out), threads],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert f"LAUNCH {launch}" in r.stdout
+    assert ("other threads (busy-helper)" in r.stderr) is (launch == "spawn")
+    nb = nbformat.read(out, as_version=4)
+    assert nb.cells[0].outputs[0]["text"] == "pid True\n"

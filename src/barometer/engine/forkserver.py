@@ -25,10 +25,10 @@ import asyncio
 import os
 import signal
 import sys
+import threading
 import time
-from typing import Any, Callable
-
 from queue import Empty
+from typing import Any, Callable
 
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
@@ -146,10 +146,33 @@ def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = 
         os._exit(code)
 
 
+#: How the last kernel was started: "fork", or "spawn" (a fresh process,
+#: because the calling process runs other threads).
+LAST_LAUNCH: str | None = None
+_WARNED: list = []
+
+
+def _warn_threads() -> None:
+    if not _WARNED:
+        _WARNED.append(True)
+        names = ", ".join(sorted(t.name for t in threading.enumerate() if t is not threading.current_thread()))
+        print(f"barometer engine: this process runs other threads ({names}); kernels start as fresh "
+              "processes instead of forks (safe, but without the warm start)", file=sys.stderr)
+
+
 class ForkProvisioner(LocalProvisioner):
     """Launches the kernel by forking the current process."""
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        global LAST_LAUNCH
+        if threading.active_count() > 1:
+            # fork() copies only the calling thread: a lock another thread
+            # holds (logging, an import, the allocator) stays locked forever
+            # in the kernel.  Start a fresh kernel process instead: slower, safe.
+            _warn_threads()
+            LAST_LAUNCH = "spawn"
+            return await super().launch_kernel(cmd, **kwargs)
+        LAST_LAUNCH = "fork"
         conn = cmd[cmd.index("-f") + 1] if "-f" in cmd else self.parent.connection_file
         env = kwargs.get("env")
         cwd = kwargs.get("cwd")
@@ -170,6 +193,8 @@ class ForkProvisioner(LocalProvisioner):
 
     async def wait(self) -> int | None:
         """As LocalProvisioner.wait, polling every 5 ms rather than 100 ms."""
+        if not isinstance(self.process, _ForkedProcess):
+            return await super().wait()
         ret = 0
         if self.process:
             while await self.poll() is None:
