@@ -1,15 +1,18 @@
 """Benchmark `incremental`: cold build, warm no-change build, one content file changed.
 
-    .venv/bin/python benchmarks/incremental.py [--by subsector] [--jobs N]
+    .venv/bin/python benchmarks/incremental.py [--by edition,subsector] [--jobs N]
 
-Runs ``python build.py --by <by>`` three times (wall clock, interpreter start
-included) in a scratch copy of the repository's data, notebooks and templates
+For each build (``edition``: the default build of one edition, website and
+PDF, ``python build.py``; or a fan-out, ``python build.py --by <dimension>``)
+runs the build three times (wall clock, interpreter start included) in a
+scratch copy of the repository's data, notebooks and templates
 (``BAROMETER_ROOT``), with an empty cache:
 
-1. cold: every unit report and the index run;
-2. warm, nothing changed: everything comes from the cache;
-3. one content file changed (a case shown by one sub-sector's report): only
-   the reports that used it run again.
+1. cold: every chapter (or unit report and the index) runs;
+2. warm, nothing changed: nothing runs (the edition build checks its inputs'
+   checksums and stops; a fan-out takes every report from the cache);
+3. one content file changed (a case shown by one chapter, and by one
+   sub-sector's report): only what used it runs again.
 """
 
 from __future__ import annotations
@@ -28,41 +31,59 @@ ROOT = Path(__file__).resolve().parents[1]
 CASE = "data/content/2018/cases/safer-train-stations.yaml"
 
 
-def run(root: Path, by: str, jobs: int) -> tuple[float, dict]:
-    cmd = [sys.executable, str(ROOT / "build.py"), "--by", by, "--quiet"] + (["--jobs", str(jobs)] if jobs else [])
+def run(root: Path, by: str, jobs: int) -> tuple[float, dict, str]:
+    cmd = [sys.executable, str(ROOT / "build.py")] + ([] if by == "edition" else ["--by", by])
+    cmd += ["--jobs", str(jobs)] if jobs else []
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=root, env=dict(os.environ, BAROMETER_ROOT=str(root)), capture_output=True, text=True)
     seconds = time.perf_counter() - t0
     if r.returncode != 0:
         sys.exit(f"build failed:\n{r.stderr[-3000:]}")
-    m = json.loads((root / f"_build/2018-dk-da-by-{by}/manifest.json").read_text())
-    return seconds, m
+    out = "_build/2018-dk-da" if by == "edition" else f"_build/2018-dk-da-by-{by}"
+    m = json.loads((root / out / "manifest.json").read_text())
+    return seconds, m, r.stdout
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--by", default="subsector")
-    ap.add_argument("--jobs", type=int, default=0)
-    a = ap.parse_args()
+def _items(by: str, m: dict) -> list[dict]:
+    return m["notebooks"] if by == "edition" else m["reports"]
+
+
+def bench(by: str, jobs: int) -> None:
+    what = "chapters" if by == "edition" else "reports"
     with tempfile.TemporaryDirectory(prefix="bench-incremental-") as t:
         root = Path(t)
         for d in ("data", "notebooks", "report_templates"):
             shutil.copytree(ROOT / d, root / d)
-        cold, m1 = run(root, a.by, a.jobs)
-        n = len(m1["reports"])
-        print(f"cold:    {cold:7.2f} s  ({m1['misses']} of {n} reports run)", flush=True)
-        warm, m2 = run(root, a.by, a.jobs)
-        print(f"warm:    {warm:7.2f} s  ({m2['hits']} of {n} from the cache; engine's own total "
-              f"{m2['timings_seconds']['total']:.3f} s)", flush=True)
+        cold, m1, _ = run(root, by, jobs)
+        n = len(_items(by, m1))
+        ran = sum(x["cache"] == "miss" for x in _items(by, m1))
+        print(f"[{by}] cold:    {cold:7.2f} s  ({ran} of {n} {what} run)", flush=True)
+        warm, m2, out = run(root, by, jobs)
+        if by == "edition":
+            detail = "up to date, nothing ran" if "is up to date" in out else "REBUILT"
+        else:
+            detail = f"{m2['hits']} of {n} from the cache; engine's own total {m2['timings_seconds']['total']:.3f} s"
+        print(f"[{by}] warm:    {warm:7.2f} s  ({detail})", flush=True)
         case = root / CASE
         case.write_text(case.read_text(encoding="utf-8").replace("trygge", "mere trygge"), encoding="utf-8")
-        changed, m3 = run(root, a.by, a.jobs)
-        rerun = [r["id"] for r in m3["reports"] if r["cache"] == "miss"]
-        print(f"changed: {changed:7.2f} s  ({CASE} changed; re-ran {', '.join(rerun) or 'nothing'}, "
-              f"{m3['hits']} of {n} from the cache)")
-        print(f"RATIO incremental: warm no-change build {cold / warm:.0f}x faster than cold "
+        changed, m3, _ = run(root, by, jobs)
+        rerun = [x.get("id") or x["notebook"] for x in _items(by, m3) if x["cache"] == "miss"]
+        hits = sum(x["cache"] == "hit" for x in _items(by, m3))
+        print(f"[{by}] changed: {changed:7.2f} s  ({CASE} changed; re-ran {', '.join(rerun) or 'nothing'}, "
+              f"{hits} of {n} from the cache)")
+        print(f"RATIO incremental[{by}]: warm no-change build {cold / warm:.0f}x faster than cold "
               f"(target >= 20x; warm {warm:.2f} s, target < 1 s); one content file changed: "
-              f"{cold / changed:.1f}x faster than cold")
+              f"{cold / changed:.1f}x faster than cold", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--by", default="edition,subsector",
+                    help="comma-separated: edition and/or fan-out dimensions (default: edition,subsector)")
+    ap.add_argument("--jobs", type=int, default=0)
+    a = ap.parse_args()
+    for by in a.by.split(","):
+        bench(by.strip(), a.jobs)
     return 0
 
 

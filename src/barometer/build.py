@@ -5,8 +5,11 @@ Steps (each a small function below):
 1. **plan**: check the parameters, find the chapters of the edition, make
    sure the input data exist (generate the synthetic sample if needed) and
    load them once, so bad input stops the build before any notebook runs.
-2. **execute**: run each chapter notebook with papermill, injecting the
-   parameters, in a temporary folder.
+2. **execute**: run the chapter notebooks with papermill, injecting the
+   parameters, in parallel on warm workers (forked kernels, see
+   :mod:`barometer.engine`); a chapter whose inputs did not change comes
+   from the cache.  A build whose inputs did not change at all stops here
+   (``build_key``, well under a second).
 3. **site**: nbconvert turns each executed notebook into the body of a page
    (no code, no stderr), our Jinja templates add navigation, banner and CSS;
    full case and advice pages come from the content files.
@@ -66,6 +69,13 @@ class BuildConfig:
     quiet: bool = False
     notebook_dir: Path = NOTEBOOK_DIR
     min_base: int | None = None  # disclosure control: overrides data/report/disclosure.yaml
+    force: bool = False  # run every chapter again, ignoring the cache
+    jobs: int = 0  # chapters run in parallel (0: the number of cores)
+    cache_dir: Path | None = None  # default: <output's parent>/.cache/engine
+
+    @property
+    def n_jobs(self) -> int:
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
 
     @property
     def slug(self) -> str:
@@ -85,6 +95,10 @@ class Chapter:
     body: str = ""
     seconds: float = 0.0
     figures: list = field(default_factory=list)
+    key: str = ""
+    cache: str = ""  # "hit" or "miss"
+    uses: list = field(default_factory=list)
+    meta: dict | None = None
 
 
 def _log(cfg: BuildConfig, msg: str) -> None:
@@ -137,27 +151,115 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
 # --------------------------------------------------------------------------------------
 # 2. execute
 # --------------------------------------------------------------------------------------
-def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> None:
-    import papermill as pm
+def _cache(cfg: BuildConfig):
+    from .engine.cache import Cache
+
+    return Cache(cfg.cache_dir or (cfg.target.parent / ".cache" / "engine"))
+
+
+def _content_listing(cache) -> str:
+    """Names (not contents) of the content files: a chapter lists the items of
+    its kind, so a new or removed case re-runs the chapters; a changed one
+    re-runs the chapters that read it (their recorded dependencies)."""
+    from .engine.cache import digest
+    from .paths import DATA_DIR
+
+    root = DATA_DIR / "content"
+    return digest(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [])
+
+
+def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
+    """Run the chapter notebooks (or take them from the cache) into ``work``.
+
+    Chapters whose key (notebook, parameters, package code, templates,
+    codebooks, report configurations) and recorded dependencies (data and
+    content files read) are unchanged come from the cache; the others run in
+    parallel on warm workers (:mod:`barometer.engine`), each in a fresh forked
+    kernel.  Returns the estimate files in publication order (chapter order,
+    then the order each chapter wrote them)."""
+    from .disclosure import ENV_MIN_BASE
+    from .engine.executors import LocalExecutor
+    from .paths import DATA_DIR
 
     nb_out = work / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
-    params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang,
-              "data_path": str(Path(cfg.data_path).resolve()) if cfg.data_path else "",
+    data_path = str(Path(cfg.data_path).resolve()) if cfg.data_path else ""
+    params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang, "data_path": data_path,
               "output_dir": str(work.resolve())}
-    for i, ch in enumerate(chapters, 1):
-        t0 = time.perf_counter()
-        _log(cfg, f"[{i}/{len(chapters)}] running {ch.notebook} ...")
-        try:
-            pm.execute_notebook(str(cfg.notebook_dir / ch.notebook), str(nb_out / ch.notebook), parameters=params,
-                                kernel_name="python3", progress_bar=False, cwd=str(cfg.notebook_dir),
-                                log_output=False, report_mode=False)
-        except pm.PapermillExecutionError as exc:
-            kept = _keep_failed(cfg, work)
-            raise BuildError(f"notebook {ch.notebook} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}); "
-                             f"executed notebook kept at {kept / 'notebooks' / ch.notebook}") from None
-        ch.seconds = time.perf_counter() - t0
-        _log(cfg, f"[{i}/{len(chapters)}] {ch.notebook} done in {ch.seconds:.1f} s")
+    cache = _cache(cfg)
+    listing = _content_listing(cache)
+    jobs, by_id = [], {}
+    roots = [str(DATA_DIR), str(TEMPLATE_DIR)] + ([data_path] if data_path else [])
+    preload = [[cfg.edition, cfg.country, data_path, ""]]
+    if not data_path:  # the Danish report also shows the Norwegian numbers
+        from .report import COUNTRIES
+        from .codebook import codebook_path
+
+        preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
+                    and codebook_path(cfg.edition, c).exists()]
+    for ch in chapters:
+        nb = cfg.notebook_dir / ch.notebook
+        ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing,
+                                        "min_base": os.environ.get(ENV_MIN_BASE, "")})
+        meta = None if cfg.force else cache.lookup(ch.key)
+        by_id[ch.id] = ch
+        if meta is not None:
+            ch.cache, ch.seconds, ch.meta = "hit", 0.0, meta
+            continue
+        ch.cache, ch.meta = "miss", None
+        jobs.append({"id": ch.id, "notebook": str(nb), "parameters": params, "cwd": str(cfg.notebook_dir),
+                     "inputs": {}, "timeout": None, "preload": preload, "collect_files": True,
+                     "track": {"roots": roots, "skip": []}})
+    n_hit = len(chapters) - len(jobs)
+    if n_hit:
+        _log(cfg, f"{n_hit} of {len(chapters)} chapters unchanged (from the cache)")
+    failed: list[tuple[Chapter, dict]] = []
+    done = [0]
+
+    def on_start(job):
+        _log(cfg, f"running {Path(job['notebook']).name} ...")
+
+    def on_done(res):
+        ch = by_id[res["id"]]
+        ch.seconds = res.get("seconds", 0.0)
+        done[0] += 1
+        if res["ok"]:
+            ch.meta = cache.store(ch.key, res, {"chapter": ch.id, "notebook": ch.notebook})
+            _log(cfg, f"[{done[0]}/{len(jobs)}] {ch.notebook} done in {ch.seconds:.1f} s")
+        else:
+            failed.append((ch, res))
+            _log(cfg, f"[{done[0]}/{len(jobs)}] {ch.notebook} FAILED")
+
+    if jobs:
+        log_dir = cache.root / "logs-edition"
+        shutil.rmtree(log_dir, ignore_errors=True)
+        log_dir.mkdir(parents=True)
+        with LocalExecutor(min(cfg.n_jobs, len(jobs)), log_dir) as ex:
+            ex.run(jobs, on_start, on_done)
+        cache.hasher.save()
+    if failed:
+        failed.sort(key=lambda f: chapters.index(f[0]))
+        for ch, res in failed:
+            if res.get("executed"):
+                (nb_out / ch.notebook).write_text(res["executed"], encoding="utf-8")
+        kept = _keep_failed(cfg, work)
+        ch, res = failed[0]
+        e = res["error"]
+        where = f"in cell {e['cell']}" if e.get("cell") is not None else "before any cell"
+        raise BuildError(f"notebook {ch.notebook} failed {where} ({e['ename']}: {e['evalue']}); "
+                         f"executed notebook kept at {kept / 'notebooks' / ch.notebook}"
+                         + (f" ({len(failed) - 1} more chapter(s) failed)" if len(failed) > 1 else ""))
+    order = []
+    for ch in chapters:  # chapter by chapter into the work folder
+        shutil.copyfile(cache.executed(ch.key), nb_out / ch.notebook)
+        for rel, src in cache.files(ch.key, ch.meta):
+            dest = work / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            if rel.startswith("estimates/") and rel.endswith(".csv"):
+                order.append(rel)
+        ch.uses = sorted(os.path.relpath(p, ROOT) if p.startswith(str(ROOT)) else p for p in ch.meta.get("deps", {}))
+    return order
 
 
 def _keep_failed(cfg: BuildConfig, work: Path) -> Path:
@@ -289,12 +391,16 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
 # --------------------------------------------------------------------------------------
 # 5. estimates
 # --------------------------------------------------------------------------------------
-def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds) -> tuple[pd.DataFrame, pd.DataFrame]:
+def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
+                      order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     from . import targets
     from .estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
-    files = sorted(est_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))  # execution order
+    if order is not None:  # publication order, as execute() wrote them
+        files = [work / rel for rel in dict.fromkeys(order)]
+    else:
+        files = sorted(est_dir.glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name))  # execution order
     frames = [pd.read_csv(p, dtype={"category": str, "country": str}, keep_default_na=True) for p in files]
     if not frames:
         raise BuildError("the notebooks published no estimates")
@@ -361,7 +467,9 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
         "git_commit": commit,
         "inputs": inputs,
         "versions": _versions(),
-        "notebooks": [{"chapter": c.id, "notebook": c.notebook, "seconds": round(c.seconds, 3)} for c in chapters],
+        "build_key": getattr(cfg, "_build_key", ""),
+        "notebooks": [{"chapter": c.id, "notebook": c.notebook, "seconds": round(c.seconds, 3), "cache": c.cache,
+                       "key": c.key, "uses": c.uses} for c in chapters],
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
         "targets": {"checked": int(len(check)), "reproduced": int(check["ok"].sum()),
                     "missed": check.loc[~check["ok"], ["country", "population", "measure", "published_pct",
@@ -393,13 +501,54 @@ def build(cfg: BuildConfig) -> Path:
     return _build(cfg)
 
 
+def build_key(cfg: BuildConfig, commit: str) -> str:
+    """Everything one edition's output depends on, without loading the data:
+    parameters, package code, templates, codebooks and report configurations,
+    the notebooks, the content files, the input data (the edition's synthetic
+    samples, or --data and --frame), package versions and the git commit (it
+    is printed in the footer).  Checksums are remembered per file stamp, so
+    this takes milliseconds when nothing changed."""
+    from .disclosure import ENV_MIN_BASE
+    from .engine.cache import digest
+    from .paths import DATA_DIR, SYNTH_DIR
+
+    cache = _cache(cfg)
+    h = cache.hasher
+    data = ([h.file(cfg.data_path), h.file(cfg.frame_path) if cfg.frame_path else ""] if cfg.data_path
+            else [h.tree(SYNTH_DIR / cfg.edition) if (SYNTH_DIR / cfg.edition).is_dir() else ""])
+    key = digest({"static": cache.static_key(), "notebooks": h.tree(cfg.notebook_dir, (".ipynb",)),
+                  "content": h.tree(DATA_DIR / "content"), "targets": h.tree(DATA_DIR / "targets"), "data": data,
+                  "parameters": [cfg.edition, cfg.country, cfg.lang, cfg.data_path, cfg.frame_path, cfg.pdf,
+                                 cfg.min_base, os.environ.get(ENV_MIN_BASE, ""), str(cfg.notebook_dir)],
+                  "versions": _versions(), "commit": commit})
+    h.save()
+    return key
+
+
+def _up_to_date(cfg: BuildConfig, key: str) -> bool:
+    try:
+        m = json.loads((cfg.target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return m.get("build_key") == key and all((cfg.target / f).is_file() for f in m.get("files", []))
+
+
 def _build(cfg: BuildConfig) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    commit = _git_commit()
+    if not cfg.force:  # nothing changed since the last build of this folder: done
+        key = build_key(cfg, commit)
+        if _up_to_date(cfg, key):
+            _log(cfg, f"{cfg.target} is up to date (nothing it depends on changed; --force builds it again) "
+                      f"[{time.perf_counter() - t_all:.2f} s]")
+            return cfg.target
+        cfg._build_key = key
     t0 = time.perf_counter()
     rc, chapters, ds = plan(cfg)
     timings["plan"] = time.perf_counter() - t0
-    commit = _git_commit()
+    if cfg.force:
+        cfg._build_key = build_key(cfg, commit)
     target = cfg.target
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.tmp-{os.getpid()}"
@@ -409,13 +558,13 @@ def _build(cfg: BuildConfig) -> Path:
     try:
         t0 = time.perf_counter()
         try:
-            execute(cfg, chapters, work)
+            order = execute(cfg, chapters, work)
         except BuildError:
             _scrub_failed(cfg, ds)
             raise
         timings["execute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        est, check = collect_estimates(cfg, chapters, work, ds)
+        est, check = collect_estimates(cfg, chapters, work, ds, order)
         timings["estimates"] = time.perf_counter() - t0
         if ds.synthetic and not check["ok"].all():
             missed = check.loc[~check["ok"], ["country", "population", "measure", "published_pct", "estimate_pct"]]

@@ -48,6 +48,11 @@ def parser() -> argparse.ArgumentParser:
                     help="only check PATH (with --frame, --edition, --country) against the codebook and the design; "
                          "print OK and a summary (exit 0) or one line per problem (exit 2); builds nothing")
     ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
+    ap.add_argument("--jobs", type=int, default=0, metavar="N",
+                    help="notebooks (chapters, or --by reports) run in parallel (default: the number of cores)")
+    ap.add_argument("--force", action="store_true",
+                    help="ignore the cache: run every notebook again (default: an unchanged build is not redone, "
+                         "and only chapters or reports whose inputs changed run again)")
     # -- fan-out: one report per unit (src/barometer/engine/) --------------------------
     from .units import DIMENSIONS
 
@@ -56,13 +61,11 @@ def parser() -> argparse.ArgumentParser:
                      help="build one report per sub-sector, region, municipality or government level, plus an "
                           "index comparing each with the nation, into _build/<edition>-<country>-<lang>-by-<by>/; "
                           "reports whose inputs did not change are taken from the cache")
-    fan.add_argument("--jobs", type=int, default=0, metavar="N",
-                     help="reports run in parallel (default: the number of cores)")
+
     fan.add_argument("--executor", choices=["local", "dask"], default="local",
                      help="local warm worker processes (default) or a Dask distributed cluster")
     fan.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                      help="Dask scheduler of an existing cluster (default: a LocalCluster on loopback)")
-    fan.add_argument("--force", action="store_true", help="ignore the cache: run every report again")
     return ap
 
 
@@ -92,7 +95,7 @@ def main(argv=None) -> int:
 
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
                       frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
-                      min_base=args.min_base)
+                      min_base=args.min_base, force=args.force, jobs=args.jobs)
     return main_exit(cfg)
 
 

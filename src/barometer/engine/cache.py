@@ -15,6 +15,7 @@ not re-read its inputs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -137,9 +138,17 @@ class Cache:
             (tmp / "page.html").write_text(result["html"], encoding="utf-8")
         for i, text in enumerate(result.get("estimates") or []):
             (tmp / f"estimates-{i}.csv").write_text(text, encoding="utf-8")
+        files = result.get("files") or []  # [relative path, base64], in the order they were written
+        for rel, b64 in files:
+            dest = tmp / "files" / rel
+            if ".." in Path(rel).parts or Path(rel).is_absolute():
+                raise ValueError(f"report output outside its folder: {rel!r}")
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(base64.b64decode(b64))
         meta = {"key": key, "id": result["id"], "seconds": round(result.get("seconds", 0.0), 3),
                 "deps": {p: self.hasher.file(p) for p in result.get("deps", []) if self.hasher.file(p)},
-                "n_estimates": len(result.get("estimates") or []), **(extra_meta or {})}
+                "n_estimates": len(result.get("estimates") or []), "files": [rel for rel, _ in files],
+                **(extra_meta or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
         if d.exists():
             shutil.rmtree(d)
@@ -149,6 +158,10 @@ class Cache:
     def estimates(self, key: str, meta: dict) -> list[str]:
         return [(self.path(key) / f"estimates-{i}.csv").read_text(encoding="utf-8")
                 for i in range(meta.get("n_estimates", 0))]
+
+    def files(self, key: str, meta: dict) -> list[tuple[str, Path]]:
+        """The files a report wrote (relative path, cached copy), in writing order."""
+        return [(rel, self.path(key) / "files" / rel) for rel in meta.get("files", [])]
 
     def page(self, key: str) -> Path:
         return self.path(key) / "page.html"

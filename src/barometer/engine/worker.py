@@ -207,6 +207,13 @@ def run_job(job: dict, scratch: Path) -> dict:
     est = sorted((out_dir / "estimates").glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name)) \
         if (out_dir / "estimates").is_dir() else []
     result["estimates"] = [p.read_text(encoding="utf-8") for p in est]
+    if job.get("collect_files"):  # everything the report wrote to output_dir, in the order it wrote it
+        import base64
+
+        written = sorted((p for p in out_dir.rglob("*") if p.is_file()),
+                         key=lambda p: (p.stat().st_mtime_ns, str(p)))
+        result["files"] = [[str(p.relative_to(out_dir)), base64.b64encode(p.read_bytes()).decode("ascii")]
+                           for p in written]
     result["deps"] = sorted(set(filter(None, deps_file.read_text(encoding="utf-8").splitlines())))
     result["seconds"] = time.perf_counter() - t0
     return result

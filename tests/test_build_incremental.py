@@ -1,0 +1,87 @@
+"""One edition's build: parallel chapters, an unchanged build not redone,
+only the chapters whose inputs changed run again.
+
+Builds run in a copy of the repository's data, notebooks and templates
+(``BAROMETER_ROOT``), so a test may change a content file."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from barometer.paths import ROOT
+
+pytestmark = pytest.mark.slow
+
+OUT = "_build/2018-dk-da"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    r = tmp_path_factory.mktemp("root")
+    for d in ("data", "notebooks", "report_templates"):
+        shutil.copytree(ROOT / d, r / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return r
+
+
+def _build(root: Path, *args):
+    env = dict(os.environ, BAROMETER_ROOT=str(root))
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), "--no-pdf", "--jobs", "2", *args],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _manifest(root: Path) -> dict:
+    return json.loads((root / OUT / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def cold(root):
+    r = _build(root)
+    assert r.returncode == 0, r.stderr
+    return _manifest(root)
+
+
+def test_chapters_run_in_parallel_workers_and_are_recorded(cold, root):
+    chapters = cold["notebooks"]
+    assert len(chapters) == 7 and {c["cache"] for c in chapters} == {"miss"}
+    assert all(len(c["key"]) == 64 and c["seconds"] > 0 for c in chapters)
+    uses = {c["notebook"]: c["uses"] for c in chapters}
+    assert "data/synthetic/2018/dk/respondents.csv" in uses["00_front.ipynb"]
+    assert "data/synthetic/2018/no/respondents.csv" in uses["08_norway.ipynb"]
+    assert "data/content/2018/cases/safer-train-stations.yaml" in uses["07_collaboration.ipynb"]
+    assert not any("content" in u for u in uses["02_types.ipynb"])
+    assert len(cold["build_key"]) == 64
+    # the parallel build publishes what the notebooks computed, in chapter order
+    est = (root / OUT / "estimates.csv").read_text(encoding="utf-8").splitlines()
+    assert est[0].startswith("figure_id,measure,country") and est[1].startswith("key_figures,")
+    assert cold["targets"]["reproduced"] == cold["targets"]["checked"]
+
+
+def test_unchanged_build_is_not_redone(cold, root):
+    r = _build(root)
+    assert r.returncode == 0, r.stderr
+    assert "is up to date" in r.stdout
+    assert _manifest(root)["built_at"] == cold["built_at"]  # the output was left as it was
+
+
+def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
+    est_before = (root / OUT / "estimates.csv").read_text(encoding="utf-8")
+    case = root / "data/content/2018/cases/safer-train-stations.yaml"
+    case.write_text(case.read_text(encoding="utf-8").replace("Politi, kommuner og jernbane",
+                                                             "Politi, kommuner og jernbanen"), encoding="utf-8")
+    r = _build(root)
+    assert r.returncode == 0, r.stderr
+    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["notebooks"]}
+    assert cache.pop("07_collaboration.ipynb") == "miss" and set(cache.values()) == {"hit"}
+    assert "jernbanen" in (root / OUT / "cases" / "safer-train-stations.html").read_text(encoding="utf-8")
+    assert (root / OUT / "estimates.csv").read_text(encoding="utf-8") == est_before
+
+
+def test_force_runs_every_chapter_again(cold, root):
+    r = _build(root, "--force", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert {c["cache"] for c in _manifest(root)["notebooks"]} == {"miss"}
