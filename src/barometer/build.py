@@ -39,11 +39,13 @@ import time
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import __version__, i18n
 from .paths import BUILD_DIR, NOTEBOOK_DIR, ROOT, TEMPLATE_DIR
+
+if TYPE_CHECKING:  # pandas is imported where it is used: an up-to-date check must not pay for it
+    import pandas as pd
 
 PACKAGES = ["barometer", "numpy", "pandas", "scipy", "altair", "vl-convert-python", "papermill", "nbconvert",
             "nbformat", "weasyprint", "jinja2", "pyyaml", "jsonschema", "markdown-it-py", "pyreadstat", "openpyxl"]
@@ -393,6 +395,8 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
 # --------------------------------------------------------------------------------------
 def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
                       order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    import pandas as pd
+
     from . import targets
     from .estimates import COLUMNS, to_csv_text
 
@@ -486,7 +490,7 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
 # --------------------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> Path:
     """Build one edition into ``cfg.target``; returns that folder."""
-    from .disclosure import ENV_MIN_BASE
+    from .paths import ENV_MIN_BASE
 
     if cfg.min_base is not None:  # the notebook kernels inherit it (restored below)
         saved_min_base = os.environ.get(ENV_MIN_BASE)
@@ -508,9 +512,8 @@ def build_key(cfg: BuildConfig, commit: str) -> str:
     samples, or --data and --frame), package versions and the git commit (it
     is printed in the footer).  Checksums are remembered per file stamp, so
     this takes milliseconds when nothing changed."""
-    from .disclosure import ENV_MIN_BASE
     from .engine.cache import digest
-    from .paths import DATA_DIR, SYNTH_DIR
+    from .paths import DATA_DIR, ENV_MIN_BASE, SYNTH_DIR
 
     cache = _cache(cfg)
     h = cache.hasher

@@ -33,9 +33,8 @@ import numpy as np
 import pandas as pd
 from . import yamlio
 
-from .paths import DATA_DIR
+from .paths import DATA_DIR, ENV_MIN_BASE
 
-ENV_MIN_BASE = "BAROMETER_MIN_BASE"
 SETTINGS = DATA_DIR / "report" / "disclosure.yaml"
 VALUE_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value")
 FLOOR = 5  # --min-base below this would let small cells through the base rule
