@@ -295,6 +295,21 @@ def test_english_site_has_no_danish_interface_text(site_en):
     assert "Figure 2" in _visible_text(site_en / "typer.html")
 
 
+def test_norwegian_build_in_english(tmp_path):
+    """--country no --lang en: the Norwegian numbers with English texts and number formats."""
+    out = tmp_path / "2018-no-en"
+    build(BuildConfig(out_dir=out, quiet=True, country="no", lang="en", pdf=False))
+    assert sorted(p.name for p in out.glob("*.html")) == ["index.html", "metode.html", "norske-tal.html"]
+    est = pd.read_csv(out / "estimates.csv", keep_default_na=True)
+    assert targets.compare(est, "2018", "no")["ok"].all()
+    for p in out.glob("*.html"):
+        assert 'lang="en"' in p.read_text(encoding="utf-8")
+    front = _visible_text(out / "index.html")
+    assert "Synthetic data" in front and "Figure 1" in front and "Figur 1" not in front
+    svgs = "".join(p.read_text(encoding="utf-8") for p in (out / "figures").glob("*.svg"))
+    assert "Share (%)" in svgs and "Andel (%)" not in svgs
+
+
 def test_norwegian_build(site_no):
     names = sorted(p.name for p in site_no.glob("*.html"))
     assert names == ["index.html", "metode.html", "norske-tal.html"]
