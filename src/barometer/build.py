@@ -236,9 +236,13 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
         log_dir = cache.root / "logs-edition"
         shutil.rmtree(log_dir, ignore_errors=True)
         log_dir.mkdir(parents=True)
-        with LocalExecutor(min(cfg.n_jobs, len(jobs)), log_dir) as ex:
-            ex.run(jobs, on_start, on_done)
-        cache.hasher.save()
+        try:
+            with LocalExecutor(min(cfg.n_jobs, len(jobs)), log_dir) as ex:
+                ex.run(jobs, on_start, on_done)
+        except RuntimeError as exc:  # a worker could not start (its log says why)
+            raise BuildError(f"could not run the notebooks: {exc}") from None
+        finally:
+            cache.hasher.save()
     if failed:
         failed.sort(key=lambda f: chapters.index(f[0]))
         for ch, res in failed:
