@@ -84,3 +84,14 @@ def test_engine_forks_only_a_single_threaded_caller(tmp_path, threads, launch):
     assert ("other threads (busy-helper)" in r.stderr) is (launch == "spawn")
     nb = nbformat.read(out, as_version=4)
     assert nb.cells[0].outputs[0]["text"] == "pid True\n"
+
+
+def test_forked_kernels_talk_over_their_own_unix_sockets():
+    """Kernels of parallel reports must not race for TCP ports (jupyter_client
+    picks a free port by binding and closing it; two kernels started at the
+    same moment could both be handed it and one dies "Address already in use")."""
+    from barometer.engine.forkserver import ForkKernelManager
+
+    a, b = ForkKernelManager(), ForkKernelManager()
+    assert a.transport == b.transport == "ipc"
+    assert a.ip != b.ip and len(a.ip) < 90  # a socket path has ~107 bytes at most

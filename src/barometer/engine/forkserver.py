@@ -25,14 +25,16 @@ import asyncio
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from queue import Empty
 from typing import Any, Callable
 
 from jupyter_client import AsyncKernelClient, AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
-from traitlets import DottedObjectName, Type
+from traitlets import CaselessStrEnum, DottedObjectName, Type, default
 
 #: Called in the forked kernel process just before the kernel starts (set by
 #: the build engine's worker: dependency recording, preloaded data).
@@ -268,6 +270,17 @@ class ForkKernelManager(AsyncKernelManager):
 
     client_class = DottedObjectName("barometer.engine.forkserver.ForkKernelClient")
     client_factory = Type(default_value=ForkKernelClient, klass=AsyncKernelClient)
+    # Unix sockets, not TCP: jupyter_client picks free TCP ports by binding
+    # and closing them, so kernels started at the same moment (parallel
+    # reports) can be handed the same port and die with "Address already in
+    # use".  An ipc path of its own per kernel cannot collide.
+    transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc", config=True)
+
+    @default("ip")
+    def _ip_default(self) -> str:
+        if self.transport == "ipc":  # short (socket paths are limited to ~100 bytes) and unique
+            return os.path.join(tempfile.gettempdir(), f"barometer-kernel-{uuid.uuid4().hex[:16]}")
+        return super()._ip_default()
 
     @property
     def kernel_spec(self):
