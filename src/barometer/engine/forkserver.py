@@ -22,6 +22,7 @@ Use it from papermill as usual::
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import sys
@@ -183,6 +184,7 @@ class ForkProvisioner(LocalProvisioner):
         sys.stdout.flush()
         sys.stderr.flush()
         r, w = os.pipe()
+        gc.freeze()  # the kernel's collector leaves the inherited objects (and their pages) alone
         pid = os.fork()
         if pid == 0:
             os.close(r)

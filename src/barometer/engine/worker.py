@@ -14,6 +14,7 @@ executor (one per Dask worker process).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -231,6 +232,10 @@ def run_forked(job: dict) -> dict:
         res_file = scratch / "result.json"
         sys.stdout.flush()
         sys.stderr.flush()
+        # objects alive now go to the permanent generation: the fork's garbage
+        # collector never walks (and so never copies) the warm worker's pages
+        gc.collect()  # (cheap after the first freeze) so that no garbage is frozen with them
+        gc.freeze()
         pid = os.fork()
         if pid == 0:
             code = 0
