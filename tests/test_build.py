@@ -13,6 +13,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from conftest import scratch_root
 
 from barometer import targets
 from barometer.build import BuildConfig, BuildError, build
@@ -127,9 +128,7 @@ HOSTILE = "<script>alert('x')</script>"
 @pytest.fixture(scope="module")
 def hostile_root(tmp_path_factory):
     """A copy of the project's data, notebooks and templates with hostile labels and content."""
-    root = tmp_path_factory.mktemp("hostile")
-    for d in ("data", "notebooks", "report_templates"):
-        shutil.copytree(ROOT / d, root / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    root = scratch_root(tmp_path_factory, "hostile")
     cb = root / "data/codebook/2018-dk.yaml"
     text = cb.read_text(encoding="utf-8")
     text = text.replace("{name: collab_citizens, label: {da: Borgere, en: Citizens}}",

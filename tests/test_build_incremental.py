@@ -6,12 +6,12 @@ Builds run in a copy of the repository's data, notebooks and templates
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import scratch_root
 
 from barometer.paths import ROOT
 
@@ -22,10 +22,7 @@ OUT = "_build/2018-dk-da"
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    r = tmp_path_factory.mktemp("root")
-    for d in ("data", "notebooks", "report_templates"):
-        shutil.copytree(ROOT / d, r / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return r
+    return scratch_root(tmp_path_factory)
 
 
 def _build(root: Path, *args):

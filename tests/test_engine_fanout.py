@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import scratch_root
 
 from barometer.engine.fanout import FanoutConfig, build_fanout
 from barometer.estimates import COLUMNS
@@ -23,10 +24,7 @@ pytestmark = pytest.mark.slow  # builds many reports: `make test`, not `make tes
 
 @pytest.fixture(scope="module")
 def root(tmp_path_factory):
-    r = tmp_path_factory.mktemp("root")
-    for d in ("data", "notebooks", "report_templates"):
-        shutil.copytree(ROOT / d, r / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return r
+    return scratch_root(tmp_path_factory)
 
 
 def _build(root: Path, *args):
