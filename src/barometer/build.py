@@ -42,7 +42,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import __version__, i18n
-from .paths import BUILD_DIR, NOTEBOOK_DIR, ROOT, TEMPLATE_DIR
+from .buildconfig import BaseConfig
+from .paths import ROOT, TEMPLATE_DIR
 
 if TYPE_CHECKING:  # pandas is imported where it is used: an up-to-date check must not pay for it
     import pandas as pd
@@ -59,33 +60,12 @@ class InputError(ValueError):
     """Parameters or input data are wrong: nothing was built (exit status 2)."""
 
 
-@dataclass
-class BuildConfig:
-    edition: str = "2018"
-    country: str = "dk"
-    lang: str = "da"
-    data_path: str = ""
-    frame_path: str = ""
-    out_dir: Path | None = None
+@dataclass(kw_only=True)
+class BuildConfig(BaseConfig):
+    """One edition: ``_build/<edition>-<country>-<lang>/``."""
+
     pdf: bool = True
-    quiet: bool = False
-    notebook_dir: Path = NOTEBOOK_DIR
     min_base: int | None = None  # disclosure control: overrides data/report/disclosure.yaml
-    force: bool = False  # run every chapter again, ignoring the cache
-    jobs: int = 0  # chapters run in parallel (0: the number of cores)
-    cache_dir: Path | None = None  # default: <output's parent>/.cache/engine
-
-    @property
-    def n_jobs(self) -> int:
-        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
-
-    @property
-    def slug(self) -> str:
-        return f"{self.edition}-{self.country}-{self.lang}"
-
-    @property
-    def target(self) -> Path:
-        return Path(self.out_dir) if self.out_dir else BUILD_DIR / self.slug
 
 
 @dataclass
@@ -156,7 +136,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
 def _cache(cfg: BuildConfig):
     from .engine.cache import Cache
 
-    return Cache(cfg.cache_dir or (cfg.target.parent / ".cache" / "engine"))
+    return Cache(cfg.default_cache_dir)
 
 
 def _content_listing(cache) -> str:

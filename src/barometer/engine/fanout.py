@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import BUILD_DIR, DATA_DIR, NOTEBOOK_DIR, ROOT, TEMPLATE_DIR
+from ..buildconfig import BaseConfig
+from ..paths import DATA_DIR, ROOT, TEMPLATE_DIR
 from .cache import Cache, digest
 
 UNIT_NOTEBOOK = "unit_report.ipynb"
@@ -40,36 +41,19 @@ class FanoutInputError(ValueError):
     """Wrong parameters: nothing is built (exit status 2)."""
 
 
-@dataclass
-class FanoutConfig:
+@dataclass(kw_only=True)
+class FanoutConfig(BaseConfig):
+    """One report per unit: ``_build/<edition>-<country>-<lang>-by-<by>/``."""
+
     by: str
-    edition: str = "2018"
-    country: str = "dk"
-    lang: str = "da"
-    data_path: str = ""
-    frame_path: str = ""
-    out_dir: Path | None = None
-    jobs: int = 0
     executor: str = "local"
     scheduler: str | None = None
-    force: bool = False
-    quiet: bool = False
-    notebook_dir: Path = NOTEBOOK_DIR
-    cache_dir: Path | None = None
     limit: int | None = None          # build only the first N units (tests, benchmarks)
     timeout: float | None = 600
 
     @property
     def slug(self) -> str:
-        return f"{self.edition}-{self.country}-{self.lang}-by-{self.by}"
-
-    @property
-    def target(self) -> Path:
-        return Path(self.out_dir) if self.out_dir else BUILD_DIR / self.slug
-
-    @property
-    def n_jobs(self) -> int:
-        return self.jobs or os.cpu_count() or 1
+        return f"{super().slug}-by-{self.by}"
 
 
 @dataclass
@@ -296,7 +280,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
     """Build every unit report and the index; returns the exit status."""
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
-    cache = Cache(cfg.cache_dir or (cfg.target.parent / ".cache" / "engine"))
+    cache = Cache(cfg.default_cache_dir)
     try:
         tasks, us = plan(cfg, cache)
     except FanoutInputError as exc:

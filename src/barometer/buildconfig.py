@@ -1,0 +1,46 @@
+"""What every build is told: the edition, the inputs, where the output goes,
+how many notebooks run at once and whether the cache counts.
+
+:class:`barometer.build.BuildConfig` (one edition) and
+:class:`barometer.engine.fanout.FanoutConfig` (one report per unit) add
+their own fields; their ``slug`` names the output folder under ``_build/``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import BUILD_DIR, NOTEBOOK_DIR
+
+
+@dataclass(kw_only=True)
+class BaseConfig:
+    edition: str = "2018"
+    country: str = "dk"
+    lang: str = "da"
+    data_path: str = ""
+    frame_path: str = ""
+    out_dir: Path | None = None
+    quiet: bool = False
+    notebook_dir: Path = NOTEBOOK_DIR
+    jobs: int = 0  # notebooks run in parallel (0: the number of cores)
+    force: bool = False  # run every notebook again, ignoring the cache
+    cache_dir: Path | None = None  # default: <output's parent>/.cache/engine
+
+    @property
+    def slug(self) -> str:
+        return f"{self.edition}-{self.country}-{self.lang}"
+
+    @property
+    def target(self) -> Path:
+        return Path(self.out_dir) if self.out_dir else BUILD_DIR / self.slug
+
+    @property
+    def n_jobs(self) -> int:
+        return self.jobs if self.jobs > 0 else (os.cpu_count() or 1)
+
+    @property
+    def default_cache_dir(self) -> Path:
+        return self.cache_dir or (self.target.parent / ".cache" / "engine")
