@@ -139,7 +139,7 @@ def _cache(cfg: BuildConfig):
     return Cache(cfg.default_cache_dir)
 
 
-def _content_listing(cache) -> str:
+def _content_listing() -> str:
     """Names (not contents) of the content files: a chapter lists the items of
     its kind, so a new or removed case re-runs the chapters; a changed one
     re-runs the chapters that read it (their recorded dependencies)."""
@@ -159,9 +159,8 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     parallel on warm workers (:mod:`barometer.engine`), each in a fresh forked
     kernel.  Returns the estimate files in publication order (chapter order,
     then the order each chapter wrote them)."""
-    from .disclosure import ENV_MIN_BASE
-    from .engine.executors import LocalExecutor
-    from .paths import DATA_DIR
+    from .engine.executors import LocalExecutor, make_job
+    from .paths import ENV_MIN_BASE
 
     nb_out = work / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
@@ -169,9 +168,8 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang, "data_path": data_path,
               "output_dir": str(work.resolve())}
     cache = _cache(cfg)
-    listing = _content_listing(cache)
+    listing = _content_listing()
     jobs, by_id = [], {}
-    roots = [str(DATA_DIR), str(TEMPLATE_DIR)] + ([data_path] if data_path else [])
     preload = [[cfg.edition, cfg.country, data_path, ""]]
     if not data_path:  # the Danish report also shows the Norwegian numbers
         from .report import COUNTRIES
@@ -189,9 +187,8 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
             ch.cache, ch.seconds, ch.meta = "hit", 0.0, meta
             continue
         ch.cache, ch.meta = "miss", None
-        jobs.append({"id": ch.id, "notebook": str(nb), "parameters": params, "cwd": str(cfg.notebook_dir),
-                     "inputs": {}, "timeout": None, "preload": preload, "collect_files": True,
-                     "track": {"roots": roots, "skip": []}})
+        # a chapter lists the content items of its kind: every content file it reads counts
+        jobs.append(make_job(ch.id, nb, params, cfg.notebook_dir, preload, track_content=True, collect_files=True))
     n_hit = len(chapters) - len(jobs)
     if n_hit:
         _log(cfg, f"{n_hit} of {len(chapters)} chapters unchanged (from the cache)")
@@ -244,7 +241,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
             shutil.copyfile(src, dest)
             if rel.startswith("estimates/") and rel.endswith(".csv"):
                 order.append(rel)
-        ch.uses = sorted(os.path.relpath(p, ROOT) if p.startswith(str(ROOT)) else p for p in ch.meta.get("deps", {}))
+        ch.uses = cache.uses(ch.meta)
     return order
 
 
@@ -441,7 +438,8 @@ def _disclosure_rules() -> dict:
     return {"min_base": r.min_base, "min_cell": r.min_cell}
 
 
-def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict, commit: str, work: Path) -> dict:
+def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict, commit: str, work: Path,
+             key: str = "") -> dict:
     from .synth import sha256
 
     inputs = [{"path": os.path.relpath(p, ROOT) if Path(p).resolve().is_relative_to(ROOT) else str(p),
@@ -455,7 +453,7 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
         "git_commit": commit,
         "inputs": inputs,
         "versions": _versions(),
-        "build_key": getattr(cfg, "_build_key", ""),
+        "build_key": key,
         "notebooks": [{"chapter": c.id, "notebook": c.notebook, "seconds": round(c.seconds, 3), "cache": c.cache,
                        "key": c.key, "uses": c.uses} for c in chapters],
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
@@ -524,18 +522,14 @@ def _build(cfg: BuildConfig) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     commit = _git_commit()
-    if not cfg.force:  # nothing changed since the last build of this folder: done
-        key = build_key(cfg, commit)
-        if _up_to_date(cfg, key):
-            _log(cfg, f"{cfg.target} is up to date (nothing it depends on changed; --force builds it again) "
-                      f"[{time.perf_counter() - t_all:.2f} s]")
-            return cfg.target
-        cfg._build_key = key
+    key = build_key(cfg, commit)
+    if not cfg.force and _up_to_date(cfg, key):  # nothing changed since the last build of this folder
+        _log(cfg, f"{cfg.target} is up to date (nothing it depends on changed; --force builds it again) "
+                  f"[{time.perf_counter() - t_all:.2f} s]")
+        return cfg.target
     t0 = time.perf_counter()
     rc, chapters, ds = plan(cfg)
     timings["plan"] = time.perf_counter() - t0
-    if cfg.force:
-        cfg._build_key = build_key(cfg, commit)
     target = cfg.target
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.tmp-{os.getpid()}"
@@ -571,7 +565,7 @@ def _build(cfg: BuildConfig) -> Path:
         _check_no_microdata(cfg, ds, work)
         timings["privacy_scan"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_all
-        manifest(cfg, chapters, ds, check, timings, commit, work)
+        manifest(cfg, chapters, ds, check, timings, commit, work, key)
         _swap_into_place(work, target)
     except BaseException:
         if work.exists():

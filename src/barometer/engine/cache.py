@@ -22,7 +22,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..paths import DATA_DIR, PACKAGE_DIR, TEMPLATE_DIR
+from ..paths import DATA_DIR, PACKAGE_DIR, ROOT, TEMPLATE_DIR
 
 ENGINE_VERSION = "1"
 
@@ -158,6 +158,11 @@ class Cache:
     def estimates(self, key: str, meta: dict) -> list[str]:
         return [(self.path(key) / f"estimates-{i}.csv").read_text(encoding="utf-8")
                 for i in range(meta.get("n_estimates", 0))]
+
+    @staticmethod
+    def uses(meta: dict | None) -> list[str]:
+        """The files an entry depended on, relative to the checkout where they are in it."""
+        return sorted(os.path.relpath(p, ROOT) if p.startswith(str(ROOT)) else p for p in (meta or {}).get("deps", {}))
 
     def files(self, key: str, meta: dict) -> list[tuple[str, Path]]:
         """The files a report wrote (relative path, cached copy), in writing order."""

@@ -19,6 +19,24 @@ from typing import Callable
 WORKER_CMD = [sys.executable, "-m", "barometer.engine.worker"]
 
 
+def make_job(id: str, notebook: Path, parameters: dict, cwd: Path, preload: list, *, track_content: bool,
+             timeout: float | None = None, inputs: dict | None = None, **extra) -> dict:
+    """A job for :mod:`barometer.engine.worker`: run ``notebook`` with
+    ``parameters`` in ``cwd``, with the ``preload`` datasets handed over.
+
+    The files it reads under the data folder, the templates and its
+    ``data_path`` are recorded as its dependencies; content files only when
+    ``track_content`` (otherwise a report records the items it shows itself,
+    :func:`barometer.report._record_use`)."""
+    from ..paths import DATA_DIR, TEMPLATE_DIR
+
+    data_path = parameters.get("data_path") or ""
+    roots = [str(DATA_DIR), str(TEMPLATE_DIR)] + ([data_path] if data_path else [])
+    return {"id": id, "notebook": str(notebook), "parameters": parameters, "cwd": str(cwd),
+            "inputs": inputs or {}, "timeout": timeout, "preload": preload,
+            "track": {"roots": roots, "skip": [] if track_content else [str(DATA_DIR / "content")]}, **extra}
+
+
 class WarmWorker:
     """One ``python -m barometer.engine.worker`` process, spoken to over pipes."""
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..buildconfig import BaseConfig
-from ..paths import DATA_DIR, ROOT, TEMPLATE_DIR
+from ..paths import DATA_DIR, TEMPLATE_DIR
 from .cache import Cache, digest
 
 UNIT_NOTEBOOK = "unit_report.ipynb"
@@ -198,15 +198,13 @@ def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
 
 
 def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
-    data_path = t.parameters.get("data_path") or ""
-    roots = [str(DATA_DIR), str(TEMPLATE_DIR)] + ([data_path] if data_path else [])
-    return {"id": t.id, "notebook": str(t.notebook), "parameters": t.parameters, "cwd": str(cfg.notebook_dir),
-            "inputs": t.inputs, "timeout": cfg.timeout,
-            "preload": [[cfg.edition, cfg.country, data_path, cfg.frame_path or ""]],
-            # content files count only when a report shows them (barometer.report._record_use)
-            "track": {"roots": roots, "skip": [str(DATA_DIR / "content")]},
-            "render": {"context": context, "page_id": t.id.replace("/", "-"), "title": t.title,
-                       "root": "../" * t.page.count("/")}}
+    from .executors import make_job
+
+    return make_job(t.id, t.notebook, t.parameters, cfg.notebook_dir,
+                    [[cfg.edition, cfg.country, t.parameters.get("data_path") or "", cfg.frame_path or ""]],
+                    track_content=False, timeout=cfg.timeout, inputs=t.inputs,
+                    render={"context": context, "page_id": t.id.replace("/", "-"), "title": t.title,
+                            "root": "../" * t.page.count("/")})
 
 
 def _executor(cfg: FanoutConfig, log_dir: Path):
@@ -264,8 +262,7 @@ def _write_manifest(path: Path, cfg: FanoutConfig, tasks: list[Task], commit: st
         "output_key": digest([t.key for t in tasks]),
         "reports": [{"id": t.id, "notebook": t.notebook.name, "unit": t.unit, "page": t.page, "key": t.key,
                      "cache": t.cache, "seconds": round(t.seconds, 3),
-                     "uses": sorted(os.path.relpath(p, ROOT) if p.startswith(str(ROOT)) else p
-                                    for p in (t.meta or {}).get("deps", {}))}
+                     "uses": Cache.uses(t.meta)}
                     for t in tasks],
         "hits": sum(t.cache == "hit" for t in tasks), "misses": sum(t.cache == "miss" for t in tasks),
         "timings_seconds": {k: round(v, 3) for k, v in timings.items()},

@@ -232,7 +232,7 @@ class ForkKernelClient(AsyncKernelClient):
     connected; a fresh SUB socket is rarely connected by the time the kernel
     (already listening, see ``ready_fd``) has replied, so every start paid
     0.2 s and a second round.  Same protocol and checks here, with the IOPub
-    wait growing from 5 ms (at most 30 s in all, like nbclient's start-up).
+    wait growing from 5 ms to 0.2 s, within ``timeout`` (60 s if None).
     """
 
     async def _async_wait_for_ready(self, timeout: float | None = None) -> None:
