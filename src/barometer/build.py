@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__, i18n
 from .buildconfig import BaseConfig
+from .errors import BuildError, InputError  # noqa: F401 - re-exported: callers import them from here
 from .paths import ROOT, TEMPLATE_DIR
 
 if TYPE_CHECKING:  # pandas is imported where it is used: an up-to-date check must not pay for it
@@ -50,14 +51,6 @@ if TYPE_CHECKING:  # pandas is imported where it is used: an up-to-date check mu
 
 PACKAGES = ["barometer", "numpy", "pandas", "scipy", "altair", "vl-convert-python", "papermill", "nbconvert",
             "nbformat", "weasyprint", "jinja2", "pyyaml", "jsonschema", "markdown-it-py", "pyreadstat", "openpyxl"]
-
-
-class BuildError(RuntimeError):
-    """A build step failed; the message says which and where its output was kept."""
-
-
-class InputError(ValueError):
-    """Parameters or input data are wrong: nothing was built (exit status 2)."""
 
 
 @dataclass(kw_only=True)
