@@ -239,12 +239,10 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
 
 
 def _keep_failed(cfg: BuildConfig, work: Path) -> Path:
-    kept = cfg.target.parent / ".failed" / cfg.target.name
-    if kept.exists():
-        shutil.rmtree(kept)
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(work, kept)
-    return kept
+    from . import publish
+
+    marker = publish.read_marker(work) or {}
+    return publish.keep_failed(work, cfg.target.parent / ".failed" / cfg.target.name, marker.get("build_id", ""))
 
 
 # --------------------------------------------------------------------------------------
@@ -512,8 +510,13 @@ def _up_to_date(cfg: BuildConfig, key: str) -> bool:
 
 
 def _build(cfg: BuildConfig) -> Path:
+    from . import publish
+
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    target = publish.check_target(cfg.target, inputs=[cfg.data_path, cfg.frame_path], cache_dir=cfg.cache_dir,
+                                  slug=cfg.slug)
+    publish.clean_stale(target)  # what a killed build left beside the output
     commit = _git_commit()
     key = build_key(cfg, commit)
     if not cfg.force and _up_to_date(cfg, key):  # nothing changed since the last build of this folder
@@ -523,13 +526,8 @@ def _build(cfg: BuildConfig) -> Path:
     t0 = time.perf_counter()
     rc, chapters, ds = plan(cfg)
     timings["plan"] = time.perf_counter() - t0
-    target = cfg.target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir()
-    try:
+    with publish.Output(target) as out:
+        work = out.work
         t0 = time.perf_counter()
         try:
             order = execute(cfg, chapters, work)
@@ -559,11 +557,7 @@ def _build(cfg: BuildConfig) -> Path:
         timings["privacy_scan"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_all
         manifest(cfg, chapters, ds, check, timings, commit, work, key)
-        _swap_into_place(work, target)
-    except BaseException:
-        if work.exists():
-            shutil.rmtree(work, ignore_errors=True)
-        raise
+        out.commit()
     _log(cfg, f"built {target} in {time.perf_counter() - t_all:.1f} s "
               f"({int(check['ok'].sum())}/{len(check)} published figures reproduced)")
     return target
@@ -606,26 +600,14 @@ def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
         raise BuildError(str(exc)) from None
 
 
-def _swap_into_place(work: Path, target: Path) -> None:
-    """Replace ``target`` by ``work`` with renames only (never half-written)."""
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        target.rename(old)
-    work.rename(target)
-    if old.exists():
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def main_exit(cfg: BuildConfig) -> int:
+    """Build and return the exit status (what ``build.py`` does, for callers that have a config)."""
     try:
         build(cfg)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except BuildError as exc:
-        print(f"build failed: {exc}", file=sys.stderr)
-        return 1
+    except (InputError, BuildError) as exc:
+        print(f"{'error' if exc.exit_code == 2 else 'build failed'}: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("interrupted: nothing was written", file=sys.stderr)
+        print("interrupted: nothing was published", file=sys.stderr)
         return 130
     return 0

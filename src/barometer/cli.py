@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import BarometerError
+
 EPILOG = """\
 examples:
   python build.py                                  # 2018 edition, Denmark, Danish -> _build/2018-dk-da/
@@ -70,7 +72,60 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = parser().parse_args(argv)
+    """Run ``build.py``; every expected failure is one line and an exit status, never a traceback."""
+    args = parser().parse_args(argv)  # a wrong option: argparse prints usage and exits 2
+    from .engine import lifetime
+
+    lifetime.install_signal_handlers()
+    try:
+        return _run(args)
+    except lifetime.Interrupted as exc:
+        print(f"interrupted ({exc}): the build stopped; nothing was published and the previous output is "
+              "unchanged", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted: the build stopped; nothing was published and the previous output is unchanged",
+              file=sys.stderr)
+        return 130
+    except BarometerError as exc:
+        print(f"{'error' if exc.exit_code == 2 else 'build failed'}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except OSError as exc:  # the disk is full or read-only, a permission, a path that is a file
+        from .publish import describe_os_error
+
+        print(f"build failed: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print("build failed: out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback in a log file
+        return _internal_error(exc)
+
+
+def _internal_error(exc: BaseException) -> int:
+    import tempfile
+    import time
+    import traceback
+
+    from .paths import BUILD_DIR
+
+    text = "".join(traceback.format_exception(exc))
+    log = None
+    for folder in (BUILD_DIR / "logs", Path(tempfile.gettempdir())):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            log = folder / f"internal-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+            log.write_text(text, encoding="utf-8")
+            break
+        except OSError:
+            log = None
+    where = f"; the details are in {log}" if log else ""
+    print(f"internal error: {type(exc).__name__}: {exc} (a bug in this program, not in your data){where}",
+          file=sys.stderr)
+    return 1
+
+
+def _run(args) -> int:
     if args.check_data is not None:
         from .checkdata import main_check
 
@@ -91,12 +146,13 @@ def main(argv=None) -> int:
                                          data_path=args.data, frame_path=args.frame, out_dir=args.out,
                                          jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
                                          force=args.force, quiet=args.quiet))
-    from .build import BuildConfig, main_exit
+    from .build import BuildConfig, build
 
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
                       frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
                       min_base=args.min_base, force=args.force, jobs=args.jobs)
-    return main_exit(cfg)
+    build(cfg)
+    return 0
 
 
 if __name__ == "__main__":

@@ -46,12 +46,17 @@ class WarmWorker:
         self.lock = threading.Lock()
 
     def start(self) -> None:
+        from . import lifetime
+
+        if lifetime.stopping():
+            raise RuntimeError("the build is stopping: no new worker starts")
         err = open(self.log, "ab") if self.log else subprocess.DEVNULL
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(WORKER_CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      text=True, bufsize=1, env=env, start_new_session=True)
+        lifetime.register(self.proc)
         if self.log:
             err.close()
         hello = self.proc.stdout.readline()
@@ -140,10 +145,15 @@ class LocalExecutor:
                     free.append(w)
             on_done(res)
 
+        pool = ThreadPoolExecutor(max_workers=n)
         try:
-            with ThreadPoolExecutor(max_workers=n) as pool:
-                for f in [pool.submit(one, j) for j in jobs]:
-                    f.result()
+            for f in [pool.submit(one, j) for j in jobs]:
+                f.result()
+        except BaseException:  # interrupted, or a worker could not start: the waiting jobs never start
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        else:
+            pool.shutdown(wait=True)
         finally:
             if owned:
                 for w in workers:

@@ -2,7 +2,7 @@
 
 plan (units from the codebook) -> keys -> cache lookups -> run the misses on
 the executor (warm local workers or Dask) -> index page -> assemble in a
-temporary folder -> move into place (:func:`barometer.build._swap_into_place`).
+temporary folder -> move into place (:class:`barometer.publish.Output`).
 
 Layout::
 
@@ -86,6 +86,15 @@ def _validate(cfg: FanoutConfig):
     for nb in (UNIT_NOTEBOOK, INDEX_NOTEBOOK):
         if not (cfg.notebook_dir / nb).exists():
             raise FanoutInputError(f"notebook {cfg.notebook_dir / nb} not found")
+    from .. import publish
+    from ..errors import InputError
+
+    try:
+        publish.check_target(cfg.target, inputs=[cfg.data_path, cfg.frame_path], cache_dir=cfg.cache_dir,
+                             slug=cfg.slug)
+    except InputError as exc:
+        raise FanoutInputError(str(exc)) from None
+    publish.clean_stale(cfg.target)  # what a killed build left beside the output
     try:
         us = units.units(cfg.by, cfg.edition, cfg.country)
     except (units.UnitError, OSError) as exc:
@@ -93,8 +102,8 @@ def _validate(cfg: FanoutConfig):
     return us[: cfg.limit] if cfg.limit else us
 
 
-def plan(cfg: FanoutConfig, cache: Cache) -> tuple[list[Task], list]:
-    us = _validate(cfg)
+def plan(cfg: FanoutConfig, cache: Cache, us: list | None = None) -> tuple[list[Task], list]:
+    us = _validate(cfg) if us is None else us
     data_path = str(Path(cfg.data_path).resolve()) if cfg.data_path else ""
     tasks = []
     for u in us:
@@ -235,8 +244,15 @@ def _keep_failed(cfg: FanoutConfig, t: Task) -> Path | None:
     executed = (t.result or {}).get("executed")
     if not executed:
         return None
-    kept = cfg.target.parent / ".failed" / cfg.target.name / (t.id + ".ipynb")
+    from .. import publish
+
+    folder = cfg.target.parent / ".failed" / cfg.target.name
+    if folder.exists() and publish.read_marker(folder) is None:
+        return None  # not ours: never write into it
+    kept = folder / (t.id + ".ipynb")
     kept.parent.mkdir(parents=True, exist_ok=True)
+    if not (folder / publish.MARKER).exists():
+        publish.write_marker(folder, "", [])
     kept.write_text(executed, encoding="utf-8")
     return kept
 
@@ -277,12 +293,13 @@ def build_fanout(cfg: FanoutConfig) -> int:
     """Build every unit report and the index; returns the exit status."""
     t_all = time.perf_counter()
     timings: dict[str, float] = {}
-    cache = Cache(cfg.default_cache_dir)
     try:
-        tasks, us = plan(cfg, cache)
+        us = _validate(cfg)  # before anything is written (the cache folder included)
     except FanoutInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    cache = Cache(cfg.default_cache_dir)
+    tasks, us = plan(cfg, cache, us)
     for t in tasks:
         t.meta = None if cfg.force else cache.lookup(t.key)
         if t.meta is not None:
@@ -361,25 +378,21 @@ def build_fanout(cfg: FanoutConfig) -> int:
         return 1
 
     # assemble in a temporary folder, then move into place
+    from .. import publish
+
     t0 = time.perf_counter()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    if work.exists():
-        shutil.rmtree(work)
     try:
-        (work / "units").mkdir(parents=True)
-        for t in tasks + [index]:
-            shutil.copyfile(cache.page(t.key), work / t.page)
-        (work / "estimates.csv").write_text(est_csv, encoding="utf-8")
-        shutil.copytree(TEMPLATE_DIR / "assets", work / "assets")
-        timings["assemble"] = time.perf_counter() - t0
-        timings["total"] = time.perf_counter() - t_all
-        out_key_tasks = tasks + [index]
-        _write_manifest(work / "manifest.json", cfg, out_key_tasks, commit, timings, False)
-        edition_build._swap_into_place(work, target)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+        with publish.Output(target) as out:
+            work = out.work
+            (work / "units").mkdir(parents=True)
+            for t in tasks + [index]:
+                shutil.copyfile(cache.page(t.key), work / t.page)
+            (work / "estimates.csv").write_text(est_csv, encoding="utf-8")
+            shutil.copytree(TEMPLATE_DIR / "assets", work / "assets")
+            timings["assemble"] = time.perf_counter() - t0
+            timings["total"] = time.perf_counter() - t_all
+            _write_manifest(work / "manifest.json", cfg, tasks + [index], commit, timings, False)
+            out.commit()
     finally:
         cache.hasher.save()
     if not cfg.quiet:

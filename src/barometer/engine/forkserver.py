@@ -106,6 +106,9 @@ def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = 
     code = 0
     parent = os.getppid()
     try:
+        from barometer.engine.lifetime import die_with_parent
+
+        die_with_parent()  # the kernel ends with the report that started it, however that ends
         os.setsid()  # own process group: interrupts and kills reach the kernel only
         _reset_asyncio_after_fork()
         if env is not None:

@@ -17,11 +17,14 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
+
+from barometer.engine import lifetime
 
 # one thread of BLAS per report: reports run in parallel processes
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -30,6 +33,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 _SVG: dict = {}        # address, authkey, process of this worker's chart server
 _PRELOADED: dict = {}   # (edition, country, data_path, frame_path) -> (Dataset, stamps)
 _EXPORTER: dict = {}
+_PARENT = [0]           # the process that sends the jobs (the build): when it is gone, so are we
 
 
 def _stamps(files) -> list:
@@ -240,6 +244,8 @@ def run_forked(job: dict) -> dict:
         if pid == 0:
             code = 0
             try:
+                lifetime.die_with_parent()
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 res = run_job(job, scratch)
                 res_file.write_text(json.dumps(res), encoding="utf-8")
             except BaseException:  # noqa: BLE001
@@ -247,7 +253,12 @@ def run_forked(job: dict) -> dict:
                 code = 1
             finally:
                 os._exit(code)
-        _, status = os.waitpid(pid, 0)
+        try:
+            status = _wait_child(pid)
+        except BaseException:  # told to stop (SIGTERM), or the build is gone: end the report too
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
         code = os.waitstatus_to_exitcode(status)
         if res_file.exists():
             return json.loads(res_file.read_text(encoding="utf-8"))
@@ -255,6 +266,34 @@ def run_forked(job: dict) -> dict:
         return {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
                 "seconds": time.perf_counter() - t0, "worker_pid": os.getpid(),
                 "error": {"cell": None, "ename": "WorkerError", "evalue": f"the report's process {how}"}}
+
+
+def _wait_child(pid: int) -> int:
+    """Wait for the report's process; stop if the build that sent the job is gone."""
+    import select
+
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        fd = None
+    try:
+        while True:
+            if fd is not None:
+                select.select([fd], [], [], 0.5)
+            else:
+                time.sleep(0.02)
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            if lifetime.parent_gone(_PARENT[0]):
+                raise SystemExit(1)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
 
 
 def _start_svg_server() -> None:
@@ -275,6 +314,8 @@ def _wait_svg_server() -> None:
 
 
 def main() -> int:
+    _PARENT[0] = os.getppid()
+    signal.signal(signal.SIGTERM, _on_sigterm)
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed by reports goes to the log, not the protocol
     if os.environ.get("BAROMETER_SVG_SERVER", "1") != "0":
