@@ -131,7 +131,8 @@ def _cli(*args):
 
 @pytest.mark.parametrize("case", ["truncated sav", "codes injected and a column dropped"])
 def test_cli_bad_input_exits_2_with_a_message_and_writes_nothing(sample, tmp_path, case):
-    path = tmp_path / ("in.sav" if "sav" in case else "in.csv")
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / ("in.sav" if "sav" in case else "in.csv")  # the output may not lie beside it
     if case == "truncated sav":
         _write(sample, path, ("sav", "", ""), truncate=0.6)
     else:
