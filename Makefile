@@ -6,11 +6,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast lab data notebooks-strip notebooks-refresh clean help
+.PHONY: report test test-fast test-integration test-notebooks lab data notebooks-strip notebooks-refresh clean help
 
 help:
 	@echo "make report   set up .venv and build the 2018 edition (Denmark, Danish) into _build/2018-dk-da/"
 	@echo "make test     set up .venv and run the whole test suite, notebooks included (nbval)"
+	@echo "make test-fast         only tests/unit (no kernels, builds or subprocesses; about a minute)"
+	@echo "make test-integration  only tests/integration (builds, kernels, browser, R)"
+	@echo "make test-notebooks    only the notebooks' key-figure cells (nbval)"
 	@echo "make lab      open the chapter notebooks in JupyterLab"
 	@echo "make data     (re)generate the synthetic samples under data/synthetic/"
 	@echo "make clean    remove _build/ and the generated synthetic samples"
@@ -31,7 +34,13 @@ test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest tests -m "not slow and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-notebooks: $(STAMP)
+	$(BIN)/python -m pytest notebooks --nbval-lax $(PYTEST_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
