@@ -50,11 +50,6 @@ class Variable:
     group: str | None = None
     max_chosen: int | None = None
 
-    def value_label(self, code, lang: str = "da") -> str:
-        if self.values is None or code not in self.values:
-            return str(code)
-        return self.values[code][lang]
-
 
 @dataclass(frozen=True)
 class Derived:
@@ -97,10 +92,6 @@ class Codebook:
     @property
     def sensitive(self) -> list[str]:
         return [v.name for v in self.variables.values() if v.sensitive]
-
-    @property
-    def answer_columns(self) -> list[str]:
-        return list(self.variables)
 
     # -- data preparation ------------------------------------------------------
     def prepare(self, df: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from . import synth, validation, yamlio

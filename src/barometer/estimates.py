@@ -40,10 +40,6 @@ def to_csv_text(rows: pd.DataFrame) -> str:
     return out.to_csv(index=False, lineterminator="\n", float_format="%.6f")
 
 
-def empty() -> pd.DataFrame:
-    return pd.DataFrame(columns=COLUMNS)
-
-
 def _row(figure_id, measure, country, population, category="", est=np.nan, lo=np.nan, hi=np.nan,
          n=0, p=np.nan, suppressed=False) -> dict:
     return {"figure_id": figure_id, "measure": measure, "country": country, "population": population,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import disclosure, estimates, i18n, synth
+from . import disclosure, i18n, synth
 from .dataset import Dataset, population_mask
 from .estimates import COLUMNS
 

@@ -474,9 +474,6 @@ class Chapter:
                 self.content(entry)
         return out
 
-    def content_items(self, kind: str) -> list:
-        return self.library.items(kind=kind, chapter=self.chapter)
-
     # -- helpers for the common figure shapes --------------------------------------
     def bar_data(self, rows: pd.DataFrame, highlight: tuple[str, ...] = (), reference: str | None = None,
                  significance: bool = False, population_labels: bool = False) -> pd.DataFrame:

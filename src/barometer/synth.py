@@ -63,7 +63,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import targets as T
 from . import yamlio

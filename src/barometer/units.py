@@ -57,15 +57,6 @@ def dimension(by: str) -> dict:
     return dims[by]
 
 
-def unit_files(by: str, edition: str = "2018", country: str = "dk") -> list[Path]:
-    """The files the list of units comes from (part of every unit report's cache key)."""
-    files = [DATA_DIR / "codebook" / f"{edition}-{country}.yaml", config_path()]
-    var = _variable(by, edition, country)
-    if "values_file" in var:
-        files.append(DATA_DIR / "codebook" / var["values_file"])
-    return files
-
-
 def _variable(by: str, edition: str, country: str) -> dict:
     name = dimension(by)["var"]
     cb = _codebook_yaml(edition, country)

@@ -23,11 +23,6 @@ class WeightingError(ValueError):
     """The frame and the respondents cannot be weighted as asked."""
 
 
-def stratum_counts(frame: pd.DataFrame, stratum: str = "stratum") -> pd.Series:
-    """Population count per stratum from a frame with one row per unit."""
-    return frame.groupby(stratum, sort=True).size().rename("N")
-
-
 def stratum_weights(respondents: pd.DataFrame, population: pd.Series, stratum: str = "stratum") -> pd.Series:
     """Non-response adjusted expansion weights ``N_h / r_h``.
 
