@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from . import disclosure
-from .dataset import Dataset, measures_spec, population_mask
+from .dataset import Dataset
+from .measures import measures_spec, population_mask
 
 COLUMNS = ["figure_id", "measure", "country", "population", "category", "estimate_pct",
            "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed"]

@@ -38,7 +38,7 @@ def read(path: Path | None = None) -> pd.DataFrame:
 def problems(df: pd.DataFrame) -> list[str]:
     """Everything wrong with a harmonisation table (empty if it is valid)."""
     from .codebook import CodebookError, load_codebook
-    from .dataset import measures_spec
+    from .measures import measures_spec
 
     if list(df.columns) != COLUMNS:
         return [f"columns must be exactly {COLUMNS}, got {list(df.columns)}"]

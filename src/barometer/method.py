@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from . import disclosure, i18n, synth
-from .dataset import Dataset, population_mask
+from .dataset import Dataset
+from .measures import population_mask
 from .estimates import COLUMNS
 
 LEVEL_NAMES = {1: "state", 2: "region", 3: "municipality"}

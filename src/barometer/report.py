@@ -20,7 +20,8 @@ import pandas as pd
 
 from . import charts, content, disclosure, i18n, privacy, yamlio
 from .codebook import codebook_path, load_codebook
-from .dataset import Dataset, load, measures_spec, population_mask
+from .dataset import Dataset, load
+from .measures import measures_spec, population_mask
 from .estimates import COLUMNS, label, to_csv_text
 from .paths import DATA_DIR
 

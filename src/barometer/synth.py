@@ -315,7 +315,7 @@ def _share_spec(spec: dict | None, edition: str, country: str) -> float | None:
 
 
 def _population(df: pd.DataFrame, population: str) -> np.ndarray:
-    from .dataset import population_mask  # dataset imports synth
+    from .measures import population_mask
 
     return population_mask(df, population).to_numpy()
 

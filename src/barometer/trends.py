@@ -112,7 +112,7 @@ def _label(ch, measure: str, edition: str | None = None) -> str:
     """The label of ``measure`` as defined in ``edition`` (default: the newest
     compared edition that has it)."""
     from .codebook import load_codebook
-    from .dataset import measures_spec
+    from .measures import measures_spec
 
     for e in [edition] if edition else list(reversed(editions(ch))):
         spec = measures_spec(e)["measures"].get(measure)

@@ -137,7 +137,7 @@ def _warm_configs(job: dict) -> None:
     change to them is a new key, and a fresh worker)."""
     if _EXPORTER.get("configs"):
         return
-    from barometer import dataset, i18n, report, units
+    from barometer import i18n, measures, report, units
 
     p = job.get("parameters", {})
     try:
@@ -145,7 +145,7 @@ def _warm_configs(job: dict) -> None:
         units.config()
         units._codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
         i18n.strings()
-        dataset.measures_spec()
+        measures.measures_spec()
         report._sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
     except Exception:  # noqa: BLE001 - the report itself will say what is wrong
         return
