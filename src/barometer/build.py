@@ -488,6 +488,10 @@ def build_key(cfg: BuildConfig, commit: str) -> str:
     from .engine.cache import digest
     from .paths import DATA_DIR, ENV_MIN_BASE, SYNTH_DIR
 
+    if not cfg.data_path:  # the synthetic sample is a build product: current before it is keyed
+        from .synthkey import ensure_current
+
+        ensure_current(cfg.edition, lambda m: _log(cfg, m))
     cache = _cache(cfg)
     h = cache.hasher
     data = ([h.file(cfg.data_path), h.file(cfg.frame_path) if cfg.frame_path else ""] if cfg.data_path

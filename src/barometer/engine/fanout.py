@@ -298,6 +298,10 @@ def build_fanout(cfg: FanoutConfig) -> int:
     except FanoutInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if not cfg.data_path:  # the synthetic sample is a build product: current before the reports are keyed
+        from ..synthkey import ensure_current
+
+        ensure_current(cfg.edition, None if cfg.quiet else print)
     cache = Cache(cfg.default_cache_dir)
     tasks, us = plan(cfg, cache, us)
     for t in tasks:
