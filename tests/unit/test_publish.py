@@ -237,3 +237,11 @@ def test_keep_failed_replaces_only_its_own_copy(tmp_path):
 def test_disk_faults_read_as_one_line(err, needle):
     msg = publish.describe_os_error(OSError(err, os.strerror(err), "/mnt/out/x.html"))
     assert needle in msg and "/mnt/out/x.html" in msg and "\n" not in msg
+
+
+def test_a_reused_pid_is_not_taken_for_the_build_that_left_a_folder():
+    me = publish._identity()
+    assert publish.process_alive(me)
+    assert not publish.process_alive({**me, "started": "1"})  # same pid, another process (started at boot)
+    assert not publish.process_alive({"pid": _dead_pid(), "host": me["host"], "started": None})
+    assert publish.process_alive({"pid": 1, "host": "another-machine", "started": "1"})  # never guess for others
