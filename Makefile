@@ -42,8 +42,10 @@ test-integration: $(STAMP)
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest notebooks --nbval-lax $(PYTEST_ARGS)
 
+# make lab LAB_ARGS="--no-browser --port 8899"; as root JupyterLab needs --allow-root, added here
+LAB_ARGS ?=
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(LAB_ARGS) $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 notebooks-strip: $(STAMP)
 	$(BIN)/python -m barometer.notebooks strip

@@ -24,7 +24,7 @@ class DataError(ValueError):
     """The input data do not fit the codebook or the design."""
 
 
-@dataclass
+@dataclass(repr=False)
 class Dataset:
     edition: str
     country: str
@@ -37,6 +37,29 @@ class Dataset:
     @property
     def period(self) -> str:
         return self.codebook.meta["period"]
+
+    def summary(self) -> dict[str, str]:
+        """What a researcher may see of the data: counts and the design, never a row."""
+        meta = self.codebook.meta["design"]
+        return {"edition": f"{self.edition}-{self.country}", "data": "synthetic sample" if self.synthetic else
+                "the file given with --data", "respondents": f"{len(self.df):,}",
+                "columns": f"{self.df.shape[1]:,}", "strata": f"{self.df[meta['strata']].nunique():,}",
+                "weights": f"sum {self.df['weight'].sum():,.0f} (population), min {self.df['weight'].min():.3g}, "
+                           f"max {self.df['weight'].max():.3g}",
+                "period": str(self.period)}
+
+    def __repr__(self) -> str:  # never the data frame: it holds ids, names and free text
+        s = self.summary()
+        return (f"<Dataset {s['edition']}, {s['data']}: {s['respondents']} respondents, {s['columns']} columns, "
+                f"{s['strata']} strata; weights {s['weights']}>")
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        import html
+
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in self.summary().items())
+        return f'<table class="dataset-summary"><caption>Dataset</caption>{rows}</table>'
 
 
 def _frame_for(data_path: Path, synthetic: bool, edition: str, country: str, frame_path: Path | None):

@@ -77,7 +77,26 @@ def install_display_guard(sensitive, max_rows: int = MAX_TABLE_ROWS) -> bool:
     fmt._barometer_original_format = original
     fmt._barometer_sensitive = sensitive
     fmt.format = guarded
+    guard_text_repr(sensitive, max_rows)
     return True
+
+
+def guard_text_repr(sensitive, max_rows: int = MAX_TABLE_ROWS) -> None:
+    """``print(frame)`` and ``str(frame)`` refuse microdata too (in a notebook's kernel:
+    its output is saved in the notebook).  Wraps the text forms of DataFrame and Series once."""
+    sensitive = set(sensitive)
+    for cls in (pd.DataFrame, pd.Series):
+        original = getattr(cls, "_barometer_original_repr", None) or cls.__repr__
+        cls._barometer_original_repr = original
+        cls._barometer_sensitive = sensitive | getattr(cls, "_barometer_sensitive", set())
+
+        def guarded(self, _original=original, _cls=cls):
+            check_displayable(self, _cls._barometer_sensitive, max_rows)
+            return _original(self)
+
+        cls.__repr__ = guarded
+        if cls is pd.DataFrame:
+            cls.__str__ = guarded  # Series.__str__ is object.__str__, which calls __repr__
 
 
 # --------------------------------------------------------------------------------------

@@ -125,7 +125,22 @@ def test_notebook_parameter_cells_declare_exactly_the_parameters(tmp_path):
 # --------------------------------------------------------------------------------------
 # no microdata displayed or published
 # --------------------------------------------------------------------------------------
-def test_display_guard_refuses_microdata_frames(dk2018):
+@pytest.fixture()
+def restore_text_repr(monkeypatch):
+    """The guard patches the text forms of frames for the whole process: undo it after the test."""
+    for cls in (pd.DataFrame, pd.Series):
+        for name in ("__repr__", "__str__"):
+            monkeypatch.setattr(cls, name, cls.__dict__.get(name, getattr(cls, name)))
+        for name in ("_barometer_original_repr", "_barometer_sensitive"):
+            if name in cls.__dict__:
+                monkeypatch.delattr(cls, name)
+            else:
+                monkeypatch.setattr(cls, name, None, raising=False)
+                monkeypatch.delattr(cls, name)
+    yield
+
+
+def test_display_guard_refuses_microdata_frames(dk2018, restore_text_repr):
     from IPython.core.interactiveshell import InteractiveShell
 
     ip = InteractiveShell.instance()
@@ -137,6 +152,19 @@ def test_display_guard_refuses_microdata_frames(dk2018):
         assert isinstance(result.error_in_exec, privacy.MicrodataError), code
         assert message in str(result.error_in_exec)
     assert ip.run_cell("display(small); small").success
+    # print() and str() of a frame or Series holding sensitive columns are refused too
+    for code in ("print(df)", "print(df[['resp_id']].head(2))", "str(df['innovation_text'])", "print(big)"):
+        result = ip.run_cell(code)
+        assert isinstance(result.error_in_exec, privacy.MicrodataError), code
+    assert ip.run_cell("print(small); str(small['share'])").success
+
+
+def test_a_dataset_shows_a_summary_never_a_row(dk2018):
+    ids = set(dk2018.df["resp_id"].astype(str).head(50))
+    for text in (repr(dk2018), str(dk2018), dk2018._repr_html_()):
+        assert "2,363 respondents" in text or "2,363" in text
+        assert "synthetic" in text
+        assert not any(i in text for i in ids) and "workplace_name" not in text and "resp_id" not in text
 
 
 def test_scan_finds_ids_and_free_text_in_any_output(tmp_path, dk2018):
