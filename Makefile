@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml
 report: $(STAMP)
 	$(BIN)/python build.py
 
+# every edition that has a report config (data/report/<year>.yaml)
+EDITIONS := $(patsubst data/report/%.yaml,%,$(wildcard data/report/[0-9][0-9][0-9][0-9].yaml))
 data: $(STAMP)
-	for e in 2018 2021 2024; do $(BIN)/python -m barometer.synth --edition $$e || exit 1; done
+	for e in $(EDITIONS); do $(BIN)/python -m barometer.synth --edition $$e || exit 1; done
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests notebooks --nbval-lax $(PYTEST_ARGS)

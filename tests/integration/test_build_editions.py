@@ -1,4 +1,4 @@
-"""Build the 2021 (website only) and 2024 (with PDF) editions and check their targets."""
+"""Build every later edition (found in data/report/; the newest with its PDF) and check their targets."""
 
 import json
 import shutil
@@ -14,7 +14,15 @@ from barometer.estimates import COLUMNS
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module", params=[("2021", False), ("2024", True)], ids=["2021-no-pdf", "2024-pdf"])
+def _editions() -> list[tuple[str, bool]]:
+    """Every edition with a report config except 2018 (built by test_build.py); the newest with its PDF."""
+    from barometer.report import editions
+
+    later = [e for e in editions() if e != "2018"]
+    return [(e, e == max(later)) for e in later]
+
+
+@pytest.fixture(scope="module", params=_editions(), ids=lambda p: f"{p[0]}-{'pdf' if p[1] else 'no-pdf'}")
 def site(request, tmp_path_factory):
     edition, pdf = request.param
     out = tmp_path_factory.mktemp("build") / f"{edition}-dk-da"
