@@ -286,6 +286,9 @@ class Cache:
             tmp = root / f"{MARKER}.tmp-{os.getpid()}"
             tmp.write_text(_MARKER_TEXT, encoding="utf-8")
             os.replace(tmp, marker)
+        except (NotADirectoryError, FileExistsError):
+            raise InputError(f"the cache folder {root} cannot be made: a file is in its way; "
+                             "choose another with --cache-dir") from None
         except OSError as exc:
             raise _disk_error(exc, root, "create the cache folder") from None
 
