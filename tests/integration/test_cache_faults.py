@@ -238,3 +238,46 @@ def test_a_cache_dir_that_is_a_file_or_inside_out_is_a_message(root, tmp_path):
     r = _build(root, "--no-pdf", "--out", str(tmp_path / "ed"), "--cache-dir", str(tmp_path / "ed" / "cache"))
     assert r.returncode == 2 and "inside the output folder" in r.stderr and "Traceback" not in r.stderr, r.stderr
     assert f.read_text() == "x" and not (tmp_path / "ed").exists()
+
+
+SITECUSTOMIZE = '''\
+import errno, os, pathlib
+_under, _code = os.environ["BAROMETER_TEST_FAIL_UNDER"], int(os.environ["BAROMETER_TEST_FAIL_ERRNO"])
+_real = pathlib.Path.write_bytes
+def _write_bytes(self, data):
+    if str(self.absolute()).startswith(_under):
+        raise OSError(_code, os.strerror(_code), str(self))
+    return _real(self, data)
+pathlib.Path.write_bytes = _write_bytes
+'''
+
+
+@pytest.mark.parametrize("code, hint", [("ENOSPC", "free space"), ("EROFS", "write access")])
+def test_a_full_or_read_only_cache_disk_is_one_message_and_leaves_the_cache_intact(root, tmp_path, code, hint):
+    """Every write of a cached file fails (injected into the real build: its disk is full or read-only)."""
+    import errno
+
+    cache = root / CACHE
+    r = _fanout(root, tmp_path / "good")  # whatever is cached is then sound
+    assert r.returncode == 0, r.stderr
+    before = {m["key"]: m for m in _entries(cache).values()}
+    inject = tmp_path / "inject"
+    inject.mkdir()
+    (inject / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = dict(os.environ, BAROMETER_ROOT=str(root), PYTHONPATH=str(inject), BAROMETER_TEST_FAIL_UNDER=str(cache),
+               BAROMETER_TEST_FAIL_ERRNO=str(getattr(errno, code)))
+    r = subprocess.run([sys.executable, str(ROOT / "build.py"), "--by", "government_level", "--jobs", "2", "--quiet",
+                        "--force", "--out", str(tmp_path / "out")], cwd=root, env=env, capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    msg = [line for line in r.stderr.splitlines() if line.startswith("build failed:")]
+    assert len(msg) == 1 and str(cache) in msg[0] and os.strerror(getattr(errno, code)) in msg[0], r.stderr
+    assert hint in msg[0] and "--cache-dir" in msg[0]
+    assert not list(cache.glob("*/.*.tmp-*")), "a half-written cache entry was left"
+    assert not (tmp_path / "out").exists()
+    # the cache is as it was: the next build uses it without a word
+    r = _fanout(root, tmp_path / "after")
+    assert r.returncode == 0 and not _damage_lines(r.stderr), r.stderr
+    assert {m["key"] for m in _entries(cache).values()} >= set(before)
+    assert (tmp_path / "after" / "estimates.csv").read_text() == (tmp_path / "good" / "estimates.csv").read_text()

@@ -172,8 +172,9 @@ def _show(path: Path) -> str:
 
 
 def _disk_error(exc: OSError, path: Path, doing: str) -> BuildError:
+    """One line: what could not be done where, why, and what to do."""
     what = exc.strerror or type(exc).__name__
-    where = exc.filename or path
+    where = path
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         hint = "free space there, point the cache elsewhere with --cache-dir, or keep it smaller with --cache-max"
     elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
@@ -436,7 +437,7 @@ class Cache:
             self._swap(tmp, d)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise _disk_error(exc, tmp, "store a report in the cache at") from None
+            raise _disk_error(exc, self.root, "store a report in the cache") from None
         return meta
 
     @staticmethod
@@ -563,9 +564,14 @@ class Cache:
                     except OSError:
                         continue
                 removed.append(p)
-        for legacy in ("logs-edition",):  # engine version 1 kept one shared log folder per mode
-            if (self.root / legacy).is_dir():
-                shutil.rmtree(self.root / legacy, ignore_errors=True)
+        # engine version 1 kept one shared log folder per mode, its logs directly in it
+        shutil.rmtree(self.root / "logs-edition", ignore_errors=True)
+        for old in (self.root / "logs").glob("*worker-*.log"):
+            try:
+                if old.is_file() and old.stat().st_mtime < self.started:
+                    old.unlink()
+            except OSError:
+                pass
         return removed
 
     def entries(self) -> list[tuple[Path, float, int]]:
