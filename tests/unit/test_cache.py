@@ -116,6 +116,16 @@ def test_a_changed_checksum_in_meta_does_not_make_tampering_pass(stored, capsys)
     assert "meta.json changed" in capsys.readouterr().err
 
 
+def test_a_file_without_a_checksum_is_never_served(stored, capsys):
+    c, key, meta = stored
+    del meta["checksums"]["files/figures/x.svg"]
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    meta["meta_sha256"] = cache_mod.digest(body)
+    (c.path(key) / "meta.json").write_text(json.dumps(meta))
+    assert c.lookup(key) is None
+    assert "no checksum for files/figures/x.svg" in capsys.readouterr().err
+
+
 def test_a_missing_entry_is_a_plain_miss(tmp_path, checkout, capsys):
     c = Cache(tmp_path / "cache", checkout=checkout)
     assert c.lookup(_key(9)) is None
@@ -426,17 +436,15 @@ def test_a_full_or_read_only_disk_is_a_message_and_leaves_nothing_half_written(s
     assert c.lookup(key) == meta  # the other entries are untouched
 
 
-def test_an_unwritable_cache_folder_is_a_message(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root may write anywhere")
-    parent = tmp_path / "ro"
-    parent.mkdir()
-    parent.chmod(0o500)
-    try:
-        with pytest.raises(BuildError, match=r"cannot create the cache folder .*Permission denied.*--cache-dir"):
-            Cache(parent / "cache")
-    finally:
-        parent.chmod(0o700)
+def test_an_unwritable_cache_folder_is_a_message(tmp_path, monkeypatch):
+    def denied(self, *a, **kw):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(BuildError, match=r"cannot create the cache folder .*Permission denied.*--cache-dir"):
+        Cache(tmp_path / "ro" / "cache")
+    monkeypatch.undo()
+    assert not (tmp_path / "ro").exists()
 
 
 def test_a_broken_checksum_memo_is_ignored(tmp_path):

@@ -358,6 +358,11 @@ class Cache:
             return None, "meta.json changed", False
         if meta.get("key") != key:
             return None, "meta.json belongs to another entry", False
+        served = ["executed.ipynb", *(f"estimates-{i}.csv" for i in range(int(meta.get("n_estimates") or 0))),
+                  *(f"files/{rel}" for rel in meta.get("files") or [])]
+        unchecked = [rel for rel in served if rel not in meta["checksums"]]
+        if unchecked:
+            return None, f"meta.json has no checksum for {unchecked[0]}", False
         for rel, sha in meta["checksums"].items():
             if ".." in Path(rel).parts or os.path.isabs(rel):
                 return None, f"{rel} lies outside the entry", False
