@@ -281,3 +281,21 @@ def test_a_full_or_read_only_cache_disk_is_one_message_and_leaves_the_cache_inta
     assert r.returncode == 0 and not _damage_lines(r.stderr), r.stderr
     assert {m["key"] for m in _entries(cache).values()} >= set(before)
     assert (tmp_path / "after" / "estimates.csv").read_text() == (tmp_path / "good" / "estimates.csv").read_text()
+
+
+def test_concurrent_builds_sharing_a_cache_each_publish_a_whole_checked_build(root, tmp_path):
+    """Two --force builds at once, one cache: each replaces the other's entries while the
+    other may be about to copy them; neither sees a damaged or half-written entry."""
+    env = dict(os.environ, BAROMETER_ROOT=str(root))
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "build.py"), "--by", "government_level", "--jobs", "1",
+                               "--quiet", "--force", "--out", str(tmp_path / name)], cwd=root, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("p", "q")]
+    results = [(p.wait(timeout=600), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    for rc, err in results:
+        assert rc == 0, err
+        assert "damaged" not in err and "changed while" not in err and "Traceback" not in err, err
+    assert (tmp_path / "p" / "estimates.csv").read_text() == (tmp_path / "q" / "estimates.csv").read_text()
+    assert not list((root / CACHE).glob("*/.*.tmp-*")) and not list((root / CACHE).glob("*/.*.old-*"))

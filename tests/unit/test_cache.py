@@ -139,17 +139,51 @@ def test_a_changed_dependency_is_a_miss_without_warning(stored, checkout, capsys
     assert capsys.readouterr().err == ""
 
 
-def test_bytes_changed_after_the_lookup_are_never_handed_out(stored, tmp_path):
-    c, key, meta = stored
-    assert c.lookup(key) is not None
+def test_bytes_changed_after_the_lookup_are_never_handed_out(stored, checkout, tmp_path):
+    c, key, _ = stored
+    c2 = Cache(c.root, checkout=checkout)
+    meta = c2.lookup(key)
+    assert meta is not None
     (c.path(key) / "files/estimates/x.csv").write_text(EST.replace("0.4321", "0.9999"))
-    dest = tmp_path / "work"
+    # what is copied out is what the lookup checked
+    assert c2.copy_files(key, meta, tmp_path / "w1") == ["estimates/x.csv", "figures/x.svg"]
+    assert (tmp_path / "w1" / "estimates/x.csv").read_text() == EST
+    # without those bytes in memory (beyond HOLD_BYTES) they are read again, checked, and refused
+    c3 = Cache(c.root, checkout=checkout)
     with pytest.raises(CacheChanged, match="changed while this build was reading it"):
-        c.copy_files(key, meta, dest)
-    assert not (dest / "estimates/x.csv").exists()
+        c3.copy_files(key, meta, tmp_path / "w2")
+    assert not (tmp_path / "w2" / "estimates/x.csv").exists()
     (c.path(key) / "estimates-0.csv").unlink()
     with pytest.raises(BuildError, match="estimates-0.csv"):
-        c.estimates(key, meta)
+        c3.estimates(key, meta)
+    assert c2.estimates(key, meta) == [EST]
+
+
+def test_a_reader_never_sees_a_half_written_or_half_deleted_entry(stored, checkout, monkeypatch, capsys):
+    """A concurrent build looking the entry up at every step of its replacement sees
+    the old entry, no entry, or the new one: never a mixture, never a damaged one."""
+    c, key, old_meta = stored
+    reader = Cache(c.root, checkout=checkout, sweep=False)
+    seen = []
+    real_write, real_rename = Path.write_bytes, os.rename
+
+    def write_and_look(self, data):
+        n = real_write(self, data)
+        seen.append(reader.lookup(key))
+        return n
+
+    def rename_and_look(src, dst):
+        real_rename(src, dst)
+        seen.append(reader.lookup(key))
+
+    monkeypatch.setattr(Path, "write_bytes", write_and_look)
+    monkeypatch.setattr(cache_mod.os, "rename", rename_and_look)
+    new = c.store(key, _result(checkout, html="<p>new</p>"), replace=True)
+    monkeypatch.undo()
+    assert new != old_meta and len(seen) >= 7
+    assert all(m is None or m == old_meta or m == new for m in seen)
+    assert old_meta in seen and None in seen and seen[-1] == new
+    assert "damaged" not in capsys.readouterr().err
 
 
 def test_copies_are_the_checked_bytes(stored, tmp_path):

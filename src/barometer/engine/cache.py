@@ -14,8 +14,8 @@ matches and every dependency still has the same checksum.
 **The cache never serves bytes it has not checked.**  An entry records the
 sha256 of every file it holds (``checksums`` in ``meta.json``, and a digest
 of ``meta.json`` itself); a lookup checks them all, and every read or copy
-out of the cache (:meth:`Cache.read`, :meth:`Cache.copy`) checks the bytes
-it hands over.  A damaged entry (a file changed, missing or truncated, an
+out of the cache (:meth:`Cache.read`, :meth:`Cache.copy`) hands over the
+very bytes the lookup checked (kept in memory; or read again and checked).  A damaged entry (a file changed, missing or truncated, an
 unreadable ``meta.json``) is a miss with one warning line on stderr; bytes
 that change between the lookup and the copy stop the build
 (:class:`CacheChanged`).
@@ -48,12 +48,15 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
 from .. import paths
 from ..errors import BuildError, InputError
 
+#: checked bytes of entries a build keeps in memory to copy them out (beyond: read again and checked)
+HOLD_BYTES = 512 * 2 ** 20
 ENGINE_VERSION = "2"  # 2: checksummed entries, dependencies relative to the checkout
 
 #: the file a cache writes at its root: only a folder with it is ever cleaned or evicted
@@ -266,6 +269,9 @@ class Cache:
         self._open()
         self.hasher = Hasher(self.root / "checksums.json")
         self._static: str | None = None
+        self._held: dict[str, tuple[str | None, dict[str, bytes]]] = {}  # key -> (meta digest, checked bytes)
+        self._held_bytes = 0
+        self._lock = threading.Lock()
         if sweep:
             self.sweep()
 
@@ -337,56 +343,73 @@ class Cache:
         print(f"warning: cache entry {_show(self.path(key))} is damaged ({what}); running it again",
               file=sys.stderr, flush=True)
 
-    def _check(self, key: str) -> tuple[dict | None, str | None, bool]:
-        """(meta, what is damaged, deps unchanged) of the entry ``key`` as it is on disk."""
+    def _check(self, key: str) -> tuple[dict | None, str | None, bool, dict[str, bytes]]:
+        """(meta, what is damaged, deps unchanged, the checked bytes of every file) of the
+        entry ``key`` as it is on disk."""
         d = self.path(key)
         try:
             text = (d / "meta.json").read_text(encoding="utf-8")
         except FileNotFoundError:
-            return None, ("meta.json missing" if d.is_dir() else None), False
+            return None, ("meta.json missing" if d.is_dir() else None), False, {}
         except (OSError, UnicodeDecodeError) as exc:
-            return None, f"meta.json unreadable: {exc.strerror if isinstance(exc, OSError) else exc}", False
+            return None, f"meta.json unreadable: {exc.strerror if isinstance(exc, OSError) else exc}", False, {}
         try:
             meta = json.loads(text)
         except ValueError:
-            return None, "meta.json is not valid JSON", False
+            return None, "meta.json is not valid JSON", False, {}
         if not isinstance(meta, dict) or not isinstance(meta.get("checksums"), dict) \
                 or not isinstance(meta.get("deps"), dict):
-            return None, "meta.json is not an entry's", False
+            return None, "meta.json is not an entry's", False, {}
         body = {k: v for k, v in meta.items() if k != "meta_sha256"}
         if meta.get("meta_sha256") != digest(body):
-            return None, "meta.json changed", False
+            return None, "meta.json changed", False, {}
         if meta.get("key") != key:
-            return None, "meta.json belongs to another entry", False
+            return None, "meta.json belongs to another entry", False, {}
         served = ["executed.ipynb", *(f"estimates-{i}.csv" for i in range(int(meta.get("n_estimates") or 0))),
                   *(f"files/{rel}" for rel in meta.get("files") or [])]
         unchecked = [rel for rel in served if rel not in meta["checksums"]]
         if unchecked:
-            return None, f"meta.json has no checksum for {unchecked[0]}", False
+            return None, f"meta.json has no checksum for {unchecked[0]}", False, {}
+        blobs = {}
         for rel, sha in meta["checksums"].items():
             if ".." in Path(rel).parts or os.path.isabs(rel):
-                return None, f"{rel} lies outside the entry", False
+                return None, f"{rel} lies outside the entry", False, {}
             try:
-                if sha256_file(d / rel) != sha:
-                    return None, f"{rel} changed", False
+                data = (d / rel).read_bytes()
             except FileNotFoundError:
-                return None, f"{rel} missing", False
+                return None, f"{rel} missing", False, {}
             except OSError as exc:
-                return None, f"{rel} unreadable: {exc.strerror}", False
+                return None, f"{rel} unreadable: {exc.strerror}", False, {}
+            if hashlib.sha256(data).hexdigest() != sha:
+                return None, f"{rel} changed", False, {}
+            blobs[rel] = data
         deps_ok = all(self.hasher.file(self.resolve(p)) == sha for p, sha in meta["deps"].items())
-        return meta, None, deps_ok
+        return meta, None, deps_ok, blobs
 
     def lookup(self, key: str) -> dict | None:
         """The entry's meta if it is a hit: intact (every file's checksum) and its
-        dependencies unchanged.  A damaged entry is a miss, with a warning."""
-        meta, damaged, deps_ok = self._check(key)
+        dependencies unchanged.  A damaged entry is a miss, with a warning.  The
+        bytes checked are kept (up to :data:`HOLD_BYTES`) and are what :meth:`read`
+        hands out: an entry replaced later by a concurrent build changes nothing."""
+        meta, damaged, deps_ok, blobs = self._check(key)
         if damaged:
             self._warn(key, damaged)
             return None
         if meta is None or not deps_ok:
             return None
         self.touch(key)
+        self._hold(key, meta, blobs)
         return meta
+
+    def _hold(self, key: str, meta: dict, blobs: dict[str, bytes]) -> None:
+        size = sum(len(b) for b in blobs.values())
+        with self._lock:
+            old = self._held.pop(key, None)
+            if old is not None:
+                self._held_bytes -= sum(len(b) for b in old[1].values())
+            if self._held_bytes + size <= HOLD_BYTES:
+                self._held[key] = (meta.get("meta_sha256"), blobs)
+                self._held_bytes += size
 
     def touch(self, key: str) -> None:
         """Record a use (the mtime of meta.json is the entry's last use)."""
@@ -426,9 +449,10 @@ class Cache:
                 "bytes": sum(len(b) for b in contents.values()), **(extra_meta or {})}
         meta["meta_sha256"] = digest(meta)
         if not replace and d.is_dir():
-            existing, _, deps_ok = self._check(key)
+            existing, _, deps_ok, blobs = self._check(key)
             if existing is not None and deps_ok:
                 self.touch(key)
+                self._hold(key, existing, blobs)
                 return existing
         try:
             if tmp.exists():
@@ -443,6 +467,7 @@ class Cache:
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise _disk_error(exc, self.root, "store a report in the cache") from None
+        self._hold(key, meta, contents)
         return meta
 
     @staticmethod
@@ -474,7 +499,12 @@ class Cache:
 
     # -- reading entries: every byte handed out is checked -------------------------
     def read(self, key: str, meta: dict, rel: str) -> bytes:
-        """The bytes of ``rel`` in the entry, checked against its recorded checksum."""
+        """The bytes of ``rel`` in the entry, checked against its recorded checksum: those
+        checked by the lookup (or written by the store) of this build, else read again
+        and checked."""
+        held = self._held.get(key)
+        if held is not None and held[0] == meta.get("meta_sha256") and rel in held[1]:
+            return held[1][rel]
         p = self.path(key) / rel
         try:
             data = p.read_bytes()
