@@ -127,9 +127,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
 # 2. execute
 # --------------------------------------------------------------------------------------
 def _cache(cfg: BuildConfig):
-    from .engine.cache import Cache
-
-    return Cache(cfg.default_cache_dir)
+    return cfg.open_cache()
 
 
 def _content_listing() -> str:
@@ -174,7 +172,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
         nb = cfg.notebook_dir / ch.notebook
         ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing,
                                         "min_base": os.environ.get(ENV_MIN_BASE, "")})
-        meta = None if cfg.force else cache.lookup(ch.key)
+        meta = None if cfg.force else cache.lookup(ch.key)  # every file of the entry checked
         by_id[ch.id] = ch
         if meta is not None:
             ch.cache, ch.seconds, ch.meta = "hit", 0.0, meta
@@ -196,19 +194,19 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
         ch.seconds = res.get("seconds", 0.0)
         done[0] += 1
         if res["ok"]:
-            ch.meta = cache.store(ch.key, res, {"chapter": ch.id, "notebook": ch.notebook})
+            ch.meta = cache.store(ch.key, res, {"chapter": ch.id, "notebook": ch.notebook}, replace=cfg.force)
             _log(cfg, f"[{done[0]}/{len(jobs)}] {ch.notebook} done in {ch.seconds:.1f} s")
         else:
             failed.append((ch, res))
             _log(cfg, f"[{done[0]}/{len(jobs)}] {ch.notebook} FAILED")
 
     if jobs:
-        log_dir = cache.root / "logs-edition"
-        shutil.rmtree(log_dir, ignore_errors=True)
-        log_dir.mkdir(parents=True)
+        log_dir = cache.log_dir("edition")
         try:
             with LocalExecutor(min(cfg.n_jobs, len(jobs)), log_dir) as ex:
                 ex.run(jobs, on_start, on_done)
+        except BuildError:  # e.g. the cache's disk is full: its own message
+            raise
         except RuntimeError as exc:  # a worker could not start (its log says why)
             raise BuildError(f"could not run the notebooks: {exc}") from None
         finally:
@@ -226,15 +224,14 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
                          f"executed notebook kept at {kept / 'notebooks' / ch.notebook}"
                          + (f" ({len(failed) - 1} more chapter(s) failed)" if len(failed) > 1 else ""))
     order = []
-    for ch in chapters:  # chapter by chapter into the work folder
-        shutil.copyfile(cache.executed(ch.key), nb_out / ch.notebook)
-        for rel, src in cache.files(ch.key, ch.meta):
-            dest = work / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src, dest)
+    for ch in chapters:  # chapter by chapter into the work folder; the bytes copied are the bytes checked
+        cache.copy_executed(ch.key, ch.meta, nb_out / ch.notebook)
+        for rel in cache.copy_files(ch.key, ch.meta, work):
             if rel.startswith("estimates/") and rel.endswith(".csv"):
                 order.append(rel)
         ch.uses = cache.uses(ch.meta)
+    if jobs:
+        cache.evict(cfg.cache_max, keep={ch.key for ch in chapters})
     return order
 
 

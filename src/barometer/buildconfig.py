@@ -14,6 +14,9 @@ from pathlib import Path
 
 from .paths import BUILD_DIR, NOTEBOOK_DIR
 
+#: ``--cache-max`` by default: 2 GiB
+DEFAULT_CACHE_MAX = 2 * 1024 ** 3
+
 
 @dataclass(kw_only=True)
 class BaseConfig:
@@ -27,7 +30,8 @@ class BaseConfig:
     notebook_dir: Path = NOTEBOOK_DIR
     jobs: int = 0  # notebooks run in parallel (0: the number of cores)
     force: bool = False  # run every notebook again, ignoring the cache
-    cache_dir: Path | None = None  # default: <output's parent>/.cache/engine
+    cache_dir: Path | None = None  # default: <ROOT>/_build/.cache/engine, whatever the output folder
+    cache_max: int = DEFAULT_CACHE_MAX  # bytes: least recently used entries are evicted beyond it
 
     @property
     def slug(self) -> str:
@@ -43,4 +47,22 @@ class BaseConfig:
 
     @property
     def default_cache_dir(self) -> Path:
-        return self.cache_dir or (self.target.parent / ".cache" / "engine")
+        """The cache belongs to the checkout (``_build/.cache/engine``), not to the output folder:
+        two checkouts whose outputs share a folder must not share a cache."""
+        return Path(self.cache_dir) if self.cache_dir else BUILD_DIR / ".cache" / "engine"
+
+    def open_cache(self):
+        """The build's :class:`barometer.engine.cache.Cache` (checked: not inside the output folder)."""
+        from .engine.cache import Cache
+
+        self.check_cache_dir()
+        return Cache(self.default_cache_dir)
+
+    def check_cache_dir(self) -> None:
+        """The cache may not lie inside the output folder (a build replaces that folder)."""
+        from .errors import InputError
+
+        cache, target = Path(self.default_cache_dir).resolve(), Path(self.target).resolve()
+        if cache == target or cache.is_relative_to(target):
+            raise InputError(f"the cache folder {cache} lies inside the output folder {target}, which a build "
+                             "replaces; choose another --cache-dir or --out")

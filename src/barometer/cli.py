@@ -18,10 +18,42 @@ examples:
   python build.py --check-data /secure/innovation2018.sav   # only check the file against the codebook
   python build.py --by municipality                # one report per municipality + index (cached, parallel)
   python build.py --by region --executor dask --scheduler tcp://127.0.0.1:8786
+  python build.py --cache-max 500M                 # keep the cache (_build/.cache/engine/) under 500 MB
+  python build.py --clean-cache                    # remove this checkout's cache, print how much was freed
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
 """
+
+
+def _size(text: str) -> int:
+    from .engine.cache import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _cache_options(args) -> dict:
+    from .buildconfig import DEFAULT_CACHE_MAX
+
+    return {"cache_dir": args.cache_dir.absolute() if args.cache_dir else None,
+            "cache_max": DEFAULT_CACHE_MAX if args.cache_max is None else args.cache_max}
+
+
+def _clean_cache(args) -> int:
+    from .buildconfig import BaseConfig
+    from .engine.cache import clean
+    from .errors import BarometerError
+
+    try:
+        _, msg = clean(BaseConfig(**_cache_options(args)).default_cache_dir)
+    except BarometerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(msg)
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -55,6 +87,16 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--force", action="store_true",
                     help="ignore the cache: run every notebook again (default: an unchanged build is not redone, "
                          "and only chapters or reports whose inputs changed run again)")
+    cache = ap.add_argument_group("the cache of executed notebooks")
+    cache.add_argument("--cache-dir", metavar="DIR", type=Path, default=None,
+                       help="where chapters and reports are cached (default: _build/.cache/engine in this "
+                            "checkout, whatever --out is); every cached file is checked before it is used")
+    cache.add_argument("--cache-max", metavar="SIZE", type=_size, default=None,
+                       help="keep the cache under SIZE (e.g. 500M, 2G, or bytes; default: 2G): after a build, "
+                            "the least recently used entries are removed")
+    cache.add_argument("--clean-cache", action="store_true",
+                       help="remove the cache (this checkout's, or --cache-dir) and print how much was freed; "
+                            "builds nothing")
     # -- fan-out: one report per unit (src/barometer/engine/) --------------------------
     from .units import DIMENSIONS
 
@@ -126,6 +168,8 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def _run(args) -> int:
+    if args.clean_cache:
+        return _clean_cache(args)
     if args.check_data is not None:
         from .checkdata import main_check
 
@@ -145,12 +189,12 @@ def _run(args) -> int:
         return build_fanout(FanoutConfig(by=args.by, edition=args.edition, country=args.country, lang=args.lang,
                                          data_path=args.data, frame_path=args.frame, out_dir=args.out,
                                          jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                                         force=args.force, quiet=args.quiet))
+                                         force=args.force, quiet=args.quiet, **_cache_options(args)))
     from .build import BuildConfig, build
 
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
                       frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
-                      min_base=args.min_base, force=args.force, jobs=args.jobs)
+                      min_base=args.min_base, force=args.force, jobs=args.jobs, **_cache_options(args))
     build(cfg)
     return 0
 

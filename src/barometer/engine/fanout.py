@@ -232,7 +232,7 @@ def _run(cfg, cache, tasks, execu, progress, context, failures):
         t = by_id[res["id"]]
         t.result, t.seconds = res, res.get("seconds", 0.0)
         if res["ok"]:
-            t.meta = cache.store(t.key, res, {"unit": t.unit, "notebook": t.notebook.name})
+            t.meta = cache.store(t.key, res, {"unit": t.unit, "notebook": t.notebook.name}, replace=cfg.force)
         else:
             failures.append(t)
         progress.finish(t.id, res["ok"], t.seconds)
@@ -302,10 +302,10 @@ def build_fanout(cfg: FanoutConfig) -> int:
         from ..synthkey import ensure_current
 
         ensure_current(cfg.edition, None if cfg.quiet else print)
-    cache = Cache(cfg.default_cache_dir)
+    cache = cfg.open_cache()
     tasks, us = plan(cfg, cache, us)
     for t in tasks:
-        t.meta = None if cfg.force else cache.lookup(t.key)
+        t.meta = None if cfg.force else cache.lookup(t.key)  # every file of the entry checked
         if t.meta is not None:
             t.cache, t.seconds = "hit", 0.0
     timings["plan"] = time.perf_counter() - t_all
@@ -338,9 +338,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
     commit = edition_build._git_commit()
     index_title = _index_task(cfg, cache, "").title
     context = _page_context(cfg, commit, index_title)
-    log_dir = cache.root / "logs"  # this build's worker logs (kernel warnings, tracebacks)
-    shutil.rmtree(log_dir, ignore_errors=True)
-    log_dir.mkdir()
+    log_dir = cache.log_dir("fanout")  # this build's worker logs (kernel warnings, tracebacks)
     progress = Progress(len(misses) + 1, cfg.quiet)
     failures: list[Task] = []
     execu = _executor(cfg, log_dir)
@@ -380,6 +378,8 @@ def build_fanout(cfg: FanoutConfig) -> int:
         print(_summary(cfg, failures), file=sys.stderr)
         print(f"build failed: nothing was written to {target}", file=sys.stderr)
         return 1
+    if misses or index.cache == "miss":
+        cache.evict(cfg.cache_max, keep={t.key for t in tasks + [index]})
 
     # assemble in a temporary folder, then move into place
     from .. import publish
@@ -390,7 +390,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
             work = out.work
             (work / "units").mkdir(parents=True)
             for t in tasks + [index]:
-                shutil.copyfile(cache.page(t.key), work / t.page)
+                cache.copy_page(t.key, t.meta, work / t.page)  # the bytes copied are the bytes checked
             (work / "estimates.csv").write_text(est_csv, encoding="utf-8")
             shutil.copytree(TEMPLATE_DIR / "assets", work / "assets")
             timings["assemble"] = time.perf_counter() - t0
