@@ -200,6 +200,14 @@ def check_target(target: Path, *, inputs: list = (), cache_dir: Path | None = No
 # disk and permission faults as one line
 # --------------------------------------------------------------------------------------
 def describe_os_error(exc: OSError, doing: str = "writing") -> str:
+    if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
+        # copytree collects its failures as (source, destination, message): the first one says it
+        import re
+
+        _, dst, why = exc.args[0][0]
+        m = re.search(r"\[Errno (\d+)\] ([^:']+)", str(why))
+        if m:
+            return describe_os_error(OSError(int(m.group(1)), m.group(2), dst), doing)
     path = exc.filename or ""
     where = f" {path}" if path else ""
     if exc.errno == errno.ENOSPC:

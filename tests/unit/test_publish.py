@@ -245,3 +245,11 @@ def test_a_reused_pid_is_not_taken_for_the_build_that_left_a_folder():
     assert not publish.process_alive({**me, "started": "1"})  # same pid, another process (started at boot)
     assert not publish.process_alive({"pid": _dead_pid(), "host": me["host"], "started": None})
     assert publish.process_alive({"pid": 1, "host": "another-machine", "started": "1"})  # never guess for others
+
+
+def test_a_failed_copytree_reads_as_its_first_error():
+    import shutil
+
+    exc = shutil.Error([("/src/a.css", "/mnt/out/a.css", "[Errno 28] No space left on device: '/mnt/out/a.css'")])
+    assert publish.describe_os_error(exc) == ("no space left on the device writing /mnt/out/a.css: free some space "
+                                              "or choose another --out")
