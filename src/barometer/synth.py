@@ -63,7 +63,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import targets as T
 from . import yamlio
@@ -603,7 +602,7 @@ def load_model(edition: str) -> dict:
     path = DATA_DIR / "synth" / f"{edition}.yaml"
     if not path.exists():
         raise SynthError(f"no synthetic-data model for edition {edition}: {path} does not exist")
-    return yamlio.load(path.read_text(encoding="utf-8"))
+    return yamlio.load_file(path, what="synthetic-data model")
 
 
 def sample_dir(edition: str, country: str, root: Path | None = None) -> Path:

@@ -181,8 +181,7 @@ def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
     from .. import __version__, i18n
 
     lang = cfg.lang
-    period = yamlio.load((DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml").read_text(
-        encoding="utf-8"))["period"]
+    period = yamlio.load_file(DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml")["period"]
     synthetic = not cfg.data_path
     edition_slug = f"{cfg.edition}-{cfg.country}-{cfg.lang}"
     return {

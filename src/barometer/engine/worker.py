@@ -260,7 +260,9 @@ def run_forked(job: dict) -> dict:
 def _start_svg_server() -> None:
     import subprocess
 
-    tmp = tempfile.mkdtemp(prefix="barometer-svg-")
+    from .sockets import socket_dir
+
+    tmp = tempfile.mkdtemp(prefix="svg-", dir=socket_dir())  # a socket path short whatever TMPDIR is
     key = os.urandom(16)
     address = os.path.join(tmp, "s")
     env = dict(os.environ, BAROMETER_SVG_KEY=key.hex())
@@ -277,6 +279,9 @@ def _wait_svg_server() -> None:
 def main() -> int:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed by reports goes to the log, not the protocol
+    from .sockets import socket_dir
+
+    socket_dir()  # made (and removed at exit) here, used by every report's kernel this worker forks
     if os.environ.get("BAROMETER_SVG_SERVER", "1") != "0":
         _start_svg_server()  # warms up while this process imports
     from barometer.engine.forkserver import preload
