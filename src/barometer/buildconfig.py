@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
 from .paths import BUILD_DIR, NOTEBOOK_DIR
 
 
@@ -44,3 +45,19 @@ class BaseConfig:
     @property
     def default_cache_dir(self) -> Path:
         return self.cache_dir or (self.target.parent / ".cache" / "engine")
+
+    def check_paths(self) -> None:
+        """``--data`` and ``--frame``: a path with a line break or another control
+        character, a missing file or a folder is an :class:`InputError` (exit 2,
+        one line: the path is shown with ``repr``, so the line break is visible)."""
+        for option, value in (("--data", self.data_path), ("--frame", self.frame_path)):
+            if not value:
+                continue
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                raise InputError(f"{option} {value!r}: the path contains a line break or another control character; "
+                                 "rename the file (or link it under a plain name) and pass that path")
+            path = Path(value)
+            if not path.exists():
+                raise InputError(f"{option}: file {value!r} does not exist")
+            if path.is_dir():
+                raise InputError(f"{option} {value!r}: is a folder; pass the file")

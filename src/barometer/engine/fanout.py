@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..buildconfig import BaseConfig
+from ..errors import InputError
 from ..paths import DATA_DIR, TEMPLATE_DIR
 from .cache import Cache, digest
 
@@ -37,7 +38,7 @@ UNIT_NOTEBOOK = "unit_report.ipynb"
 INDEX_NOTEBOOK = "unit_index.ipynb"
 
 
-class FanoutInputError(ValueError):
+class FanoutInputError(InputError):
     """Wrong parameters: nothing is built (exit status 2)."""
 
 
@@ -79,8 +80,7 @@ def _validate(cfg: FanoutConfig):
     if not (DATA_DIR / "report" / f"{cfg.edition}.yaml").exists():
         known = sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
         raise FanoutInputError(f"unknown edition {cfg.edition!r}: choose one of {', '.join(known)}")
-    if cfg.data_path and not Path(cfg.data_path).exists():
-        raise FanoutInputError(f"data file {cfg.data_path!r} does not exist")
+    cfg.check_paths()  # --data / --frame: control characters, missing files (InputError)
     if cfg.executor not in ("local", "dask"):
         raise FanoutInputError(f"unknown executor {cfg.executor!r}: local or dask")
     for nb in (UNIT_NOTEBOOK, INDEX_NOTEBOOK):
@@ -279,7 +279,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
     cache = Cache(cfg.default_cache_dir)
     try:
         tasks, us = plan(cfg, cache)
-    except FanoutInputError as exc:
+    except InputError as exc:  # options, units.yaml, the codebook
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for t in tasks:
@@ -313,6 +313,12 @@ def build_fanout(cfg: FanoutConfig) -> int:
 
     from .. import build as edition_build  # heavy (pandas): only when something is (re)assembled
 
+    if misses and (cfg.data_path or cfg.frame_path):  # bad input: one message (exit 2), not one failure per report
+        try:
+            edition_build.load_input(cfg)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     commit = edition_build._git_commit()
     index_title = _index_task(cfg, cache, "").title
     context = _page_context(cfg, commit, index_title)
