@@ -83,6 +83,9 @@ def _loads(text: str, name: str):
                         "write the values out in full") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        if isinstance(exc, yaml.composer.ComposerError) and "alias" in str(exc.problem) and mark is not None:
+            raise YamlError(f"{name}: line {mark.line + 1}: uses a YAML alias (*) without its anchor; anchors and "
+                            "aliases are not allowed: write the values out in full") from None
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         context = getattr(exc, "context", None)

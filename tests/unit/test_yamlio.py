@@ -38,6 +38,11 @@ def test_every_kind_of_alias_is_refused(text, line):
         yamlio.load(text, name="cfg.yaml")
 
 
+def test_undefined_alias_says_aliases_are_not_allowed():
+    with pytest.raises(yamlio.YamlError, match=r"^c\.yaml: line 2: uses a YAML alias .* not allowed"):
+        yamlio.load("a: 1\nb: *nowhere\n", name="c.yaml")
+
+
 def test_a_normal_file_loads_as_safe_load(tmp_path):
     text = "a: 1\nb: [x, 'y', 2.5]\nc: {d: Tårnby, e: null}\nf: '&not an anchor *nor an alias'\n"
     path = tmp_path / "ok.yaml"
