@@ -61,6 +61,16 @@ def test_texts_longer_than_the_schema_allows_are_refused(tmp_path, field, value,
     assert len(msg) < 400  # the long text is not repeated in the message
 
 
+def test_too_many_facts_are_refused(tmp_path):
+    def facts(n):  # separate objects: shared ones would be dumped as aliases
+        return [{"value": f"{i} %", "label": {"da": "andel", "en": "share"}} for i in range(n)]
+
+    write(tmp_path, case(facts=facts(21)))
+    assert "field 'facts'" in error(tmp_path)
+    write(tmp_path, case(facts=facts(20)))
+    assert len(load_content(EDITION, tmp_path)) == 1
+
+
 def test_texts_at_the_bounds_are_accepted(tmp_path):
     write(tmp_path, case(title={"da": "T" * 300, "en": "t"}, summary={"da": "S" * 2000, "en": "s"},
                          body={"da": "B" * 50_000, "en": "b"}))
