@@ -75,3 +75,21 @@ def test_kernel_manager_uses_the_short_folder(tmp_path, monkeypatch, fresh):
     km = ForkKernelManager()
     assert km.transport == "ipc" and sockets.fits(km.ip + "-65535")
     assert os.path.dirname(km.ip) == fresh()
+
+
+def test_folders_of_dead_processes_are_cleaned(tmp_path, monkeypatch, fresh):
+    try:  # a pid no process can have
+        pid = int(open("/proc/sys/kernel/pid_max").read()) + 1
+    except OSError:
+        pid = 2**22 + 1
+    stale = tmp_path / f"barometer-s{pid}-abcd1234"
+    live = tmp_path / f"barometer-s{os.getpid()}-abcd1234"
+    other = tmp_path / "barometer-svg-abcd1234"
+    for d in (stale, live, other):
+        d.mkdir()
+    (stale / "k0123-1").write_text("")
+    assert sockets.clean_stale(str(tmp_path)) == [str(stale)]
+    assert not stale.exists() and live.exists() and other.exists()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    d = fresh()
+    assert os.path.basename(d).startswith(f"barometer-s{os.getpid()}-") and live.exists()

@@ -7,7 +7,8 @@ on one, so a long ``TMPDIR`` (82 characters is enough) made every kernel fail
 with ``ZMQError: File name too long``.  :func:`socket_dir` makes one folder
 per process (mode 0700: only this user can connect), under ``TMPDIR`` when
 its path is short enough and otherwise under ``/tmp`` (or ``/var/tmp``,
-``/dev/shm``), and removes it when the process that made it exits.  Forks (the
+``/dev/shm``), and removes it when the process that made it exits (folders of processes
+that were killed are removed by the next one).  Forks (the
 reports' processes and their kernels) use their parent's folder: every
 socket in it has a unique name, and a fork never removes it.
 """
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
+import stat
 import sys
 import tempfile
 
@@ -26,7 +29,8 @@ from ..errors import BuildError
 SOCKET_PATH_MAX = 103 if sys.platform == "darwin" else 107
 #: Room a folder leaves for the names put in it (``k<12 hex>-<port>``, ``svg``).
 NAME_ROOM = 24
-_PREFIX = "barometer-s"
+_PREFIX = "barometer-s"  # + the maker's pid + "-" + 8 random characters
+_STALE = re.compile(r"barometer-s(\d+)-[A-Za-z0-9_]{8}")
 _FALLBACKS = ("/tmp", "/var/tmp", "/dev/shm")
 
 _made: dict[str, object] = {}  # "path", and "pid" of the process that made it
@@ -55,15 +59,17 @@ def socket_dir() -> str:
     made = _made.get("path")
     if made and os.path.isdir(made):  # this process's, or (in a fork) its parent's: names are unique
         return made
+    prefix = f"{_PREFIX}{os.getpid()}-"
     # "/" + prefix + 8 random characters from mkdtemp + "/" + a name
-    need = 1 + len(_PREFIX) + 8 + 1 + NAME_ROOM
+    need = 1 + len(prefix) + 8 + 1 + NAME_ROOM
     tried = []
     for base in candidates():
         if len(os.fsencode(base)) + need > SOCKET_PATH_MAX:
             tried.append(f"{base} (path too long)")
             continue
+        clean_stale(base)
         try:
-            path = tempfile.mkdtemp(prefix=_PREFIX, dir=base)  # mode 0700
+            path = tempfile.mkdtemp(prefix=prefix, dir=base)  # mode 0700
         except OSError as exc:
             tried.append(f"{base} ({exc.strerror or exc})")
             continue
@@ -81,6 +87,38 @@ def socket_path(name: str) -> str:
     if not fits(path + "-65535"):
         raise BuildError(f"socket name {name!r} is too long for a Unix socket path ({path})")
     return path
+
+
+def clean_stale(base: str) -> list[str]:
+    """Remove the socket folders in ``base`` that a process now gone made
+    (a worker that was killed cannot remove its own); only this user's."""
+    removed = []
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _STALE.fullmatch(entry.name)
+        if not m or _alive(int(m.group(1))):
+            continue
+        try:
+            st = os.lstat(entry.path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.getuid():
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid: leave it
+    return True
 
 
 def _remove(pid: int, path: str) -> None:
