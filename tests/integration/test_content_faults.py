@@ -87,16 +87,22 @@ def test_alias_bomb_in_content_is_refused_within_seconds(root, content_file, tmp
     _nothing_written(out)
 
 
-def test_alias_bomb_in_a_report_config_is_refused(root, tmp_path):
-    cfg = root / "data" / "report" / "disclosure.yaml"
+@pytest.mark.parametrize("rel, mode", [
+    ("report/disclosure.yaml", "--no-pdf"),
+    ("report/2018.yaml", "--by=government_level"),  # the reports read it: they failed one by one (exit 1)
+    ("codebook/2018-dk.yaml", "--no-pdf"),
+    ("codebook/2018-dk.yaml", "--by=government_level"),
+])
+def test_alias_bomb_in_a_config_file_is_refused(root, tmp_path, rel, mode):
+    cfg = root / "data" / rel
     saved = cfg.read_text(encoding="utf-8")
     nested = "".join(f"  {line}\n" for line in BOMB.splitlines()[3:])  # the anchors, under one key
     cfg.write_text(saved + "\nextra:\n" + nested, encoding="utf-8")
     try:
         out = tmp_path / "out" / "site"
-        r, _ = _build(root, "--no-pdf", "--out", str(out), timeout=120)
+        r, _ = _build(root, mode, "--out", str(out), timeout=120)
         msg = _one_line_error(r, 2)
-        assert "disclosure.yaml" in msg and "alias" in msg
+        assert cfg.name in msg and "uses the YAML alias *a" in msg
         _nothing_written(out)
     finally:
         cfg.write_text(saved, encoding="utf-8")

@@ -81,6 +81,10 @@ def _validate(cfg: FanoutConfig):
         known = sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
         raise FanoutInputError(f"unknown edition {cfg.edition!r}: choose one of {', '.join(known)}")
     cfg.check_paths()  # --data / --frame: control characters, missing files (InputError)
+    from .. import yamlio
+
+    for name in (f"{cfg.edition}.yaml", "measures.yaml", "i18n.yaml", "disclosure.yaml"):  # every report reads them
+        yamlio.load_file(DATA_DIR / "report" / name)  # too big, not YAML, aliases: one line, exit 2
     if cfg.executor not in ("local", "dask"):
         raise FanoutInputError(f"unknown executor {cfg.executor!r}: local or dask")
     for nb in (UNIT_NOTEBOOK, INDEX_NOTEBOOK):
