@@ -46,11 +46,11 @@ class BaseConfig:
     def default_cache_dir(self) -> Path:
         return self.cache_dir or (self.target.parent / ".cache" / "engine")
 
-    def check_paths(self) -> None:
+    def check_paths(self, data_option: str = "--data") -> None:
         """``--data`` and ``--frame``: a path with a line break or another control
         character, a missing file or a folder is an :class:`InputError` (exit 2,
         one line: the path is shown with ``repr``, so the line break is visible)."""
-        for option, value in (("--data", self.data_path), ("--frame", self.frame_path)):
+        for option, value in ((data_option, self.data_path), ("--frame", self.frame_path)):
             if not value:
                 continue
             if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
