@@ -207,7 +207,8 @@ def test_bad_data_file_is_one_message_for_fanout(root, tmp_path):
 def test_newline_in_a_path_is_exit_2_for_check_data(root, tmp_path, option):
     odd = _inputs(tmp_path) / "a\nb.csv"
     odd.write_text("x\n1\n")
-    sample = root / "data" / "synthetic" / "2018" / "dk" / "respondents.csv"
+    sample = _inputs(tmp_path) / "plain.csv"  # the paths are checked before any file is read
+    sample.write_text("x\n1\n")
     args = ["--check-data", str(odd)] if option == "--check-data" else ["--check-data", str(sample), "--frame", str(odd)]
     r, _ = _build(root, *args, timeout=120)
     msg = _one_line_error(r, 2)  # --check-data said OK over two lines; --frame's error was split over two
