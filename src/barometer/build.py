@@ -386,7 +386,6 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
                       order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pandas as pd
 
-    from . import targets
     from .estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
