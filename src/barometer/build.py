@@ -85,14 +85,11 @@ def _log(cfg: BuildConfig, msg: str) -> None:
 # 1. plan
 # --------------------------------------------------------------------------------------
 def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
-    from .codebook import CodebookError
-    from .dataset import DataError, load
+    from .content import ContentError, load_content
     from .disclosure import DisclosureError, check_min_base, rules
-    from .readers import ReadError
     from .report import ParameterError, chapters_for, check_declared, report_config, validate_parameters
-    from .validation import ValidationError
-    from .weighting import WeightingError
 
+    cfg.check_paths()
     try:
         validate_parameters(cfg.edition, cfg.country, cfg.lang, cfg.data_path, "")
         if cfg.min_base is not None:
@@ -113,14 +110,32 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
             check_declared(cfg.notebook_dir / ch.notebook)
         except ParameterError as exc:
             raise InputError(str(exc)) from None
+    try:  # the content files (size, YAML, schema) before any notebook reads them
+        load_content(cfg.edition)
+    except ContentError as exc:
+        raise InputError(str(exc)) from None
+    return rc, chapters, load_input(cfg)
+
+
+def load_input(cfg: BaseConfig):
+    """The respondent file (``--data``, or the synthetic sample) loaded, checked
+    against the codebook and weighted; any problem is an :class:`InputError`.
+    Used by both build modes, before any notebook runs."""
+    from .codebook import CodebookError
+    from .dataset import DataError, load
+    from .readers import ReadError
+    from .validation import ValidationError
+    from .weighting import WeightingError
+
     try:
-        ds = load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
+        return load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
     except (DataError, ReadError, WeightingError, CodebookError, ValidationError) as exc:
         raise InputError(str(exc)) from None
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, exit 2
         raise InputError(f"{cfg.data_path or 'the synthetic sample'}: cannot be used ({type(exc).__name__}: {exc}); "
                          "check it with build.py --check-data") from None
-    return rc, chapters, ds
 
 
 # --------------------------------------------------------------------------------------
@@ -366,7 +381,6 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
                       order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pandas as pd
 
-    from . import targets
     from .estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
@@ -390,10 +404,28 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
         if (work / "figures" / f"{fig_id}.svg").exists():
             (work / "figures" / f"{fig_id}.csv").write_text(to_csv_text(rows), encoding="utf-8")
     shutil.rmtree(est_dir)
-    check = targets.compare(est, cfg.edition, cfg.country)
-    if cfg.country == "dk":  # the Danish report also publishes the Norwegian comparison rows
-        check = pd.concat([check, targets.compare(est, cfg.edition, "no")], ignore_index=True)
-    return est, check
+    return est, _check_targets(cfg, est, ds)
+
+
+def _check_targets(cfg: BuildConfig, est: pd.DataFrame, ds) -> pd.DataFrame:
+    """The published figures against this build.  The synthetic sample: its
+    *model* is checked, from unsuppressed estimates computed here and never
+    written anywhere but the pass/fail count (a strict ``--min-base`` hides
+    every share and still builds).  Real data: the published estimates are
+    compared (informative; suppressed figures count as not reproduced)."""
+    import pandas as pd
+
+    from . import dataset, targets
+
+    countries = [cfg.country] + (["no"] if cfg.country == "dk" else [])  # the Danish report shows Norway too
+    checks = []
+    for country in countries:
+        if not ds.synthetic:
+            checks.append(targets.compare(est, cfg.edition, country))
+        elif len(targets.load_targets(edition=cfg.edition, country=country)):
+            sample = ds if country == cfg.country else dataset.load(cfg.edition, country)
+            checks.append(targets.check_model(sample, cfg.edition, country))
+    return pd.concat(checks, ignore_index=True) if checks else targets.compare(est, cfg.edition, cfg.country)
 
 
 # --------------------------------------------------------------------------------------
@@ -515,6 +547,7 @@ def _build(cfg: BuildConfig) -> Path:
 
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    cfg.check_paths()  # --data / --frame: control characters, missing files (before they are used anywhere)
     target = publish.check_target(cfg.target, inputs=[cfg.data_path, cfg.frame_path], cache_dir=cfg.cache_dir,
                                   slug=cfg.slug)
     publish.clean_stale(target)  # what a killed build left beside the output

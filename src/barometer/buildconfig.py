@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
 from .paths import BUILD_DIR, NOTEBOOK_DIR
 
 #: ``--cache-max`` by default: 2 GiB
@@ -66,3 +67,19 @@ class BaseConfig:
         if cache == target or cache.is_relative_to(target):
             raise InputError(f"the cache folder {cache} lies inside the output folder {target}, which a build "
                              "replaces; choose another --cache-dir or --out")
+
+    def check_paths(self, data_option: str = "--data") -> None:
+        """``--data`` and ``--frame``: a path with a line break or another control
+        character, a missing file or a folder is an :class:`InputError` (exit 2,
+        one line: the path is shown with ``repr``, so the line break is visible)."""
+        for option, value in ((data_option, self.data_path), ("--frame", self.frame_path)):
+            if not value:
+                continue
+            if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+                raise InputError(f"{option} {value!r}: the path contains a line break or another control character; "
+                                 "rename the file (or link it under a plain name) and pass that path")
+            path = Path(value)
+            if not path.exists():
+                raise InputError(f"{option}: file {value!r} does not exist")
+            if path.is_dir():
+                raise InputError(f"{option} {value!r}: is a folder; pass the file")

@@ -35,9 +35,13 @@ def check(edition: str, country: str, data_path: str, frame_path: str = "") -> s
 
 
 def main_check(edition: str, country: str, data_path: str, frame_path: str = "") -> int:
+    from .buildconfig import BaseConfig
+    from .errors import InputError
+
     try:
+        BaseConfig(data_path=data_path, frame_path=frame_path).check_paths("--check-data")  # as a build would
         print(check(edition, country, data_path, frame_path))
-    except INPUT_ERRORS as exc:
+    except (*INPUT_ERRORS, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, never a traceback

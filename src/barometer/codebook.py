@@ -23,7 +23,6 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pandas as pd
-import yaml
 
 from . import yamlio
 
@@ -164,9 +163,9 @@ def load_codebook(edition: str, country: str, codebook_dir: Path | None = None) 
             f"(available: {', '.join(available) or 'none'})"
         )
     try:
-        raw = yamlio.load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise CodebookError(f"{path}: not valid YAML: {exc}") from None
+        raw = yamlio.load_file(path, what="codebook")
+    except yamlio.YamlError as exc:  # too big, not YAML, aliases: one line naming the file
+        raise CodebookError(str(exc)) from None
     errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(raw), key=lambda e: list(e.path))
     if errors:
         lines = [f"{path}: {'.'.join(map(str, e.path)) or '(top)'}: {e.message}" for e in errors[:10]]

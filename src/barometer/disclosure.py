@@ -78,7 +78,7 @@ def check_min_base(value, source: str = "--min-base") -> int:
 
 @functools.cache
 def _settings() -> dict:
-    raw = yamlio.load(SETTINGS.read_text(encoding="utf-8"))
+    raw = yamlio.load_file(SETTINGS)
     if not isinstance(raw, dict) or not {"min_base", "min_cell"} <= set(raw):
         raise DisclosureError(f"{SETTINGS}: needs the settings min_base and min_cell")
     return raw

@@ -49,18 +49,19 @@ def _row(figure_id, measure, country, population, category="", est=np.nan, lo=np
 
 
 def share(ds: Dataset, measure: str, population: str, figure_id: str, category: str = "",
-          extra_mask: pd.Series | None = None, min_base: int | None = None) -> dict:
+          extra_mask: pd.Series | None = None, min_base: int | None = None, min_cell: int | None = None) -> dict:
     """Weighted share (%) of ``population`` with ``measure``, with a 95 % CI,
-    or a suppressed row when disclosure control says so (``min_base``
-    overrides the rules' minimum base)."""
+    or a suppressed row when disclosure control says so (``min_base`` and
+    ``min_cell`` override the rules' minimum base and smallest cell)."""
     y = ds.df[f"m_{measure}"].to_numpy(dtype="float64", na_value=np.nan)
     mask = population_mask(ds.df, population).to_numpy(dtype=bool) & ~np.isnan(y)
     if extra_mask is not None:
         mask &= extra_mask.fillna(False).astype(bool).to_numpy(dtype=bool)
     n = int(np.count_nonzero(mask))
     rules = disclosure.rules()
-    if min_base is not None:
-        rules = disclosure.Rules(min_base=min_base, min_cell=rules.min_cell)
+    if min_base is not None or min_cell is not None:
+        rules = disclosure.Rules(min_base=rules.min_base if min_base is None else min_base,
+                                 min_cell=rules.min_cell if min_cell is None else min_cell)
     if rules.share_reason(n, int(np.count_nonzero(mask & (y == 1)))):
         return _row(figure_id, measure, ds.country, population, category, n=n, suppressed=True)
     r = ds.design.subset(mask).ciprop(f"m_{measure}", method=CI_METHOD, level=LEVEL)

@@ -31,7 +31,7 @@ def check_lang(lang: str) -> str:
 
 @functools.cache
 def strings() -> dict:
-    return yamlio.load((DATA_DIR / "report" / "i18n.yaml").read_text(encoding="utf-8"))
+    return yamlio.load_file(DATA_DIR / "report" / "i18n.yaml")
 
 
 def t(key: str, lang: str, **values) -> str:

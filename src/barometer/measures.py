@@ -19,7 +19,7 @@ from .paths import DATA_DIR
 def measures_spec(edition: str | None = None) -> dict:
     """Populations and measures (``data/report/measures.yaml``); with an
     edition, its overrides (``editions: <edition>: <measure>: {...}``) applied."""
-    raw = yamlio.load((DATA_DIR / "report" / "measures.yaml").read_text(encoding="utf-8"))
+    raw = yamlio.load_file(DATA_DIR / "report" / "measures.yaml")
     spec = {"populations": raw["populations"], "measures": dict(raw["measures"])}
     overrides = raw.get("editions", {}).get(str(edition), {}) if edition is not None else {}
     for name, keys in overrides.items():

@@ -17,6 +17,7 @@ is left as it is, for :mod:`barometer.validation` to report.
 from __future__ import annotations
 
 import io
+import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def read_table(path: str | Path, codebook=None) -> pd.DataFrame:
     except Exception as exc:  # noqa: BLE001 - every reader error becomes one clear message
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ReadError(f"{path}: cannot be read as {fmt} (damaged or truncated?): {msg}") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = [nfc(str(c).strip()) for c in df.columns]  # "Tårnby" typed as a+ring is the same name
     dup = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dup:
         raise ReadError(f"{path}: column names occur more than once: {dup[:5]}")
@@ -169,8 +170,35 @@ def _as_string(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
+def nfc(text: str) -> str:
+    """``text`` in Unicode NFC: "å" typed as "a" + combining ring (NFD, as
+    macOS and some exports write it) becomes the one character "å"."""
+    return unicodedata.normalize("NFC", text)
+
+
 def _norm(x) -> str:
-    return " ".join(str(x).split()).casefold()
+    """A label as it is matched: NFC, spacing collapsed, case ignored."""
+    return nfc(" ".join(nfc(str(x)).split()).casefold())
+
+
+_INVISIBLE = {"Cf", "Cc", "Co", "Cn", "Zl", "Zp"}  # format (zero-width, direction marks), control, unassigned
+
+
+def invisible_chars(text: str) -> list[str]:
+    """The characters of ``text`` one cannot see (or that look like others):
+    zero-width and other format characters, controls, spaces other than the
+    plain one, and combining marks left over after NFC."""
+    return [ch for ch in nfc(text) if unicodedata.category(ch) in _INVISIBLE or unicodedata.category(ch) == "Mn"
+            or (unicodedata.category(ch) == "Zs" and ch != " ")]
+
+
+def skeleton(x) -> str:
+    """A label with every invisible difference removed (NFKC, format and
+    control characters dropped, spacing collapsed, case ignored): two texts
+    with the same skeleton look the same to a reader."""
+    text = unicodedata.normalize("NFKC", str(x))
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE)
+    return unicodedata.normalize("NFKC", " ".join(text.split()).casefold())
 
 
 def map_labels(df: pd.DataFrame, codebook, file_labels: dict | None = None) -> pd.DataFrame:
@@ -218,7 +246,7 @@ def _label_to_code(x, by_label: dict):
         return np.nan
     if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
         return x
-    s = str(x).strip()
+    s = nfc(str(x).strip())
     if s == "":
         return np.nan
     try:

@@ -76,7 +76,7 @@ def validate_parameters(edition, country, lang, data_path="", output_dir="") -> 
 
 @functools.cache
 def report_config(edition: str) -> dict:
-    return yamlio.load((DATA_DIR / "report" / f"{edition}.yaml").read_text(encoding="utf-8"))
+    return yamlio.load_file(DATA_DIR / "report" / f"{edition}.yaml")
 
 
 def _display_html(markup: str) -> None:

@@ -604,7 +604,7 @@ def load_model(edition: str) -> dict:
     path = DATA_DIR / "synth" / f"{edition}.yaml"
     if not path.exists():
         raise SynthError(f"no synthetic-data model for edition {edition}: {path} does not exist")
-    return yamlio.load(path.read_text(encoding="utf-8"))
+    return yamlio.load_file(path, what="synthetic-data model")
 
 
 

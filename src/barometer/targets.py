@@ -65,3 +65,34 @@ def compare(estimates: pd.DataFrame, edition: str, country: str) -> pd.DataFrame
     n_ok = m["n_obs"].isna() | (m["n_obs"] == m["n_obs_est"])
     m["ok"] = (pct_ok & n_ok & m["n_obs_est"].notna()).astype(bool)
     return m
+
+
+def check_model(ds, edition: str, country: str) -> pd.DataFrame:
+    """The published targets of ``edition``/``country`` estimated straight from
+    the sample ``ds`` (a :class:`barometer.dataset.Dataset`), *without*
+    disclosure control: it checks that the synthetic model reproduces the
+    published figures, whatever the build's ``--min-base`` hides.  Same
+    columns as :func:`compare`.  The unsuppressed numbers are for this check
+    only and must never be written into a published file."""
+    import numpy as np
+
+    from . import estimates
+    from .dataset import population_mask
+
+    t = load_targets(edition=edition, country=country)
+    est_pct, n_est = [], []
+    for row in t.itertuples(index=False):
+        if row.measure == "answers":
+            est_pct.append(np.nan)
+            n_est.append(int(population_mask(ds.df, row.population).sum()))
+            continue
+        got = estimates.share(ds, row.measure, row.population, "target", min_base=0, min_cell=0)
+        est_pct.append(got["estimate_pct"])
+        n_est.append(got["n_obs"])
+    m = t.assign(estimate_pct=pd.Series(est_pct, index=t.index, dtype="float64"),
+                 n_obs_est=pd.Series(n_est, index=t.index, dtype="Int64"))
+    pct_ok = m["published_pct"].isna() | (
+        (m["estimate_pct"] + 1e-9).round(0).sub(m["published_pct"]).abs().lt(0.5))
+    n_ok = m["n_obs"].isna() | (m["n_obs"] == m["n_obs_est"])
+    m["ok"] = (pct_ok & n_ok & m["n_obs_est"].notna()).astype(bool)
+    return m

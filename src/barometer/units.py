@@ -14,12 +14,10 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
+from . import yamlio
 from .paths import DATA_DIR
 
 DIMENSIONS = ("subsector", "region", "municipality", "government_level")
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class UnitError(ValueError):
@@ -38,7 +36,7 @@ class Unit:
 
 @functools.cache
 def config() -> dict:
-    return yaml.load((DATA_DIR / "report" / "units.yaml").read_text(encoding="utf-8"), Loader=_Loader)
+    return yamlio.load_file(DATA_DIR / "report" / "units.yaml")
 
 
 def config_path() -> Path:
@@ -47,7 +45,7 @@ def config_path() -> Path:
 
 @functools.cache
 def _codebook_yaml(edition: str, country: str) -> dict:
-    return yaml.load((DATA_DIR / "codebook" / f"{edition}-{country}.yaml").read_text(encoding="utf-8"), Loader=_Loader)
+    return yamlio.load_file(DATA_DIR / "codebook" / f"{edition}-{country}.yaml")
 
 
 def dimension(by: str) -> dict:

@@ -14,6 +14,7 @@ weights, universes) are plain pandas below it.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ except ImportError:  # pragma: no cover - older pandera
     import pandera as pa
 
 from .codebook import Codebook
+from .readers import _norm, invisible_chars, skeleton
 
 WEIGHT_COLUMN = "weight"  # optional: a weight column delivered with the data is checked, not used
 SHOW = 5  # rows and values shown per problem
@@ -54,8 +56,41 @@ def rows_text(index) -> str:
 
 def values_text(values) -> str:
     uniq = list(dict.fromkeys(_plain(v) for v in values))
-    shown = ", ".join(repr(v) for v in uniq[:SHOW])
+    shown = ", ".join(show_value(v) for v in uniq[:SHOW])
     return shown + (f" and {len(uniq) - SHOW} other values" if len(uniq) > SHOW else "")
+
+
+def show_value(v) -> str:
+    """``repr(v)``, with every character one cannot see written as ``\\uXXXX``
+    (``repr`` already escapes zero-width and odd spaces, not combining marks),
+    so a value that differs from a label only invisibly looks different."""
+    text = repr(v)
+    if isinstance(v, str):
+        text = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) == "Mn" else ch for ch in text)
+    return text
+
+
+def _lookalikes(values, var) -> str:
+    """"; 'Tår\\u200bnby' differs from the label 'Tårnby' only by invisible
+    characters (U+200B ZERO WIDTH SPACE)" for values that look like a label."""
+    if not var.values:
+        return ""
+    labels = {}
+    for text in var.values.values():
+        for label in text.values():
+            labels.setdefault(skeleton(label), label)
+    notes = []
+    for v in dict.fromkeys(values):
+        if not isinstance(v, str):
+            continue
+        label = labels.get(skeleton(v))
+        if label is not None and _norm(v) != _norm(label):
+            odd = ", ".join(dict.fromkeys(f"U+{ord(ch):04X} {unicodedata.name(ch, '?')}" for ch in invisible_chars(v)))
+            notes.append(f"{show_value(v)} differs from the label {label!r} only by characters one cannot see"
+                         + (f" ({odd})" if odd else " (another form of the same letters)"))
+        if len(notes) == SHOW:
+            break
+    return "".join(f"; {n}: retype it" for n in notes)
 
 
 def _plain(v):
@@ -125,7 +160,7 @@ def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple
             out.append(f"{where}: column {var.name!r} ({var.type}): text {values_text(col[bad])} in "
                        f"{rows_text(col.index[bad])}: expected numbers"
                        + (f" or their labels ({', '.join(repr(t['da']) for t in list(var.values.values())[:4])})"
-                          if var.values else ""))
+                          if var.values else "") + _lookalikes(col[bad], var))
         view[var.name] = num
     try:
         schema(codebook).validate(view, lazy=True)

@@ -1,3 +1,4 @@
+import copy
 import shutil
 
 import pandas as pd
@@ -55,7 +56,8 @@ def test_unknown_value_set_is_an_error(tmp_path):
 
 
 def test_duplicate_variable_is_an_error(tmp_path):
-    d = _copy(tmp_path, lambda raw: raw["variables"].append(dict(raw["variables"][0])))
+    # a deep copy: shared objects would be dumped as YAML aliases, which the loader refuses
+    d = _copy(tmp_path, lambda raw: raw["variables"].append(copy.deepcopy(raw["variables"][0])))
     with pytest.raises(CodebookError, match="defined twice"):
         load_codebook("2018", "dk", d)
 

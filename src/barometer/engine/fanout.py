@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..buildconfig import BaseConfig
+from ..errors import InputError
 from ..paths import DATA_DIR, TEMPLATE_DIR
 from .cache import Cache, digest
 
@@ -37,7 +38,7 @@ UNIT_NOTEBOOK = "unit_report.ipynb"
 INDEX_NOTEBOOK = "unit_index.ipynb"
 
 
-class FanoutInputError(ValueError):
+class FanoutInputError(InputError):
     """Wrong parameters: nothing is built (exit status 2)."""
 
 
@@ -79,8 +80,11 @@ def _validate(cfg: FanoutConfig):
     if not (DATA_DIR / "report" / f"{cfg.edition}.yaml").exists():
         known = sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
         raise FanoutInputError(f"unknown edition {cfg.edition!r}: choose one of {', '.join(known)}")
-    if cfg.data_path and not Path(cfg.data_path).exists():
-        raise FanoutInputError(f"data file {cfg.data_path!r} does not exist")
+    cfg.check_paths()  # --data / --frame: control characters, missing files (InputError)
+    from .. import yamlio
+
+    for name in (f"{cfg.edition}.yaml", "measures.yaml", "i18n.yaml", "disclosure.yaml"):  # every report reads them
+        yamlio.load_file(DATA_DIR / "report" / name)  # too big, not YAML, aliases: one line, exit 2
     if cfg.executor not in ("local", "dask"):
         raise FanoutInputError(f"unknown executor {cfg.executor!r}: local or dask")
     for nb in (UNIT_NOTEBOOK, INDEX_NOTEBOOK):
@@ -190,8 +194,7 @@ def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
     from .. import __version__, i18n
 
     lang = cfg.lang
-    period = yamlio.load((DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml").read_text(
-        encoding="utf-8"))["period"]
+    period = yamlio.load_file(DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml")["period"]
     synthetic = not cfg.data_path
     edition_slug = f"{cfg.edition}-{cfg.country}-{cfg.lang}"
     return {
@@ -295,7 +298,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
     timings: dict[str, float] = {}
     try:
         us = _validate(cfg)  # before anything is written (the cache folder included)
-    except FanoutInputError as exc:
+    except InputError as exc:  # options, units.yaml, the codebook, the input files
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not cfg.data_path:  # the synthetic sample is a build product: current before the reports are keyed
@@ -335,6 +338,12 @@ def build_fanout(cfg: FanoutConfig) -> int:
 
     from .. import build as edition_build  # heavy (pandas): only when something is (re)assembled
 
+    if misses and (cfg.data_path or cfg.frame_path):  # bad input: one message (exit 2), not one failure per report
+        try:
+            edition_build.load_input(cfg)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     commit = edition_build._git_commit()
     index_title = _index_task(cfg, cache, "").title
     context = _page_context(cfg, commit, index_title)

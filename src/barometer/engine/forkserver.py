@@ -26,7 +26,6 @@ import gc
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -283,8 +282,10 @@ class ForkKernelManager(AsyncKernelManager):
 
     @default("ip")
     def _ip_default(self) -> str:
-        if self.transport == "ipc":  # short (socket paths are limited to ~100 bytes) and unique
-            return os.path.join(tempfile.gettempdir(), f"barometer-kernel-{uuid.uuid4().hex[:16]}")
+        if self.transport == "ipc":  # unique, and short whatever TMPDIR is (socket paths: ~107 bytes)
+            from .sockets import socket_path
+
+            return socket_path(f"k{uuid.uuid4().hex[:12]}")
         return super()._ip_default()
 
     @property

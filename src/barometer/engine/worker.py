@@ -299,7 +299,9 @@ def _on_sigterm(signum, frame):
 def _start_svg_server() -> None:
     import subprocess
 
-    tmp = tempfile.mkdtemp(prefix="barometer-svg-")
+    from .sockets import socket_dir
+
+    tmp = tempfile.mkdtemp(prefix="svg-", dir=socket_dir())  # a socket path short whatever TMPDIR is
     key = os.urandom(16)
     address = os.path.join(tmp, "s")
     env = dict(os.environ, BAROMETER_SVG_KEY=key.hex())
@@ -318,6 +320,9 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed by reports goes to the log, not the protocol
+    from .sockets import socket_dir
+
+    socket_dir()  # made (and removed at exit) here, used by every report's kernel this worker forks
     if os.environ.get("BAROMETER_SVG_SERVER", "1") != "0":
         _start_svg_server()  # warms up while this process imports
     from barometer.engine.forkserver import preload
