@@ -32,7 +32,7 @@ LEVEL = 0.95
 def to_csv_text(rows: pd.DataFrame) -> str:
     """Rows of the estimates table as CSV text, exactly as ``estimates.csv``
     writes them (the build, the figure files and the download use this)."""
-    out = rows[COLUMNS].copy()
+    out = disclosure.blank(rows[COLUMNS])  # a suppressed row: blank numbers, suppressed=True
     for c in ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
     out["n_obs"] = out["n_obs"].astype("int64")
