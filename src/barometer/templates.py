@@ -14,6 +14,10 @@ import html
 
 from .paths import TEMPLATE_DIR
 
+#: the templates of what a chapter notebook shows (a warm worker compiles them before it forks)
+BLOCKS = tuple(f"blocks/{n}.html.j2" for n in ("figure", "data_table", "report_table", "key_figures", "unit_figure",
+                                                "text", "content_item", "factbox", "content_page", "harmonisation"))
+
 
 def _finalize(context, value):
     """Blocks (``blocks/``) spell escaped quotes as :func:`html.escape` does

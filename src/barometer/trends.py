@@ -11,11 +11,9 @@ Every row goes into ``estimates.csv`` with the edition in ``category``.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
-from . import charts, display, estimates, harmonisation, i18n
+from . import charts, display, estimates, harmonisation, i18n, templates
 from .dataset import Dataset, load
 from .estimates import COLUMNS
 from .rowformat import chart_rows, format_row
@@ -98,11 +96,10 @@ def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
               table_labels={f"{m}@{e}": lab for m, e, lab in zip(rows["measure"], rows["category"], chart_data["label"])})
     h = pd.concat([harmonisation.rows(m, editions(ch)) for m in ch.figure_spec(fig_id)["measures"]])
     notes = h[h["comparable"] == "no"].drop_duplicates(["edition", "note_en"])
-    items = "".join(f"<li><strong>{html.escape(r.edition)}:</strong> "
-                    f"{html.escape(r.note_da if ch.lang == 'da' else r.note_en)}</li>" for r in notes.itertuples())
+    items = [(r.edition, r.note_da if ch.lang == "da" else r.note_en) for r in notes.itertuples()]
     if "after" in ch.figure_spec(fig_id):
         ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
-    display.show_html(f'<ul class="harmonisation-notes">{items}</ul>')
+    display.show_html(str(templates.macro("blocks/harmonisation.html.j2", "notes")(items)))
     return rows
 
 
@@ -130,12 +127,7 @@ def definitions_table(ch) -> None:
     t = t[t["edition"].isin(editions(ch))]
     yes, no = ({"da": "ja", "en": "yes"}[ch.lang], {"da": "nej", "en": "no"}[ch.lang])
     head = {"da": ("Mål", "Udgave", "Sammenlignelig", "Note"), "en": ("Measure", "Edition", "Comparable", "Note")}
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            _label(ch, r.measure, r.edition) if _label(ch, r.measure, r.edition) != r.measure else _label(ch, r.measure),
-            r.edition, yes if r.comparable == "yes" else no,
-            r.note_da if ch.lang == "da" else r.note_en)) + "</tr>"
-        for r in t.itertuples())
-    display.show_html('<table class="report-table harmonisation"><thead><tr>'
-                  + "".join(f"<th scope='col'>{h}</th>" for h in head[ch.lang]) + "</tr></thead><tbody>"
-                  + body + "</tbody></table>")
+    body = [(_label(ch, r.measure, r.edition) if _label(ch, r.measure, r.edition) != r.measure else _label(ch, r.measure),
+             r.edition, yes if r.comparable == "yes" else no, r.note_da if ch.lang == "da" else r.note_en)
+            for r in t.itertuples()]
+    display.show_html(str(templates.macro("blocks/harmonisation.html.j2", "table")(head[ch.lang], body)))

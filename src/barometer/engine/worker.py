@@ -146,6 +146,10 @@ def _warm_configs(job: dict) -> None:
         i18n.strings()
         measures.measures_spec()
         display.sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
+        from barometer import templates
+
+        for t in templates.BLOCKS:  # the chapters' blocks, compiled once for every fork
+            templates.environment().get_template(t)
     except Exception:  # noqa: BLE001 - the report itself will say what is wrong
         return
     _EXPORTER["configs"] = True
