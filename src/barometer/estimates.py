@@ -32,9 +32,10 @@ LEVEL = 0.95
 def to_csv_text(rows: pd.DataFrame) -> str:
     """Rows of the estimates table as CSV text, exactly as ``estimates.csv``
     writes them (the build, the figure files and the download use this)."""
-    out = disclosure.blank(rows[COLUMNS])  # a suppressed row: blank numbers, suppressed=True
+    out = rows[COLUMNS].copy()
     for c in ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out = disclosure.blank(out)  # a suppressed row: blank numbers (the base stays), suppressed=True
     out["n_obs"] = out["n_obs"].astype("int64")
     out["suppressed"] = out["suppressed"].astype(bool)
     out["category"] = out["category"].fillna("").astype(str)
