@@ -87,7 +87,8 @@ def _log(cfg: BuildConfig, msg: str) -> None:
 def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     from .content import ContentError, load_content
     from .disclosure import DisclosureError, check_min_base, rules
-    from .report import ParameterError, chapters_for, check_declared, report_config, validate_parameters
+    from .params import ParameterError, check_declared, validate_parameters
+    from .reportconfig import chapters_for, report_config
 
     cfg.check_paths()
     try:
@@ -178,7 +179,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     jobs, by_id = [], {}
     preload = [[cfg.edition, cfg.country, data_path, ""]]
     if not data_path:  # the Danish report also shows the Norwegian numbers
-        from .report import COUNTRIES
+        from .params import COUNTRIES
         from .codebook import codebook_path
 
         preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
@@ -277,10 +278,10 @@ def _exporter():
 
 
 def _jinja():
-    import jinja2
+    """The project's one Jinja environment (the chapters' blocks use it too)."""
+    from .templates import environment
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)), autoescape=jinja2.select_autoescape(
-        enabled_extensions=("html", "j2"), default_for_string=True))
+    return environment()
 
 
 def _page_context(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, commit: str) -> dict:
@@ -354,12 +355,10 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
 
     env = _jinja()
     ctx = _page_context(cfg, rc, chapters, ds, commit)
+    listed = _figure_list(cfg, work)
     chs = []
     for ch in chapters:
-        figures = [{"anchor": m.group(1), "number": html.unescape(m.group(2)),
-                    "label": html.unescape(re.sub(r"<[^>]+>", "", m.group(3)))}
-                   for m in re.finditer(r'<figure class="report-figure"[^>]*?\sid="([^"]+)"[^>]*>\s*<p class="figure-number">(.*?)</p>'
-                                        r'<h2 class="figure-headline">(.*?)</h2>', ch.body, flags=re.S)]
+        figures = listed.get(ch.id, [])
         # links to case pages and to figures on other pages point inside the PDF
         body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)
         body = re.sub(r'href="[a-z0-9-]+\.html#(fig-[^"]+)"', r'href="#\1"', body)
@@ -372,6 +371,20 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
     weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out))
     (work / "print.html").unlink()
     return out
+
+
+def _figure_list(cfg: BuildConfig, work: Path) -> dict[str, list[dict]]:
+    """Chapter id -> its figures as the PDF's contents list them, in number
+    order, from the ``figures/<id>.json`` files the chapters wrote."""
+    word = i18n.t("figure", cfg.lang)
+    by_chapter: dict[str, list[dict]] = {}
+    for p in sorted((work / "figures").glob("*.json")):
+        if p.name.endswith(".vl.json"):  # the charts' Vega-Lite specifications
+            continue
+        m = json.loads(p.read_text(encoding="utf-8"))
+        by_chapter.setdefault(m["chapter"], []).append(m)
+    return {ch: [{"anchor": m["anchor"], "number": f"{word} {m['number']}", "label": m["headline"]}
+                 for m in sorted(figs, key=lambda m: m["number"])] for ch, figs in by_chapter.items()}
 
 
 # --------------------------------------------------------------------------------------

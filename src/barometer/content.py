@@ -14,7 +14,6 @@ so markup typed into a content file is shown as text, never executed.
 
 from __future__ import annotations
 
-import html
 import json
 import re
 import string
@@ -334,7 +333,8 @@ def render_item(
     advice_href: Callable[[str], str] = lambda id: f"advice/{id}.html",
     values: Mapping[str, str] | None = None,
 ) -> str:
-    """The box shown in a chapter page for ``item``, as safe HTML.
+    """The box shown in a chapter page for ``item``, as safe HTML
+    (``report_templates/blocks/content_item.html.j2``).
 
     Cases link to ``case_href(id)`` and advice to ``advice_href(id)``.  A fact
     box needs ``values`` (see :func:`render_factbox`).
@@ -344,34 +344,14 @@ def render_item(
         if values is None:
             raise ContentError(f"{_show(item.path)}: fact box {item.id!r} needs the estimated values; call render_factbox(item, lang, values)")
         return render_factbox(item, lang, values)
-
-    t = lambda key: _esc(item.text(key, lang))  # noqa: E731
-    parts: list[str] = []
-    if item.kind == "quote":
-        parts += [
-            f'<h3 class="content-title">{_esc(item["name"])}</h3>',
-            f'<p class="content-person">{t("role")}, {t("organisation")}</p>',
-            f'<p class="content-summary">{t("summary")}</p>',
-            f'<p class="content-note">{_esc(LABELS["quote_note"][lang])}</p>',
-        ]
-        if "about" in item.data:
-            parts.append(f'<p class="content-about">{t("about")}</p>')
-    else:
-        parts += [f'<h3 class="content-title">{t("title")}</h3>']
-        if item.kind == "advice":
-            parts.append(f'<p class="content-person">{_esc(item["expert"])}, {t("role")}</p>')
-        parts.append(f'<p class="content-summary">{t("summary")}</p>')
-        if item.kind == "tool":
-            parts.append(f'<p class="content-owner">{_esc(LABELS["owner"][lang])}: {t("owner")}</p>')
-        elif item.kind == "case":
-            parts.append(_link(case_href(item.id), LABELS["read_case"][lang]))
-        elif item.kind == "advice":
-            parts.append(_link(advice_href(item.id), LABELS["read_advice"][lang]))
-    return _box("aside", "content-box", item, lang, parts)
+    return _render("content_item", "aside", "content-box", item, lang,
+                   case_href=case_href(item.id) if item.kind == "case" else "",
+                   advice_href=advice_href(item.id) if item.kind == "advice" else "")
 
 
 def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> str:
-    """A "De norske tal" box with its placeholders filled from ``values``.
+    """A "De norske tal" box with its placeholders filled from ``values``
+    (``report_templates/blocks/factbox.html.j2``).
 
     ``values`` maps placeholder names (``<measure>_dk`` / ``<measure>_no``) to
     formatted figures such as ``"56 %"``.  Missing names raise ContentError.
@@ -386,40 +366,32 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
             f"{_show(item.path)}: field 'text.{lang}' needs value(s) for placeholder(s) {missing}; "
             f"pass them in `values` (got {sorted(values)})"
         )
-    filled = "".join(_esc(lit) + (_esc(str(values[name])) if name is not None else "") for lit, name, _, _ in pieces)
-    parts = [
-        f'<h3 class="content-title">{_esc(item.text("title", lang))}</h3>',
-        f'<p class="content-text">{filled}</p>',
-    ]
-    if "context" in item.data:
-        parts.append(f'<p class="content-context">{_esc(item.text("context", lang))}</p>')
-    parts.append(f'<p class="content-note">{_esc(item.text("note", lang))}</p>')
-    return _box("aside", "content-box", item, lang, parts)
+    filled = [(lit, str(values[name]) if name is not None else None) for lit, name, _, _ in pieces]
+    return _render("factbox", "aside", "content-box", item, lang, pieces=filled)
 
 
 def render_page_body(item: ContentItem, lang: str) -> str:
-    """The full page of a case or an expert-advice item, as safe HTML.
+    """The full page of a case or an expert-advice item, as safe HTML
+    (``report_templates/blocks/content_page.html.j2``).
 
     Title, key figures (cases), the Markdown body and the source line (cases)
     or the editors' note (advice).
     """
+    from markupsafe import Markup
+
     _check_lang(lang)
     if item.kind not in ("case", "advice"):
         raise ContentError(f"{_show(item.path)}: only cases and expert advice have a page of their own, {item.id!r} is a {item.kind}")
-    parts = [f'<h1 class="content-title">{_esc(item.text("title", lang))}</h1>']
-    if item.kind == "advice":
-        parts.append(f'<p class="content-person">{_esc(item["expert"])}, {_esc(item.text("role", lang))}</p>')
-    if item.get("facts"):
-        rows = "".join(
-            f'<li><strong class="fact-value">{_esc(_in(f["value"], lang))}</strong> {_esc(f["label"][lang])}</li>' for f in item["facts"]
-        )
-        parts.append(f'<h2>{_esc(LABELS["facts"][lang])}</h2>\n<ul class="content-facts">{rows}</ul>')
-    parts.append(f'<div class="content-body">\n{_markdown.render(item.text("body", lang))}</div>')
-    if item.kind == "case":
-        parts.append(f'<p class="content-source">{_esc(LABELS["source"][lang])}: {_esc(item.text("source", lang))}</p>')
-    else:
-        parts.append(f'<p class="content-note">{_esc(LABELS["advice_note"][lang])}</p>')
-    return _box("article", "content-page", item, lang, parts)
+    facts = [(_in(f["value"], lang), f["label"][lang]) for f in item.get("facts") or []]
+    return _render("content_page", "article", "content-page", item, lang, facts=facts,
+                   body=Markup(_markdown.render(item.text("body", lang))))  # raw HTML is off: safe
+
+
+def _render(template: str, tag: str, cls: str, item: ContentItem, lang: str, **context) -> str:
+    from . import templates
+
+    return templates.render(f"blocks/{template}.html.j2", tag=tag, cls=cls, item=item, lang=lang, labels=LABELS,
+                            text=lambda key: item.text(key, lang), **context)
 
 
 def _placeholders(template: str) -> list[str]:
@@ -434,25 +406,9 @@ def _placeholders(template: str) -> list[str]:
     return names
 
 
-def _box(tag: str, cls: str, item: ContentItem, lang: str, parts: list[str]) -> str:
-    head = (
-        f'<{tag} class="{cls} content-{_esc(item.kind)}" id="{_esc(item.kind)}-{_esc(item.id)}" lang="{lang}">\n'
-        f'<p class="content-kind">{_esc(LABELS[item.kind][lang])}</p>\n'
-    )
-    return head + "\n".join(parts) + f"\n</{tag}>\n"
-
-
-def _link(href: str, text: str) -> str:
-    return f'<p class="content-link"><a href="{_esc(href)}">{_esc(text)}</a></p>'
-
-
 def _in(value: str | Mapping[str, str], lang: str) -> str:
     """A language-keyed text's ``lang`` version; a plain string as it is."""
     return value[lang] if isinstance(value, Mapping) else value
-
-
-def _esc(text: str) -> str:
-    return html.escape(text, quote=True)
 
 
 def _check_lang(lang: str) -> None:

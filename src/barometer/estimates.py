@@ -35,6 +35,7 @@ def to_csv_text(rows: pd.DataFrame) -> str:
     out = rows[COLUMNS].copy()
     for c in ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value"):
         out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64")
+    out = disclosure.blank(out)  # a suppressed row: blank numbers (the base stays), suppressed=True
     out["n_obs"] = out["n_obs"].astype("int64")
     out["suppressed"] = out["suppressed"].astype(bool)
     out["category"] = out["category"].fillna("").astype(str)

@@ -48,7 +48,7 @@ def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
 
 def n_per_figure(ch, fig_id: str = "method_n_per_figure") -> pd.DataFrame:
     """For each figure of the edition: its population and number of observations."""
-    from .report import figures_for
+    from .reportconfig import figures_for
 
     rows = []
     for other_id, spec in figures_for(ch.cfg, ch.country).items():

@@ -11,13 +11,12 @@ Every row goes into ``estimates.csv`` with the edition in ``category``.
 
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
-from . import charts, estimates, harmonisation, i18n
+from . import charts, display, estimates, harmonisation, i18n, templates
 from .dataset import Dataset, load
 from .estimates import COLUMNS
+from .rowformat import chart_rows, format_row
 
 
 def editions(ch) -> list[str]:
@@ -68,13 +67,13 @@ def _caption(ch, fig_id: str, rows: pd.DataFrame) -> str:
 
 
 def _values(ch, rows: pd.DataFrame) -> dict[str, str]:
-    return {f"{r.measure}_{r.category}": ch.pct(r.estimate_pct) for r in rows.itertuples()}
+    return {f"{r.measure}_{r.category}": format_row(r, ch.lang).words for r in rows.itertuples()}
 
 
 def trend_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     rows = trend_rows(ch, data, fig_id)
-    chart_data = rows.assign(label=[_label(ch, m) for m in rows["measure"]], edition=rows["category"],
-                             value_text=[ch.pct(v) for v in rows["estimate_pct"]])
+    chart_data = chart_rows(rows.assign(label=[_label(ch, m) for m in rows["measure"]], edition=rows["category"]),
+                            ch.lang, fields=("value_text",), fill=False)  # a line does not go through 0
     headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
     ch.figure(fig_id, rows[COLUMNS], charts.trend(chart_data, ch.lang), headline=headline,
               caption=_caption(ch, fig_id, rows))
@@ -87,10 +86,9 @@ def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     """The figures that must not be read as a trend, bar by bar, and the
     harmonisation notes that say why, as a list under the figure."""
     rows = split_rows(ch, data, fig_id)
-    chart_data = rows.assign(
-        label=[f"{e}: {_label(ch, m, e)}" for e, m in zip(rows["category"], rows["measure"])],
-        value_text=[ch.pct(v) for v in rows["estimate_pct"]],
-        colour=["main" if c == "yes" else "muted" for c in rows["comparable"]])
+    chart_data = chart_rows(rows.assign(
+        label=[f"{e}: {_label(ch, m, e)}" for e, m in zip(rows["category"], rows["measure"])]),
+        ch.lang, fields=("value_text",)).assign(colour=["main" if c == "yes" else "muted" for c in rows["comparable"]])
     headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
     ch.figure(fig_id, rows[COLUMNS], charts.bars_ci(chart_data, ch.lang, color_field="colour",
                                                     colors=charts.ROLE_COLOURS),
@@ -98,13 +96,10 @@ def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
               table_labels={f"{m}@{e}": lab for m, e, lab in zip(rows["measure"], rows["category"], chart_data["label"])})
     h = pd.concat([harmonisation.rows(m, editions(ch)) for m in ch.figure_spec(fig_id)["measures"]])
     notes = h[h["comparable"] == "no"].drop_duplicates(["edition", "note_en"])
-    items = "".join(f"<li><strong>{html.escape(r.edition)}:</strong> "
-                    f"{html.escape(r.note_da if ch.lang == 'da' else r.note_en)}</li>" for r in notes.itertuples())
-    from .report import _display_html
-
+    items = [(r.edition, r.note_da if ch.lang == "da" else r.note_en) for r in notes.itertuples()]
     if "after" in ch.figure_spec(fig_id):
         ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
-    _display_html(f'<ul class="harmonisation-notes">{items}</ul>')
+    display.show_html(str(templates.macro("blocks/harmonisation.html.j2", "notes")(items)))
     return rows
 
 
@@ -132,14 +127,7 @@ def definitions_table(ch) -> None:
     t = t[t["edition"].isin(editions(ch))]
     yes, no = ({"da": "ja", "en": "yes"}[ch.lang], {"da": "nej", "en": "no"}[ch.lang])
     head = {"da": ("Mål", "Udgave", "Sammenlignelig", "Note"), "en": ("Measure", "Edition", "Comparable", "Note")}
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in (
-            _label(ch, r.measure, r.edition) if _label(ch, r.measure, r.edition) != r.measure else _label(ch, r.measure),
-            r.edition, yes if r.comparable == "yes" else no,
-            r.note_da if ch.lang == "da" else r.note_en)) + "</tr>"
-        for r in t.itertuples())
-    from .report import _display_html
-
-    _display_html('<table class="report-table harmonisation"><thead><tr>'
-                  + "".join(f"<th scope='col'>{h}</th>" for h in head[ch.lang]) + "</tr></thead><tbody>"
-                  + body + "</tbody></table>")
+    body = [(_label(ch, r.measure, r.edition) if _label(ch, r.measure, r.edition) != r.measure else _label(ch, r.measure),
+             r.edition, yes if r.comparable == "yes" else no, r.note_da if ch.lang == "da" else r.note_en)
+            for r in t.itertuples()]
+    display.show_html(str(templates.macro("blocks/harmonisation.html.j2", "table")(head[ch.lang], body)))

@@ -117,9 +117,9 @@ def test_suppressed_cells_show_a_mark_with_footnote_and_blank_csv(tmp_path):
     rows = _rows([300, 12, 40], [False, False, False]).assign(
         category=["state_workplaces", "regional_workplaces", "municipal_workplaces"], measure="innovative")
     shown = []
-    import barometer.report as report
+    import barometer.display as display
 
-    orig, report._display_html = report._display_html, shown.append
+    orig, display.show_html = display.show_html, shown.append
     try:
         with pytest.raises(disclosure.DisclosureError, match=r"2 cell\(s\) must be suppressed before the chart is "
                                                              r"drawn \(regional_workplaces, municipal_workplaces\)"):
@@ -127,7 +127,7 @@ def test_suppressed_cells_show_a_mark_with_footnote_and_blank_csv(tmp_path):
         assert not shown and not (tmp_path / "estimates").exists()
         ch.figure("innovative_by_level", ch.protect("innovative_by_level", rows), _chart())
     finally:
-        report._display_html = orig
+        display.show_html = orig
     markup = shown[0]
     assert len(re.findall(r"<td[^>]*>\.\.</td>", markup)) == 2  # the small base and, by secondary suppression, the next smallest
     assert "Ikke vist af hensyn til diskretion: bygger på færre end 20 besvarelser" in markup

@@ -23,14 +23,15 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 # --------------------------------------------------------------------------------------
 @pytest.fixture()
 def hostile_chapter(monkeypatch, dk2018):
-    import barometer.report as report
+    import barometer.chapter as chapter
+    import barometer.display as display
 
     ch = Chapter("collaboration")
     ch._datasets["dk"] = dk2018
-    monkeypatch.setattr(report, "label", lambda ds, measure, lang: f"{measure} {HOSTILE}")
+    monkeypatch.setattr(chapter, "label", lambda ds, measure, lang: f"{measure} {HOSTILE}")
     monkeypatch.setattr(type(dk2018.codebook), "question", lambda self, name, lang="da": f"Spørgsmål {HOSTILE}")
     shown = []
-    monkeypatch.setattr(report, "_display_html", shown.append)
+    monkeypatch.setattr(display, "show_html", shown.append)
     return ch, shown
 
 

@@ -27,7 +27,7 @@ def make_job(id: str, notebook: Path, parameters: dict, cwd: Path, preload: list
     The files it reads under the data folder, the templates and its
     ``data_path`` are recorded as its dependencies; content files only when
     ``track_content`` (otherwise a report records the items it shows itself,
-    :func:`barometer.report._record_use`)."""
+    :func:`barometer.display.record_use`)."""
     from ..paths import DATA_DIR, TEMPLATE_DIR
 
     data_path = parameters.get("data_path") or ""

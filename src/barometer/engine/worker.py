@@ -78,7 +78,7 @@ def _kernel_setup(job: dict, deps_file: str):
     report uses, and hand over a preloaded dataset on the first load."""
 
     def setup() -> None:
-        from barometer import dataset, report
+        from barometer import dataset
         from barometer.engine import deps
 
         track = job.get("track") or {}
@@ -105,8 +105,7 @@ def _kernel_setup(job: dict, deps_file: str):
                     return ds
             return real(edition, country, data_path, frame_path)
 
-        dataset.load = load
-        report.load = load
+        dataset.load = load  # the chapters call dataset.load when they load
 
     return setup
 
@@ -137,16 +136,20 @@ def _warm_configs(job: dict) -> None:
     change to them is a new key, and a fresh worker)."""
     if _EXPORTER.get("configs"):
         return
-    from barometer import i18n, measures, report, units
+    from barometer import display, i18n, measures, reportconfig, units
 
     p = job.get("parameters", {})
     try:
-        report.report_config(p.get("edition", "2018"))
+        reportconfig.report_config(p.get("edition", "2018"))
         units.config()
         units._codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
         i18n.strings()
         measures.measures_spec()
-        report._sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
+        display.sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
+        from barometer import templates
+
+        for t in templates.BLOCKS:  # the chapters' blocks, compiled once for every fork
+            templates.environment().get_template(t)
     except Exception:  # noqa: BLE001 - the report itself will say what is wrong
         return
     _EXPORTER["configs"] = True

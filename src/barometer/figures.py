@@ -1,0 +1,298 @@
+"""How a chapter shows numbers: numbered figures (chart, caption, alt text,
+data table, downloads), aggregate tables and key-figure cards, and the files
+a figure leaves in the build (its rows of ``estimates.csv``, Vega-Lite JSON,
+SVG, PNG and ``figures/<id>.json``, the metadata the PDF's list of figures
+is made from).
+
+The markup comes from ``report_templates/blocks/`` (autoescaped, see
+:mod:`barometer.templates`); how a row reads (value, interval, ``..`` for a
+suppressed value, N) from :mod:`barometer.rowformat`.
+:class:`FigureBlocks` is the part of :class:`barometer.chapter.Chapter` that
+does this.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+from markupsafe import Markup
+
+from . import charts, disclosure, display, i18n, templates
+from .estimates import COLUMNS, to_csv_text
+from .params import COUNTRIES, ParameterError
+from .reportconfig import figure_anchor, population_text, slug
+from .rowformat import chart_rows, format_row, suppressed_note
+
+ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
+                "download_csv")
+
+
+def data_table(rows: pd.DataFrame, lang: str, name) -> str:
+    """The data table under a figure: ``name(row)`` is what a row is called."""
+    head = [i18n.t(k, lang) for k in ("col_category", "col_country", "col_share", "col_ci", "col_n", "col_p")]
+    body = []
+    for r in rows.itertuples():
+        f = format_row(r, lang, decimals=1)
+        body.append((name(r), i18n.t("country_" + r.country, lang), f.value, f.ci, f.n, f.p))
+    return templates.render("blocks/data_table.html.j2", summary=i18n.t("data_table", lang), head=head, rows=body,
+                            number_from=2)
+
+
+def write_metadata(output_dir, meta: dict) -> None:
+    """``figures/<id>.json``: what the build's PDF lists of a figure."""
+    figs = output_dir / "figures"
+    figs.mkdir(parents=True, exist_ok=True)
+    (figs / f"{meta['id']}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+class FigureBlocks:
+    """Figures, tables and key figures of a chapter (mixed into Chapter)."""
+
+    def caption(self, fig_id: str, rows: pd.DataFrame, extra: str = "") -> str:
+        from .measures import population_mask
+
+        spec = self.figure_spec(fig_id)
+        ds = self.data(spec.get("data_country"))
+        parts = []
+        if "caption" in spec:
+            parts.append(spec["caption"][self.lang])
+        if extra:
+            parts.append(extra)
+        q = ds.codebook.question(spec.get("question_var", ""), self.lang)
+        if q:
+            parts.append(i18n.t("question", self.lang, q=q))
+        parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
+        if spec.get("type") == "by_population":  # N of the whole population the groups come from
+            n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        else:
+            n = int(rows["n_obs"].max()) if len(rows) else 0
+        parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
+        parts.append(i18n.t("ci_note", self.lang))
+        if rows["p_value"].notna().any() and "*" not in " ".join(parts):
+            parts.append(i18n.t("significant_note", self.lang))
+        return " ".join(parts)
+
+    def alt_text(self, headline: str, rows: pd.DataFrame, table_labels: dict[str, str]) -> str:
+        """What a screen reader says for a chart: its headline and every value."""
+        vals = []
+        for r in rows.itertuples():
+            name = table_labels.get(r.category or r.measure) or self._label_or(r.category or r.measure, r.country)
+            value = format_row(r, self.lang).words
+            if rows["country"].nunique() > 1:
+                vals.append(i18n.t("alt_value_country", self.lang, label=name, value=value,
+                                   country=i18n.t("denmark" if r.country == "dk" else "norway", self.lang)))
+            else:
+                vals.append(i18n.t("alt_value", self.lang, label=name, value=value))
+        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values="; ".join(vals))
+
+    def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
+               caption: str | None = None, table_labels: dict[str, str] | None = None) -> None:
+        """Show a numbered figure and save its rows of the estimates table.
+
+        The figure has a number, a headline, the chart (static SVG, replaced in
+        the browser by the same chart drawn interactively from its Vega-Lite
+        specification), a caption, share and download actions and a data table.
+        """
+        spec = self.figure_spec(fig_id)
+        if fig_id not in self.numbers:
+            raise ParameterError(f"figure {fig_id!r} does not belong to the {self.country!r} build "
+                                 f"(see `countries` in data/report/{self.edition}.yaml)")
+        rows = rows.copy()
+        missing = set(COLUMNS) - set(rows.columns)
+        if missing:
+            raise ValueError(f"figure {fig_id}: estimates rows lack columns {sorted(missing)}")
+        protected = disclosure.protect(rows, partition=bool(spec.get("partition")))
+        newly = protected["suppressed"] & ~rows["suppressed"].astype(bool)
+        if newly.any():  # the chart was drawn from these rows: it would show what must be hidden
+            raise disclosure.DisclosureError(
+                f"figure {fig_id}: {int(newly.sum())} cell(s) must be suppressed before the chart is drawn "
+                f"({', '.join(rows.loc[newly, 'category'].astype(str))}); pass the rows through "
+                f"ch.protect({fig_id!r}, rows) first")
+        rows = protected
+        rows["figure_id"] = fig_id
+        if headline is None:
+            headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
+        caption = caption if caption is not None else self.caption(fig_id, rows)
+        svg = charts.to_svg(chart)
+        vl = charts.to_spec(chart)
+        anchor = figure_anchor(fig_id)
+        labels = table_labels or {}
+        spec_json = json.dumps({k: v for k, v in vl.items() if k != "$schema"}, ensure_ascii=False,
+                               separators=(",", ":")).replace("<", "\\u003c")  # inert inside <script>
+        csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
+        if "</" in csv_text:
+            raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
+        display.show_html(templates.render(
+            "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id,
+            number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
+            alt=self.alt_text(headline, rows, labels), svg=Markup(svg), spec_json=Markup(spec_json),
+            csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
+            t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS}, data_table=Markup(self._data_table(rows, labels))))
+        self._save(fig_id, rows, svg=svg, chart=chart, spec=vl)
+        if self.output_dir is not None:
+            write_metadata(self.output_dir, {"id": fig_id, "number": self.numbers[fig_id], "anchor": anchor,
+                                             "headline": headline, "caption": caption, "chapter": self.chapter})
+
+    def protect(self, fig_id: str, rows: pd.DataFrame) -> pd.DataFrame:
+        """Disclosure control of a figure's rows, to apply before drawing its chart
+        (figures marked ``partition: true`` get secondary suppression)."""
+        return disclosure.protect(rows, partition=bool(self.figure_spec(fig_id).get("partition")))
+
+    def _data_table(self, rows: pd.DataFrame, labels: dict[str, str]) -> str:
+        def name(r) -> str:
+            if re.fullmatch(r"[0-9]{4}", str(r.category)):  # edition comparison: measure and edition
+                return labels.get(f"{r.measure}@{r.category}") or \
+                    f"{self._label_or(r.measure, r.country)}, {r.category}"
+            key = r.category or r.measure
+            return labels.get(key) or self._label_or(key, r.country)
+
+        return data_table(rows, self.lang, name)
+
+    def _label_or(self, key: str, country: str | None = None) -> str:
+        """A reader's label for a measure, count, category or figure id."""
+        from .measures import measures_spec
+
+        try:
+            return self.label(key, country)
+        except KeyError:
+            pass
+        for prefix in ("measure_", "cat_"):
+            if prefix + key in i18n.strings():
+                return i18n.t(prefix + key, self.lang)
+        if key in measures_spec()["populations"]:
+            return population_text(key, "label", country or self.country, self.lang).capitalize()
+        if key in self.cfg["figures"]:
+            spec = self.cfg["figures"][key]
+            chapter = next(c for c in self.cfg["chapters"] if c["id"] == spec["chapter"])
+            return f'{chapter["title"][self.lang]}, {i18n.t("figure", self.lang).lower()} {self.numbers.get(key, "–")}'
+        return key
+
+    # -- chart data -----------------------------------------------------------------
+    def bar_data(self, rows: pd.DataFrame, highlight: tuple[str, ...] = (), reference: str | None = None,
+                 significance: bool = False, population_labels: bool = False) -> pd.DataFrame:
+        """Rows of the estimates table as chart data: label, value text, colour key."""
+        out = rows.copy()
+        key = out["category"].where(out["category"] != "", out["measure"])
+        if population_labels:
+            out["label"] = [population_text(k, "label", c, self.lang).capitalize() for k, c in zip(key, out["country"])]
+        else:
+            out["label"] = [self.label(k, c) for k, c in zip(key, out["country"])]
+        out = chart_rows(out, self.lang)
+        colour = pd.Series("main", index=out.index)
+        colour[key.isin(highlight)] = "accent"
+        if reference is not None:
+            colour[key == reference] = "muted"
+        if significance:
+            sig = out["p_value"] < 0.05
+            colour[~sig & (key != reference)] = "main"
+            colour[sig] = "accent"
+            out["label"] = [f"{lab} *" if s else lab for lab, s in zip(out["label"], sig)]
+        out["colour"] = colour
+        return out
+
+    def comparison_data(self, rows: pd.DataFrame) -> pd.DataFrame:
+        out = rows.copy()
+        out["label"] = [self.label(m, c) for m, c in zip(out["measure"], out["country"])]
+        # one label per measure (the first country's wording), so both countries share a row
+        first = dict(zip(out["measure"][::-1], out["label"][::-1]))
+        out["label"] = [first[m] for m in out["measure"]]
+        out["country_label"] = [i18n.t("denmark" if c == "dk" else "norway", self.lang) for c in out["country"]]
+        return chart_rows(out, self.lang)
+
+    # -- tables and key figures -------------------------------------------------------
+    def table(self, fig_id: str, rows: pd.DataFrame) -> None:
+        """Show an aggregate table (counts or shares) and save its rows."""
+        lang = self.lang
+        rows = disclosure.protect_counts(rows)
+        countries = rows["country"].nunique() > 1
+        head = ["", i18n.t("col_category", lang)] + ([i18n.t("col_country", lang)] if countries else []) \
+            + [i18n.t("col_number", lang), i18n.t("col_share", lang)]
+        body = []
+        for r in rows.itertuples():
+            f = format_row(r, lang, decimals=1)
+            body.append((self._label_or(r.measure), self._label_or(r.category) if r.category else "")
+                        + ((i18n.t("country_" + r.country, lang),) if countries else ()) + (f.n, f.value))
+        display.show_html(templates.render("blocks/report_table.html.j2", table_id=f"tab-{slug(fig_id)}", head=head,
+                                           rows=body, number_from=len(head) - 2, note=suppressed_note(rows, lang)))
+        self._save(fig_id, rows)
+
+    def key_figures(self, fig_id: str = "key_figures", cards: list[tuple[pd.Series, str]] | None = None) -> pd.DataFrame:
+        """Big-number cards (one estimates row and a text each); saves the rows.
+
+        Without ``cards``, the cards are the build country's ``key_figures``
+        of the report YAML."""
+        from . import estimates
+
+        if cards is None:
+            cards = []
+            spec = self.cfg["key_figures"]  # per country, or one list for a Danish-only edition
+            for k in (spec.get(self.country, []) if isinstance(spec, dict) else spec):
+                ds = self.data(k.get("country"))
+                if k["measure"] == "answers":
+                    row = estimates.count(ds, k["population"], fig_id).iloc[0]
+                else:
+                    row = pd.Series(estimates.share(ds, k["measure"], k["population"], fig_id))
+                cards.append((row, self.text(k["text"])))
+        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id)
+                                  .reset_index(drop=True))
+        shown = []
+        for row, (_, text) in zip(rows.to_dict("records"), cards):
+            f = format_row(row, self.lang)
+            shown.append((f.n if row["measure"] == "answers" and not f.suppressed else f.value, text))
+        display.show_html(templates.render("blocks/key_figures.html.j2", section_id=f"fig-{slug(fig_id)}",
+                                           cards=shown, note=suppressed_note(rows, self.lang)))
+        self._save(fig_id, rows)
+        return rows
+
+    def country_comparison(self, fig_id: str) -> pd.DataFrame:
+        """Danish and Norwegian estimates side by side: the fact box (if the
+        figure has one) filled with both countries' values, and a chart.
+        Differences are not tested."""
+        from . import content
+        from .estimates import shares
+        from .measures import measures_spec
+
+        spec = self.figure_spec(fig_id)
+        rows = pd.concat([shares(self.data(c), spec["measures"], spec["population"], fig_id) for c in COUNTRIES],
+                         ignore_index=True)
+        values = {}
+        for c in COUNTRIES:
+            values.update(self.values(rows[rows["country"] == c], suffix=f"_{c}"))
+        ds_no = self.data("no")
+        n_text = ", ".join(f"{i18n.t('denmark' if c == 'dk' else 'norway', self.lang)} N = "
+                           f"{i18n.number(rows[rows['country'] == c]['n_obs'].max(), self.lang)}" for c in COUNTRIES)
+        pop_label = measures_spec()["populations"][spec["population"]]["label"][self.lang].capitalize()
+        if "factbox" in spec:
+            item = self.library.get(spec["factbox"])
+            display.show_html(content.render_item(item, self.lang, values=values))
+            headline = item.text("title", self.lang)
+        else:
+            headline = spec["headline"][self.lang].format(**values)
+        caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
+                           + [f"{pop_label}: {n_text}.", ds_no.codebook.meta["survey"] + ".",
+                              i18n.t("not_tested", self.lang)])
+        self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
+                    headline=headline, caption=caption)
+        return rows
+
+    # -- files -------------------------------------------------------------------------
+    def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
+              spec: dict | None = None) -> None:
+        """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
+        under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
+        cols = COLUMNS + [c for c in self.EXTRA_COLUMNS if c in rows.columns]
+        self.estimates.append(rows[cols])
+        if self.output_dir is None:
+            return
+        (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
+        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
+        if svg is not None:
+            figs = self.output_dir / "figures"
+            figs.mkdir(parents=True, exist_ok=True)
+            (figs / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
+            if spec is not None:
+                (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
+            if chart is not None:
+                (figs / f"{fig_id}.png").write_bytes(charts.to_png(chart))
