@@ -47,4 +47,8 @@ and Chisq, Wald, adjWald), ``glm`` = ``svyglm`` + ``summary.svyglm``,
 from .design import CIProp, Design, Estimate, GLMResult
 from ._variance import LonelyPSUError
 
-__all__ = ["Design", "Estimate", "CIProp", "GLMResult", "LonelyPSUError"]
+# issue 15: contrasts, differences, design effects, tables, tests, quantiles
+from ._contrast import Estimates, TestResult, compare, contrast, cv, difference
+
+__all__ = ["Design", "Estimate", "CIProp", "GLMResult", "LonelyPSUError",
+           "Estimates", "TestResult", "contrast", "difference", "compare", "cv"]
