@@ -100,6 +100,8 @@ def mean_or_total(design, y: str, statistic: str, factor, deff):
             n, psum = float(len(idx)), float(w.sum())
             ybar = np.dot(yv, w) / psum
             s2 = n / (n - 1) * np.dot(w, (yv - ybar) ** 2) / psum if n > 1 else np.nan
+            if n and np.ptp(yv) == 0:
+                s2 = np.nan  # a constant: no design effect (R's 0/0, or rounding noise)
             with np.errstate(divide="ignore", invalid="ignore"):
                 e.deff = float(e.var / _srs_var(n, psum, s2, statistic, deff))
         return e
@@ -142,6 +144,7 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
         p = W / psum
         # svyvar of each indicator: n/(n-1) * sum w (I - p)^2 / sum w
         s2 = n / (n - 1) * (W * (1 - p) ** 2 + (psum - W) * p * p) / psum if n > 1 else np.full(L, np.nan)
+        s2 = np.where((W == 0) | (W == psum), np.nan, s2)  # a level of every or no row: no deff
         with np.errstate(divide="ignore", invalid="ignore"):
             dseries = pd.Series(np.diag(V) / _srs_var(n, psum, s2, statistic, deff), index=idx_)
     return Estimates(pd.Series(est, index=idx_), pd.DataFrame(V, index=idx_, columns=idx_), statistic,
@@ -232,8 +235,14 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
         n = np.bincount(g[idx], minlength=L).astype(float)
         ybar = np.bincount(g[idx], weights=w[idx] * yv[idx], minlength=L) / psum
         ss = np.bincount(g[idx], weights=w[idx] * (yv[idx] - ybar[g[idx]]) ** 2, minlength=L)
+        gi = g[idx]
+        lo = np.full(L, np.inf)
+        hi = np.full(L, -np.inf)
+        np.minimum.at(lo, gi, yv[idx])
+        np.maximum.at(hi, gi, yv[idx])
         with np.errstate(divide="ignore", invalid="ignore"):
             s2 = n / (n - 1) * ss / psum
+            s2[lo == hi] = np.nan  # constant in the domain: no deff
             if deff == "replace":
                 vs = s2 / n
             else:
@@ -289,7 +298,10 @@ def svyvar(design, y: str):
 
     d, idx, w, (yv,) = design._analysis([y])
     n = len(idx)
-    if n <= 1:
+    if n == 0:  # R: an empty (all-missing) domain gives 0, SE 0; 0/0 when its rows stay with weight 0
+        z = 0.0 if not d._present.any() else float("nan")
+        return Estimate(z, z, "variance", y, design.degf())
+    if n == 1:  # R >= 4.2: NA
         return Estimate(float("nan"), float("nan"), "variance", y, design.degf())
     xbar = np.dot(yv, w) / w.sum()
     z = (yv - xbar) ** 2 * n / (n - 1)
@@ -314,6 +326,15 @@ def svyttest(design, y: str, group: str | None = None, level: float = 0.95) -> T
         raise KeyError(f"column {group!r} not in data")
     numeric = pd.api.types.is_numeric_dtype(design.data[group]) or pd.api.types.is_bool_dtype(design.data[group])
     term = group if numeric else f"C({group})"
+    d = design._complete([y] + ([group] if numeric else []))
+    gc = d._codes(group)[0] if not numeric else None
+    if gc is not None and ((gc < 0) & d._present).any():
+        d = d.subset(~((gc < 0) & d._present))
+    live = d._w > 0
+    vals = d._num(group)[live] if numeric else d._codes(group)[0][live]
+    if len(np.unique(vals)) < 2:  # R: the group coefficient is NA (aliased)
+        nan = float("nan")
+        return TestResult(nan, nan, nan, float(d.degf()), nan, (nan, nan), level, "Design-based t-test")
     g = design.glm(f"{y} ~ {term}", family="gaussian")
     X = g._extra["X"]
     col = X[:, 1] if X.shape[1] == 2 else None

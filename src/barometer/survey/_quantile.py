@@ -20,8 +20,8 @@ mapped back through ``qrule`` (NaN where they fall outside [0, 1]);
 ``svyciprop`` does.  ``se = (upper - lower) / (2 qt(1 - alpha/2, df))``.
 R's ``interval.type="score"`` (Francisco-Fuller, a root search) is not
 implemented.  Cumulative sums are in long double, as R's ``cumsum`` and
-``sum``, so that exact ties ``cumw == p sum(w)`` are decided as R decides
-them.  R 4.1 tested the tie as ``wlow == 0``, R >= 4.2 ``wlow <= 0``; this
+``sum``, on R's weights ``1/(1/w)``, so that exact ties ``cumw == p sum(w)``
+are decided as R decides them.  R 4.1 tested the tie as ``wlow == 0``, R >= 4.2 ``wlow <= 0``; this
 follows 4.2 (they differ only when p is below the first value's weight
 share, where 4.1 returned the second-smallest value).
 
@@ -58,7 +58,16 @@ def _r_mean(a: np.ndarray) -> float:
 
 
 def _approx(xp: np.ndarray, fp: np.ndarray, v: float, constant: bool = False) -> float:
-    """R approx(xp, fp, v, rule=2, method="linear" | "constant", f=0)."""
+    """R approx(xp, fp, v, rule=2, method="linear" | "constant", f=0), with
+    R's regularize.values: sorted by xp, tied xp collapsed to the mean of fp
+    (``shahvaish``'s positions need not be increasing)."""
+    if np.any(np.diff(xp) <= 0):
+        order = np.argsort(xp, kind="stable")
+        xs, fs = xp[order], fp[order]
+        ux, start = np.unique(xs, return_index=True)
+        if len(ux) < len(xs):
+            fs = np.add.reduceat(fs, start) / np.diff(np.append(start, len(xs)))
+        xp, fp = ux, fs
     n = len(xp)
     if v < xp[0]:
         return float(fp[0])
@@ -78,7 +87,9 @@ class _Sorted:
 
     def __init__(self, x: np.ndarray, w: np.ndarray):
         keep = w != 0
-        x, w = x[keep], w[keep]
+        # R keeps prob = 1/w and gives weights(design) = 1/prob: exact ties of
+        # the cumulative weights are decided on those doubles
+        x, w = x[keep], 1.0 / (1.0 / w[keep])
         self.total = _ld_sum(w)  # R: sum(w) in the original order
         order = np.argsort(x, kind="stable")
         self.x = x[order]
@@ -138,6 +149,7 @@ class _Sorted:
 def _prop_interval(method: str, m: float, v: float, alpha: float, df: float, nrow: int, degf: int):
     from .design import tquantile
 
+    m, v = np.float64(m), np.float64(v)
     se = np.sqrt(v)
     a = np.array([alpha / 2, 1 - alpha / 2])
     with np.errstate(all="ignore"):
