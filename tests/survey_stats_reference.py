@@ -73,18 +73,20 @@ def _f(order_f: pd.DataFrame) -> np.ndarray:
     return np.asarray(order_f, dtype=float).ravel(order="F")
 
 
-def compare_record(key: str, want: dict):
-    """Recompute one R record; ``[(label, got, want), ...]``."""
+def compare_record(key: str, want: dict, resolve=None):
+    """Recompute one R record; ``[(label, got, want), ...]``.  ``resolve(tag,
+    domain)`` gives the design (default: the fixture designs)."""
+    resolve = resolve or design
     tag, dom, op, *args = key.split("|")
     if op == "indep":
-        a, b = design(tag), design(dom)
+        a, b = resolve(tag, ""), resolve(dom, "")
         var = args[1]
         r = compare(a, b, var, statistic=args[0])
         rm = compare(a, b, var, statistic=args[0], df="min")
         return [("estimate", r.estimate, want["estimate"]), ("se", r.se, want["se"]), ("df", r.df, want["df"]),
                 ("t", r.statistic, want["statistic"]), ("p", r.p, want["p"]), ("df_min", rm.df, want["df_min"]),
                 ("p_min", rm.p, want["p_min"])]
-    d = design(tag, dom)
+    d = resolve(tag, dom)
     out = []
     if op == "deff":
         stat, var = args

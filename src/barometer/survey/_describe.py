@@ -98,8 +98,9 @@ def mean_or_total(design, y: str, statistic: str, factor, deff):
         if deff:
             d, idx, w, (yv,) = design._analysis([y])
             n, psum = float(len(idx)), float(w.sum())
-            ybar = np.dot(yv, w) / psum
-            s2 = n / (n - 1) * np.dot(w, (yv - ybar) ** 2) / psum if n > 1 else np.nan
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ybar = np.dot(yv, w) / psum
+                s2 = n / (n - 1) * np.dot(w, (yv - ybar) ** 2) / psum if n > 1 else np.nan
             if n and np.ptp(yv) == 0:
                 s2 = np.nan  # a constant: no design effect (R's 0/0, or rounding noise)
             with np.errstate(divide="ignore", invalid="ignore"):
