@@ -86,11 +86,7 @@ def _check_deff(deff):
 def mean_or_total(design, y: str, statistic: str, factor, deff):
     from .design import Estimate
 
-    from .design import _describe_is_factor
-
     _check_deff(deff)
-    if factor is None:
-        factor = _describe_is_factor(design, y)
     if not factor:
         base = design.mean if statistic == "mean" else design.total
         e = base(y, factor=False)

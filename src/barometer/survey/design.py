@@ -57,12 +57,6 @@ def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels, ident
     return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first, identity)
 
 
-def _describe_is_factor(design, y: str) -> bool:
-    """A column analysed as a factor by default (R: character and factor columns)."""
-    s = design.data[y] if y in design.data.columns else None
-    return s is not None and not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s))
-
-
 def tquantile(p, df):
     """qt with R's convention that df = Inf gives the normal quantile."""
     if df is None or np.isinf(df):
@@ -504,15 +498,15 @@ class Design:
         idx = np.flatnonzero(d._w > 0)
         return d, idx, d._w[idx], [d._num(c)[idx] for c in cols]
 
-    def mean(self, y: str, factor: bool | None = None, deff: bool | str = False):
+    def mean(self, y: str, factor: bool = False, deff: bool | str = False):
         """R ``svymean(~y, design, na.rm=TRUE)``: ratio sum(w y)/sum(w);
         influence ``(y - mean) w / sum(w)``.
 
-        ``factor=True`` (default for a non-numeric column) gives every level's
-        share with their covariance (R ``svymean(~factor(y))``), an
+        ``factor=True`` gives every level's share with their covariance (R
+        ``svymean(~factor(y))``, and R's default for a character column), an
         :class:`Estimates`; ``deff=True`` / ``"replace"`` adds R's design effect
         (see :mod:`._describe`)."""
-        if deff or factor or (factor is None and _describe_is_factor(self, y)):
+        if deff or factor:
             from ._describe import mean_or_total
 
             return mean_or_total(self, y, "mean", factor, deff)
@@ -531,10 +525,10 @@ class Design:
             v = np.nan
         return Estimate(avg, v, "mean", y)
 
-    def total(self, y: str, factor: bool | None = None, deff: bool | str = False):
+    def total(self, y: str, factor: bool = False, deff: bool | str = False):
         """R ``svytotal(~y, design, na.rm=TRUE)``: sum(w y); influence ``w y``.
         ``factor`` and ``deff`` as for :meth:`mean`."""
-        if deff or factor or (factor is None and _describe_is_factor(self, y)):
+        if deff or factor:
             from ._describe import mean_or_total
 
             return mean_or_total(self, y, "total", factor, deff)
