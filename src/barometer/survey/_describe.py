@@ -124,15 +124,27 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
         rows, freq, gw, gg, wf = idx, None, w, g, w
     W = np.bincount(gg, weights=wf, minlength=L)
     psum = float(W.sum())
-    ind = np.zeros((len(rows), L))
-    ind[np.arange(len(rows)), gg] = 1.0
     if statistic == "mean":
         est = W / psum if d._present.any() else np.zeros(L)
-        x = (ind - est[None, :]) * (gw / psum)[:, None]
     else:
         est = W
-        x = ind * gw[:, None]
-    V = d._var(x, rows=rows, freq=freq) if L else np.zeros((0, 0))
+    if not L:
+        V = np.zeros((0, 0))
+    elif groups is not None:  # few groups: the dense influence matrix is small
+        ind = np.zeros((len(rows), L))
+        ind[np.arange(len(rows)), gg] = 1.0
+        x = (ind - est[None, :]) * (gw / psum)[:, None] if statistic == "mean" else ind * gw[:, None]
+        V = d._var(x, rows=rows, freq=freq)
+    else:
+        # the indicators as a one-hot matrix A (never n x L dense): a total's
+        # influence is A (values w); a mean's is (A - b p') with b = A 1
+        # (values w / sum w), so its covariance is M V_A M', M = I - p 1'
+        if statistic == "mean":
+            VA = _onehot_cov(d, OneHot(gw / psum, gg, L), rows)
+            M = np.eye(L) - est[:, None]
+            V = M @ VA @ M.T
+        else:
+            V = _onehot_cov(d, OneHot(gw, gg, L), rows)
     idx_ = pd.Index(levels, name=y)
     dseries = None
     if deff:
@@ -220,12 +232,8 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
     idx = np.flatnonzero(w > 0)
     oh = OneHot(vals[idx], g[idx], L)
     lv = pd.Index(levels[used], name=by)
-    if covmat:
-        V = _onehot_cov(d, oh, idx)
-        v = np.diag(V).copy()
-    else:
-        V = None
-        v = d._var(oh, diag_only=True, rows=idx)
+    V = _onehot_cov(d, oh, idx)  # L x L by bincounts on element samples (see _onehot_cov)
+    v = np.diag(V).copy()
     v[np.isnan(est)] = np.nan
     dser = None
     if deff:
@@ -264,10 +272,10 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
 # ------------------------------------------------------------------ svyvar
 def values_mean(d, idx: np.ndarray, values: np.ndarray):
     """svymean of ``values`` (on rows ``idx``, positive weight) of the NA-free
-    design ``d``: (estimate, variance); rows grouped when the values are few."""
+    design ``d``: (estimate, variance); 0/1 values use the grouped path."""
     groups = None
-    vc = _compress.value_codes(values, max(2, int(len(idx) * _compress.MAX_GROUPS_PER_ROW))) \
-        if _compress.cells(d) is not None and len(idx) else None
+    binary = bool(np.all((values == 0) | (values == 1)))  # e.g. quantile's y <= q
+    vc = (values.astype(np.int64), 2) if binary and len(idx) and _compress.cells(d) is not None else None
     if vc is not None:
         groups = _compress.group(d, idx, [vc])
     if groups is not None:

@@ -101,8 +101,8 @@ class _Sorted:
         x = self.x if x is None else x
         cumw = self.cumw if cumw is None else cumw
         total = self.total if total is None else total
-        le = np.flatnonzero(cumw <= p * total)
-        pos = int(le[-1]) if len(le) else 0  # R last(): 1 when none
+        # the last position with cumw <= p sum(w) (cumw is non-decreasing); R last(): 1 when none
+        pos = max(int(np.searchsorted(cumw, p * total, side="right")) - 1, 0)
         nxt = pos if pos == len(x) - 1 else pos + 1
         return x[pos], x[nxt], pos + 1, p - cumw[pos] / total, cumw[nxt] / total - p
 
