@@ -101,6 +101,8 @@ class TestResult:
     """A t test (R ``htest``): ``estimate``, ``se``, ``statistic`` (t), ``df``,
     ``p`` (two-sided), ``ci`` and ``method``."""
 
+    __test__ = False  # not a pytest test class
+
     estimate: float
     se: float
     statistic: float
