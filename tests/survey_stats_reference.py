@@ -110,7 +110,10 @@ def compare_record(key: str, want: dict, resolve=None):
         if op == "bycov":
             e = d.by(by, stat, vv[0], denominator=den, covmat=True)
             assert [_label(v) for v in e.estimate.index] == _lv(want["level"])
-            out += [("estimate", e.estimate, want["estimate"]), ("se", e.se, want["se"]), ("cov", _f(e.cov), want["cov"])]
+            # R's SE column is each domain's own SE (the same as the covariance
+            # diagonal except with lonely_psu="average"), its vcov the full design's
+            se = d.by(by, stat, vv[0], denominator=den)["se"]
+            out += [("estimate", e.estimate, want["estimate"]), ("se", se, want["se"]), ("cov", _f(e.cov), want["cov"])]
         else:
             t, tr = d.by(by, stat, vv[0], deff=True), d.by(by, stat, vv[0], deff="replace")
             assert [_label(v) for v in t[by]] == _lv(want["level"])

@@ -72,6 +72,7 @@ def make_data(seed: int) -> pd.DataFrame:
     df["h"] = rng.choice(["u", "v"], n)
     df["dom"] = (rng.random(n) < 0.55).astype(int)
     df["gna"] = df["g"].where(rng.random(n) > 0.05)
+    df["psu_l"] = np.where(df["st"] <= 2, df["st"] * 100 + 1, df["psu"])  # strata 1, 2: one PSU each
     return df
 
 
@@ -80,6 +81,7 @@ DESIGNS_PY = {
     "clus_wr": dict(ids="psu", strata="st", weights="w"),
     "two_stage": dict(ids=["psu", "ssu"], strata="st", fpc=["N1", "N2"]),
     "nest": dict(ids="psu_in", strata="st", weights="w", nest=True),
+    "lonely_average": dict(ids="psu_l", strata="st", weights="w", lonely_psu="average"),
 }
 POP_G = pd.DataFrame({"g": ["a", "b", "c"], "Freq": [3000.0, 2500.0, 4000.0]})
 POP_H = pd.DataFrame({"h": ["u", "v"], "Freq": [5000.0, 4500.0]})
@@ -92,7 +94,9 @@ designs <- list(
   strat_fpc = svydesign(id = ~1, strata = ~st, weights = ~w, fpc = ~Nrow, data = df),
   clus_wr = svydesign(id = ~psu, strata = ~st, weights = ~w, data = df),
   two_stage = svydesign(id = ~psu + ssu, strata = ~st, fpc = ~N1 + N2, data = df),
-  nest = svydesign(id = ~psu_in, strata = ~st, weights = ~w, data = df, nest = TRUE))
+  nest = svydesign(id = ~psu_in, strata = ~st, weights = ~w, data = df, nest = TRUE),
+  lonely_average = svydesign(id = ~psu_l, strata = ~st, weights = ~w, data = df))
+options(survey.lonely.psu = "average")  # only lonely_average has single-PSU strata
 pop_g <- data.frame(g = c("a", "b", "c"), Freq = c(3000, 2500, 4000))
 pop_h <- data.frame(h = c("u", "v"), Freq = c(5000, 4500))
 designs$post <- postStratify(designs$clus_wr, ~g, pop_g)

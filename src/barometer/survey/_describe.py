@@ -23,7 +23,9 @@ Domain covariance (R ``svyby(..., covmat=TRUE)``)
     when the analysis variable has missing values, later versions and this
     code put zeros there).  On a stratified element sample the covariance is
     assembled from bincounts over stratum x domain, never an n x domains
-    matrix.
+    matrix.  With ``lonely_psu="average"`` R's per-domain SEs (and ``deff``)
+    use each domain's own count of lonely strata, its covariance the full
+    design's: ``Estimates.se`` is the latter, ``by(..., deff=True)`` the former.
 
 ``svyvar``
     ``n/(n-1) * svymean((y - ybar)^2)`` with its SE; ``n`` counts the rows with
@@ -234,6 +236,12 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
     lv = pd.Index(levels[used], name=by)
     V = _onehot_cov(d, oh, idx)  # L x L by bincounts on element samples (see _onehot_cov)
     v = np.diag(V).copy()
+    if design.lonely_psu == "average" and any((st.npsu == 1).any() for st in design._stages):
+        # R's svyby SEs come from each domain's own design, whose 'average'
+        # rescaling counts the lonely strata present in the domain; R's covmat
+        # (and ours) is one svyrecvar of the full design
+        se = design.by(by, statistic, y, denominator=denominator)["se"].to_numpy()
+        v = se * se
     v[np.isnan(est)] = np.nan
     dser = None
     if deff:
