@@ -131,8 +131,14 @@ def test_design_effect_of_simple_random_sampling_is_one(s):
     assert np.isclose(wor.mean("y", deff=True).deff, 1.0, rtol=1e-10)  # R's default: N = sum(w)
     assert np.isclose(wor.total("y", deff=True).deff, 1.0, rtol=1e-10)
     assert np.isclose(wr.mean("y", deff="replace").deff, 1.0, rtol=1e-10)
-    e = make(*s).mean("y", deff=True)
+    e = make(*s).mean("y", deff="replace")  # (deff=True is NaN, as R, when sum(w) < n)
     assert np.isclose(e.deft, np.sqrt(e.deff)) and np.isclose(e.cv, e.se / e.estimate)
+    small = make(*s)
+    if small.weights.sum() < len(small):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert np.isnan(small.mean("y", deff=True).deff)
+        assert any("Sample size greater than population size" in str(c.message) for c in caught)
 
 
 @SETTINGS
