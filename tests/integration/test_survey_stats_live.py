@@ -103,7 +103,8 @@ designs$post <- postStratify(designs$clus_wr, ~g, pop_g)
 designs$raked <- rake(designs$two_stage, list(~g, ~h), list(pop_g, pop_h))
 out <- list()
 qs_y <- list(c("y", "math", "mean", "0.05", "degf"), c("y", "school", "beta", "0.05", "degf"),
-             c("y", "hf7", "mean", "0.1", "Inf"), c("y", "math", "xlogit", "0.05", "degf"))
+             c("y", "hf7", "mean", "0.1", "Inf"), c("y", "math", "xlogit", "0.05", "degf"),
+             c("y", "math", "score", "0.05", "degf"))
 qs_q <- list(c("q", "math", "mean", "0.05", "degf"), c("q", "school", "mean", "0.05", "degf"),
              c("q", "hf3", "mean", "0.05", "degf"), c("q", "hf8", "asin", "0.05", "degf"))
 for (dn in names(designs)) for (dom in c("", "dom==1")) {

@@ -86,8 +86,8 @@ def test_argument_errors(d):
         d.ttest("y", "k")
     with pytest.raises(ValueError, match="qrule must be one of"):
         d.quantile("y", qrule="nearest")
-    with pytest.raises(ValueError, match="'score' is not implemented"):
-        d.quantile("y", interval_type="score")
+    with pytest.raises(ValueError, match="interval_type must be one of"):
+        d.quantile("y", interval_type="wald")
     with pytest.raises(ValueError, match="between 0 and 1"):
         d.quantile("y", [1.5])
     with pytest.raises(KeyError, match="nope"):

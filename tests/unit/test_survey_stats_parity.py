@@ -38,7 +38,8 @@ def test_r_reference_stats(key):
 def test_every_new_function_is_covered():
     assert set(OPS) >= {"deff", "factor", "by", "bycov", "contrast", "table", "ttest", "var", "quantile",
                         "wilson", "indep"}
-    assert len(REF) >= 1000
+    assert len(REF) >= 1200
+    assert any(k.split("|")[2] == "quantile" and "|score|" in k for k in REF)
     designs = {k.split("|")[0] for k in REF}
     assert {"mu284", "nhanes", "dclus2", "dclus1_rake"} <= designs
 

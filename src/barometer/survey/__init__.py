@@ -37,8 +37,8 @@ Not covered (R has them): replicate-weight designs, PPS/Brewer designs,
 and ``survey.ultimate.cluster``; a singular glm model matrix is an error
 rather than R's NA coefficients; ``C(col)`` levels are those present in the
 fitted rows.  Of the descriptive statistics: nonlinear ``svycontrast``
-(expressions, delta method), ``svyquantile(interval.type="score")`` and the
-replicate-weight intervals, ``svytable(y ~ a)``, ``svyratio(deff=TRUE)``,
+(expressions, delta method), the replicate-weight quantile intervals,
+``svytable(y ~ a)``, ``svyratio(deff=TRUE)``,
 ``svyby`` with ``deff`` for ratios or ``covmat`` for ``svyciprop``.
 
 Other R counterparts: ``ciprop`` = ``svyciprop`` (logit, likelihood, asin,
@@ -69,7 +69,8 @@ Descriptive statistics and tests (issue 15; details in ``_describe``,
 * ``var(y)`` = ``svyvar`` (n counts non-missing rows, as survey >= 4.2);
 * ``quantile(y, quantiles, alpha, interval_type, qrule, ci, df)`` =
   ``svyquantile`` (4.x: ``qrule="math"`` and Woodruff's ``interval.type="mean"``
-  by default, every ``qrule``; ties decided as survey >= 4.2);
+  by default, every ``qrule``, interval types mean/beta/xlogit/asin/score;
+  ties decided as survey >= 4.2);
 * ``ciprop(y, method="wilson")`` = ``svyciprop(method="wilson")`` (survey >= 4.5).
 """
 

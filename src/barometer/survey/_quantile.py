@@ -17,9 +17,11 @@ Interval (``ci=True``), R's default ``interval.type="mean"`` (Woodruff):
 (``df`` defaults to ``degf`` of the NA-free design) and the interval's ends
 mapped back through ``qrule`` (NaN where they fall outside [0, 1]);
 ``"beta"``, ``"xlogit"``, ``"asin"`` transform that interval as
-``svyciprop`` does.  ``se = (upper - lower) / (2 qt(1 - alpha/2, df))``.
-R's ``interval.type="score"`` (Francisco-Fuller, a root search) is not
-implemented.  Cumulative sums are in long double, as R's ``cumsum`` and
+``svyciprop`` does; ``"score"`` is R's Francisco-Fuller interval (the
+roots of the score test ``svymean(y > theta) - (1-p)`` over its SE, by a
+port of R's ``uniroot``/``zeroin`` with R's bounds and tolerance, mapped back
+through ``qrule`` at the unweighted share of values below each root, as R
+does).  ``se = (upper - lower) / (2 qt(1 - alpha/2, df))``.  Cumulative sums are in long double, as R's ``cumsum`` and
 ``sum``, on R's weights ``1/(1/w)``, so that exact ties ``cumw == p sum(w)``
 are decided as R decides them.  R 4.1 tested the tie as ``wlow == 0``, R >= 4.2 ``wlow <= 0``; this
 follows 4.2 (they differ only when p is below the first value's weight
@@ -36,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7", "hf8", "hf9")
-INTERVALS = ("mean", "beta", "xlogit", "asin")
+INTERVALS = ("mean", "beta", "xlogit", "asin", "score")
 
 
 def _ld_cumsum(a: np.ndarray) -> np.ndarray:
@@ -146,6 +148,78 @@ class _Sorted:
         return _approx(pk, x, p)
 
 
+def _zeroin(f, ax: float, bx: float, fa: float, fb: float, tol: float, maxit: int = 1000) -> float:
+    """R's uniroot -> R_zeroin2 (Brent's method), step for step."""
+    eps = np.finfo(float).eps
+    a, b = ax, bx
+    c, fc = a, fa
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    for _ in range(maxit + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b
+
+
+def _score_interval(d, idx, yv, p: float, alpha: float, df: float, srt: "_Sorted", qrule: str):
+    """R ffullerCI."""
+    from ._describe import values_mean
+    from .design import tquantile
+
+    xall = np.nan_to_num(d._num(srt.column)[d._present], nan=0.0)  # R: x[nas > 0] <- 0 on kept rows
+    iqr = float(np.diff(np.percentile(xall, [25, 75]))[0])
+    lo_t, hi_t = float(xall.min()) + iqr / 100, float(xall.max()) - iqr / 100
+    tol = 1 / (100 * np.sqrt(len(d)))
+
+    def score(theta, qlimit):
+        m, v = values_mean(d, idx, (yv > theta).astype(float) - (1 - p))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(m) / np.sqrt(np.float64(v)) - qlimit)
+
+    ends = []
+    for qlimit in (tquantile(1 - alpha / 2, df), tquantile(alpha / 2, df)):
+        fa, fb = score(lo_t, qlimit), score(hi_t, qlimit)
+        if not (fa * fb <= 0):
+            raise ValueError("svyquantile score interval: the score test does not change sign between R's bounds"
+                             " (R: f() values at end points not of opposite sign)")
+        root = _zeroin(lambda t: score(t, qlimit), lo_t, hi_t, fa, fb, tol)
+        ends.append(srt.rule(qrule, float(np.mean(xall <= root))))
+    return ends
+
+
 def _prop_interval(method: str, m: float, v: float, alpha: float, df: float, nrow: int, degf: int):
     from .design import tquantile
 
@@ -177,8 +251,7 @@ def svyquantile(design, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_
     if qrule not in QRULES:
         raise ValueError(f"qrule must be one of {QRULES}, got {qrule!r}")
     if interval_type not in INTERVALS:
-        raise ValueError(f"interval_type must be one of {INTERVALS} (R's 'score' is not implemented),"
-                         f" got {interval_type!r}")
+        raise ValueError(f"interval_type must be one of {INTERVALS}, got {interval_type!r}")
     qs = np.atleast_1d(np.asarray(quantiles, dtype=float))
     if ((qs < 0) | (qs > 1)).any():
         raise ValueError("quantiles must be between 0 and 1")
@@ -188,11 +261,17 @@ def svyquantile(design, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_
     if df is None:
         df = d.degf()
     srt = _Sorted(yv, w)
+    srt.column = y
     rows = []
     for p in qs:
         q = srt.rule(qrule, float(p))
         if not ci:
             rows.append({"quantile": q})
+            continue
+        if interval_type == "score":
+            lower, upper = _score_interval(d, idx, yv, float(p), alpha, df, srt, qrule)
+            se = (upper - lower) / (2 * tquantile(1 - alpha / 2, df))
+            rows.append({"quantile": q, "ci_l": lower, "ci_u": upper, "se": se})
             continue
         m, v = values_mean(d, idx, (yv <= q).astype(float))
         lo, hi = _prop_interval(interval_type, m, v, alpha, df, len(d), d.degf())
