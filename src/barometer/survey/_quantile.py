@@ -21,7 +21,11 @@ mapped back through ``qrule`` (NaN where they fall outside [0, 1]);
 roots of the score test ``svymean(y > theta) - (1-p)`` over its SE, by a
 port of R's ``uniroot``/``zeroin`` with R's bounds and tolerance, mapped back
 through ``qrule`` at the unweighted share of values below each root, as R
-does).  ``se = (upper - lower) / (2 qt(1 - alpha/2, df))``.  Cumulative sums are in long double, as R's ``cumsum`` and
+does).  The root is only determined to R's tolerance ``1/(100 sqrt(n))``:
+when a value lies that close to it, the answer depends on the search path,
+and where the score at R's bounds is rounding noise (an SE of ~1e-17, e.g.
+in a domain of a calibrated design) the path follows the noise, so the end
+can differ from R's by one data value.  ``se = (upper - lower) / (2 qt(1 - alpha/2, df))``.  Cumulative sums are in long double, as R's ``cumsum`` and
 ``sum``, on R's weights ``1/(1/w)``, so that exact ties ``cumw == p sum(w)``
 are decided as R decides them.  R 4.1 tested the tie as ``wlow == 0``, R >= 4.2 ``wlow <= 0``; this
 follows 4.2 (they differ only when p is below the first value's weight
