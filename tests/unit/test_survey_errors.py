@@ -135,7 +135,7 @@ def test_formula_errors():
 def test_ciprop_and_chisq_argument_errors():
     d = Design(frame(), ids="psu", strata="stratum", weights="w")
     with pytest.raises(ValueError, match="method must be one of"):
-        d.ciprop("ind", method="wilson")
+        d.ciprop("ind", method="clopper-pearson")
     with pytest.raises(ValueError, match="statistic must be one of"):
         d.chisq("ind", "stratum", statistic="G")
 

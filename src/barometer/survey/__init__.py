@@ -36,15 +36,49 @@ Not covered (R has them): replicate-weight designs, PPS/Brewer designs,
 ``twophase``, ``calibrate()`` (GREG), ``options(survey.adjust.domain.lonely)``
 and ``survey.ultimate.cluster``; a singular glm model matrix is an error
 rather than R's NA coefficients; ``C(col)`` levels are those present in the
-fitted rows.
+fitted rows.  Of the descriptive statistics: nonlinear ``svycontrast``
+(expressions, delta method), the replicate-weight quantile intervals,
+``svytable(y ~ a)``, ``svyratio(deff=TRUE)``,
+``svyby`` with ``deff`` for ratios or ``covmat`` for ``svyciprop``.
 
 Other R counterparts: ``ciprop`` = ``svyciprop`` (logit, likelihood, asin,
-beta, mean, xlogit), ``by`` = ``svyby``, ``chisq`` = ``svychisq`` (Rao-Scott F
-and Chisq, Wald, adjWald), ``glm`` = ``svyglm`` + ``summary.svyglm``,
-``poststratify`` = ``postStratify``, ``rake`` = ``rake``.
+beta, mean, xlogit, wilson), ``by`` = ``svyby``, ``chisq`` = ``svychisq``
+(Rao-Scott F and Chisq, Wald, adjWald), ``glm`` = ``svyglm`` +
+``summary.svyglm``, ``poststratify`` = ``postStratify``, ``rake`` = ``rake``.
+
+Descriptive statistics and tests (issue 15; details in ``_describe``,
+``_contrast``, ``_quantile``, ``_table``), all to 1e-8 of R survey 4.x:
+
+* ``mean(y, factor=True)`` / ``total(y, factor=True)`` = ``svymean(~factor(y))``
+  / ``svytotal``: an :class:`Estimates` (every level, with covariance);
+* ``mean/total(y, deff=True | "replace")`` = R's ``deff=``: ``.deff`` and
+  ``.deft`` (``sqrt(deff)``); R's default compares with simple random
+  sampling without replacement from ``N = sum(w)``, ``"replace"`` with
+  replacement, whether or not the design has a fpc; a constant gives NaN;
+* ``cv(x)`` / ``.cv`` = ``cv()``: SE / estimate;
+* ``by(..., covmat=True)`` = ``svyby(covmat=TRUE)`` (an :class:`Estimates`),
+  ``by(..., deff=True)`` adds ``deff``/``deft`` columns;
+* ``contrast(est, weights)`` = ``svycontrast`` (linear);
+* ``difference(a, b, df="welch"|"min"|inf)`` and ``compare(design_a,
+  design_b, y, statistic)``: independent samples, variances add, t on
+  Welch-Satterthwaite (default) or min(df) degrees of freedom (R has no
+  counterpart);
+* ``table(*cols, Ntotal, round)`` / ``crosstab(a, b)`` = ``svytable``;
+* ``ttest(y)`` / ``ttest(y, group)`` = ``svyttest(y ~ 0)`` / ``svyttest(y ~ group)``
+  (a :class:`TestResult`: estimate, se, t, df, p, ci);
+* ``var(y)`` = ``svyvar`` (n counts non-missing rows, as survey >= 4.2);
+* ``quantile(y, quantiles, alpha, interval_type, qrule, ci, df)`` =
+  ``svyquantile`` (4.x: ``qrule="math"`` and Woodruff's ``interval.type="mean"``
+  by default, every ``qrule``, interval types mean/beta/xlogit/asin/score;
+  ties decided as survey >= 4.2);
+* ``ciprop(y, method="wilson")`` = ``svyciprop(method="wilson")`` (survey >= 4.5).
 """
 
 from .design import CIProp, Design, Estimate, GLMResult
 from ._variance import LonelyPSUError
 
-__all__ = ["Design", "Estimate", "CIProp", "GLMResult", "LonelyPSUError"]
+# issue 15: contrasts, differences, design effects, tables, tests, quantiles
+from ._contrast import Estimates, TestResult, compare, contrast, cv, difference
+
+__all__ = ["Design", "Estimate", "CIProp", "GLMResult", "LonelyPSUError",
+           "Estimates", "TestResult", "contrast", "difference", "compare", "cv"]

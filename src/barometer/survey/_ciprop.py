@@ -5,7 +5,11 @@ estimate is ``expit`` of its intercept, the Wald interval uses
 ``qt(alpha/2, df)`` via ``confint.svyglm``'s level adjustment); ``xlogit`` and
 ``asin`` transform ``svymean`` with the delta method (``svycontrast``);
 ``beta`` uses the Korn-Graubard effective sample size; ``mean`` is the Wald
-interval of ``svymean``.  ``se`` is always ``sqrt(vcov(svymean))``.
+interval of ``svymean``; ``wilson`` (R survey >= 4.5, from Stas Kolenikov) is
+the Wilson score interval with the effective sample size ``n = p(1-p)/var``
+and ``t = qt(1 - alpha/2, df)``::
+
+    (p + t^2/(2n) -+ t/(2n) sqrt(4 n p (1-p) + t^2)) / (1 + t^2/n)  ``se`` is always ``sqrt(vcov(svymean))``.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from scipy import stats
 from . import _compress
 from ._glm import Binomial, glm_fit_intercept
 
-METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit")
+METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson")
 
 
 def expit(eta):
@@ -96,6 +100,14 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df, glm, V, idx
     elif method == "asin":
         sx = se / (2 * np.sqrt(p) * np.sqrt(1 - p))
         ci = np.sin(np.arcsin(np.sqrt(p)) + sx * _tq(a, df)) ** 2
+        est = p
+    elif method == "wilson":
+        n_eff = p * (1 - p) / var
+        t = _tq(1 - alpha / 2, df)
+        denom = 1 + t * t / n_eff
+        root = np.sqrt(4 * n_eff * p * (1 - p) + t * t)
+        ci = np.array([(p + t * t / (2 * n_eff) - t / (2 * n_eff) * root) / denom,
+                       (p + t * t / (2 * n_eff) + t / (2 * n_eff) * root) / denom])
         est = p
     elif method == "beta":
         n_eff = p * (1 - p) / var

@@ -74,10 +74,24 @@ class Estimate:
     var: float
     statistic: str = ""
     name: str = ""
+    df: float | None = None  # degf of the design, where the estimator records it
+    deff: float | None = None  # R deff=TRUE (see Design.mean)
 
     @property
     def se(self) -> float:
         return float(np.sqrt(self.var))
+
+    @property
+    def cv(self) -> float:
+        """R ``cv()``: SE / estimate."""
+        from ._contrast import cv
+
+        return cv(self)
+
+    @property
+    def deft(self) -> float | None:
+        """sqrt(deff) (Kish's deft), when a design effect was asked for."""
+        return None if self.deff is None else float(np.sqrt(self.deff))
 
     def confint(self, level: float = 0.95, df: float | None = None) -> tuple[float, float]:
         """Wald interval; ``df=None`` -> normal (R ``confint``), else Student t with ``df``."""
@@ -107,6 +121,11 @@ class CIProp:
     @property
     def se(self) -> float:
         return float(np.sqrt(self.var))
+
+    @property
+    def cv(self) -> float:
+        """R ``cv(svyciprop)``: SE of the proportion / the proportion."""
+        return float(self.se / self.estimate) if self.estimate != 0 else float("nan")
 
     def __repr__(self) -> str:
         return f"<svyciprop {self.method}: {self.estimate:.6g} [{self.ci[0]:.6g}, {self.ci[1]:.6g}]>"
@@ -479,9 +498,18 @@ class Design:
         idx = np.flatnonzero(d._w > 0)
         return d, idx, d._w[idx], [d._num(c)[idx] for c in cols]
 
-    def mean(self, y: str) -> Estimate:
+    def mean(self, y: str, factor: bool = False, deff: bool | str = False):
         """R ``svymean(~y, design, na.rm=TRUE)``: ratio sum(w y)/sum(w);
-        influence ``(y - mean) w / sum(w)``."""
+        influence ``(y - mean) w / sum(w)``.
+
+        ``factor=True`` gives every level's share with their covariance (R
+        ``svymean(~factor(y))``, and R's default for a character column), an
+        :class:`Estimates`; ``deff=True`` / ``"replace"`` adds R's design effect
+        (see :mod:`._describe`)."""
+        if deff or factor:
+            from ._describe import mean_or_total
+
+            return mean_or_total(self, y, "mean", factor, deff)
         d, idx, w, (yv,) = self._analysis([y])
         psum = w.sum()
         # R: colSums over an empty design is 0 (an all-missing domain gives 0, SE 0)
@@ -497,8 +525,13 @@ class Design:
             v = np.nan
         return Estimate(avg, v, "mean", y)
 
-    def total(self, y: str) -> Estimate:
-        """R ``svytotal(~y, design, na.rm=TRUE)``: sum(w y); influence ``w y``."""
+    def total(self, y: str, factor: bool = False, deff: bool | str = False):
+        """R ``svytotal(~y, design, na.rm=TRUE)``: sum(w y); influence ``w y``.
+        ``factor`` and ``deff`` as for :meth:`mean`."""
+        if deff or factor:
+            from ._describe import mean_or_total
+
+            return mean_or_total(self, y, "total", factor, deff)
         d, idx, w, (yv,) = self._analysis([y])
         x = (yv * w)[:, None]
         return Estimate(float(x.sum()), float(d._var(x, rows=idx)[0, 0]), "total", y)
@@ -526,13 +559,21 @@ class Design:
         return _ciprop(self, y, method=method, level=level, df=df)
 
     # ---------------------------------------------------------------------- by
-    def by(self, by: str, statistic: str = "mean", y: str | None = None, denominator: str | None = None, **kw) -> pd.DataFrame:
+    def by(self, by: str, statistic: str = "mean", y: str | None = None, denominator: str | None = None,
+           covmat: bool = False, deff: bool | str = False, **kw):
         """R ``svyby(~y, ~by, design, svymean|svytotal|svyratio|svyciprop, na.rm=TRUE)``.
 
         One row per level of ``by`` (sorted, among rows with non-zero weight),
         columns ``by``, ``estimate``, ``se`` (and ``ci_l``, ``ci_u`` for
-        ``ciprop``).  Each domain keeps all PSUs.
+        ``ciprop``).  Each domain keeps all PSUs.  ``deff=True`` adds
+        ``deff``/``deft`` columns (mean, total); ``covmat=True`` (mean, total,
+        ratio) returns an :class:`Estimates` with the covariance of the domain
+        estimates instead (R ``covmat=TRUE``; see :mod:`._describe`).
         """
+        if covmat or deff:
+            from ._describe import by_stats
+
+            return by_stats(self, by, statistic, y, denominator, covmat=covmat, deff=deff)
         if y is None:
             raise ValueError("by() needs the analysis variable y")
         codes, levels = self._codes(by)
@@ -586,6 +627,40 @@ class Design:
             else:
                 raise ValueError(f"unknown statistic {statistic!r}: mean, total, ratio or ciprop")
         return pd.DataFrame(rows)
+
+    # ------------------------------------------- descriptive statistics (issue 15)
+    def var(self, y: str) -> Estimate:
+        """R ``svyvar(~y, design, na.rm=TRUE)``: the population variance with
+        its SE (see :mod:`._describe`)."""
+        from ._describe import svyvar
+
+        return svyvar(self, y)
+
+    def quantile(self, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_type: str = "mean",
+                 qrule: str = "math", ci: bool = True, df: float | None = None) -> pd.DataFrame:
+        """R ``svyquantile(~y, design, quantiles, alpha, interval.type, qrule,
+        ci, df, na.rm=TRUE)`` (survey 4.x): see :mod:`._quantile`."""
+        from ._quantile import svyquantile
+
+        return svyquantile(self, y, quantiles, alpha=alpha, interval_type=interval_type, qrule=qrule, ci=ci, df=df)
+
+    def ttest(self, y: str, group: str | None = None, level: float = 0.95):
+        """R ``svyttest(y ~ 1, design)`` or ``svyttest(y ~ group, design)``
+        (see :mod:`._describe`)."""
+        from ._describe import svyttest
+
+        return svyttest(self, y, group, level=level)
+
+    def table(self, *cols: str, Ntotal=None, round: bool = False):
+        """R ``svytable(~a + b, design, Ntotal, round)``: weighted counts
+        (see :mod:`._table`)."""
+        from ._table import svytable
+
+        return svytable(self, cols, Ntotal=Ntotal, round_=round)
+
+    def crosstab(self, row: str, col: str, Ntotal=None, round: bool = False) -> pd.DataFrame:
+        """Weighted two-way table (``svytable(~row + col)``) as a DataFrame."""
+        return self.table(row, col, Ntotal=Ntotal, round=round)
 
     # --------------------------------------------------------------------- glm
     def glm(self, formula: str, family: str = "gaussian") -> GLMResult:
