@@ -35,7 +35,7 @@ def built_2018_dk_da(tmp_path_factory):
     from barometer.build import BuildConfig, build
 
     out = tmp_path_factory.mktemp("build") / "2018-dk-da"
-    build(BuildConfig(out_dir=out, quiet=True))
+    build(BuildConfig(out_dir=out, quiet=True, cache_dir=out.parent / "cache"))  # cold: its own cache
     return out
 
 

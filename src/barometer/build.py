@@ -58,7 +58,6 @@ class BuildConfig(BaseConfig):
     """One edition: ``_build/<edition>-<country>-<lang>/``."""
 
     pdf: bool = True
-    min_base: int | None = None  # disclosure control: overrides data/report/disclosure.yaml
 
 
 @dataclass
@@ -86,16 +85,14 @@ def _log(cfg: BuildConfig, msg: str) -> None:
 # --------------------------------------------------------------------------------------
 def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
     from .content import ContentError, load_content
-    from .disclosure import DisclosureError, check_min_base, rules
+    from .disclosure import DisclosureError, rules
     from .params import ParameterError, check_declared, validate_parameters
     from .reportconfig import chapters_for, report_config
 
     cfg.check_paths()
     try:
         validate_parameters(cfg.edition, cfg.country, cfg.lang, cfg.data_path, "")
-        if cfg.min_base is not None:
-            check_min_base(cfg.min_base)
-        rules()  # the settings file and BAROMETER_MIN_BASE, if set, must be sound
+        rules()  # the settings file must be sound
     except (ParameterError, i18n.LanguageError, DisclosureError) as exc:
         raise InputError(str(exc)) from None
     rc = report_config(cfg.edition)
@@ -122,21 +119,11 @@ def load_input(cfg: BaseConfig):
     """The respondent file (``--data``, or the synthetic sample) loaded, checked
     against the codebook and weighted; any problem is an :class:`InputError`.
     Used by both build modes, before any notebook runs."""
-    from .codebook import CodebookError
-    from .dataset import DataError, load
-    from .readers import ReadError
-    from .validation import ValidationError
-    from .weighting import WeightingError
+    from .dataset import load
 
-    try:
-        return load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
-    except (DataError, ReadError, WeightingError, CodebookError, ValidationError) as exc:
-        raise InputError(str(exc)) from None
-    except InputError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - input we did not foresee: still one message, exit 2
-        raise InputError(f"{cfg.data_path or 'the synthetic sample'}: cannot be used ({type(exc).__name__}: {exc}); "
-                         "check it with build.py --check-data") from None
+    # the readers, the validation and the weighting raise InputError for every problem of a file;
+    # anything else is a bug in this program (cli: "internal error" and a log), never "check your data"
+    return load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
 
 
 # --------------------------------------------------------------------------------------
@@ -167,8 +154,6 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     kernel.  Returns the estimate files in publication order (chapter order,
     then the order each chapter wrote them)."""
     from .engine.executors import LocalExecutor, make_job
-    from .paths import ENV_MIN_BASE
-
     nb_out = work / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(cfg.data_path).resolve()) if cfg.data_path else ""
@@ -186,8 +171,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
                     and codebook_path(cfg.edition, c).exists()]
     for ch in chapters:
         nb = cfg.notebook_dir / ch.notebook
-        ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing,
-                                        "min_base": os.environ.get(ENV_MIN_BASE, "")})
+        ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing, "settings": cfg.settings()})
         meta = None if cfg.force else cache.lookup(ch.key)  # every file of the entry checked
         by_id[ch.id] = ch
         if meta is not None:
@@ -195,7 +179,8 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
             continue
         ch.cache, ch.meta = "miss", None
         # a chapter lists the content items of its kind: every content file it reads counts
-        jobs.append(make_job(ch.id, nb, params, cfg.notebook_dir, preload, track_content=True, collect_files=True))
+        jobs.append(make_job(ch.id, nb, params, cfg.notebook_dir, preload, track_content=True, collect_files=True,
+                             settings=cfg.settings()))
     n_hit = len(chapters) - len(jobs)
     if n_hit:
         _log(cfg, f"{n_hit} of {len(chapters)} chapters unchanged (from the cache)")
@@ -505,19 +490,14 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
 # --------------------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> Path:
     """Build one edition into ``cfg.target``; returns that folder."""
-    from .paths import ENV_MIN_BASE
+    from . import disclosure
 
-    if cfg.min_base is not None:  # the notebook kernels inherit it (restored below)
-        saved_min_base = os.environ.get(ENV_MIN_BASE)
-        os.environ[ENV_MIN_BASE] = str(cfg.min_base)
-        try:
-            return _build(cfg)
-        finally:
-            if saved_min_base is None:
-                os.environ.pop(ENV_MIN_BASE, None)
-            else:
-                os.environ[ENV_MIN_BASE] = saved_min_base
-    return _build(cfg)
+    cfg.check_settings()
+    disclosure.configure(cfg.min_base)  # this process's rules (the reports get theirs with each job)
+    try:
+        return _build(cfg)
+    finally:
+        disclosure.configure(None)
 
 
 def build_key(cfg: BuildConfig, commit: str) -> str:
@@ -528,7 +508,7 @@ def build_key(cfg: BuildConfig, commit: str) -> str:
     is printed in the footer).  Checksums are remembered per file stamp, so
     this takes milliseconds when nothing changed."""
     from .engine.cache import digest
-    from .paths import DATA_DIR, ENV_MIN_BASE, SYNTH_DIR
+    from .paths import DATA_DIR, SYNTH_DIR
 
     if not cfg.data_path:  # the synthetic sample is a build product: current before it is keyed
         from .synthkey import ensure_current
@@ -541,7 +521,7 @@ def build_key(cfg: BuildConfig, commit: str) -> str:
     key = digest({"static": cache.static_key(), "notebooks": h.tree(cfg.notebook_dir, (".ipynb",)),
                   "content": h.tree(DATA_DIR / "content"), "targets": h.tree(DATA_DIR / "targets"), "data": data,
                   "parameters": [cfg.edition, cfg.country, cfg.lang, cfg.data_path, cfg.frame_path, cfg.pdf,
-                                 cfg.min_base, os.environ.get(ENV_MIN_BASE, ""), str(cfg.notebook_dir)],
+                                 cfg.settings(), str(cfg.notebook_dir)],
                   "versions": _versions(), "commit": commit})
     h.save()
     return key

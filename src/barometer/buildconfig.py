@@ -31,6 +31,7 @@ class BaseConfig:
     notebook_dir: Path = NOTEBOOK_DIR
     jobs: int = 0  # notebooks run in parallel (0: the number of cores)
     force: bool = False  # run every notebook again, ignoring the cache
+    min_base: int | None = None  # disclosure control: overrides min_base of data/report/disclosure.yaml
     cache_dir: Path | None = None  # default: <ROOT>/_build/.cache/engine, whatever the output folder
     cache_max: int = DEFAULT_CACHE_MAX  # bytes: least recently used entries are evicted beyond it
 
@@ -67,6 +68,21 @@ class BaseConfig:
         if cache == target or cache.is_relative_to(target):
             raise InputError(f"the cache folder {cache} lies inside the output folder {target}, which a build "
                              "replaces; choose another --cache-dir or --out")
+
+    def settings(self) -> dict:
+        """Every setting besides the notebook parameters that can change a report's
+        output: part of every chapter's and unit report's cache key, and handed to
+        each report's process with its job (never through the environment)."""
+        return {"min_base": self.min_base}
+
+    def check_settings(self) -> None:
+        from .disclosure import DisclosureError, check_min_base
+
+        if self.min_base is not None:
+            try:
+                check_min_base(self.min_base, "--min-base")
+            except DisclosureError as exc:
+                raise InputError(str(exc)) from None
 
     def check_paths(self, data_option: str = "--data") -> None:
         """``--data`` and ``--frame``: a path with a line break or another control

@@ -177,17 +177,9 @@ def _run(args) -> int:
     if args.by:
         from .engine.fanout import FanoutConfig, build_fanout
 
-        if args.min_base is not None:
-            from .disclosure import ENV_MIN_BASE, DisclosureError, check_min_base
-
-            try:
-                check_min_base(args.min_base, "--min-base")
-            except DisclosureError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            os.environ[ENV_MIN_BASE] = str(args.min_base)  # the forked report kernels inherit it
         return build_fanout(FanoutConfig(by=args.by, edition=args.edition, country=args.country, lang=args.lang,
                                          data_path=args.data, frame_path=args.frame, out_dir=args.out,
+                                         min_base=args.min_base,
                                          jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
                                          force=args.force, quiet=args.quiet, **_cache_options(args)))
     from .build import BuildConfig, build

@@ -24,6 +24,7 @@ import jsonschema
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from . import yamlio
 
 from .paths import DATA_DIR, SCHEMA_DIR
@@ -31,7 +32,7 @@ from .paths import DATA_DIR, SCHEMA_DIR
 LANGS = ("da", "en")
 
 
-class CodebookError(ValueError):
+class CodebookError(InputError):
     """A codebook file is malformed or does not fit the data."""
 
 

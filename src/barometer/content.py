@@ -25,6 +25,7 @@ from typing import Any
 
 import jsonschema
 
+from .errors import InputError
 from . import yamlio
 from markdown_it import MarkdownIt
 
@@ -101,7 +102,7 @@ PLACEHOLDER_SUFFIXES = ("_dk", "_no")
 _markdown = MarkdownIt("commonmark", {"html": False})
 
 
-class ContentError(ValueError):
+class ContentError(InputError):
     """A content file is invalid, or an item cannot be rendered as asked."""
 
 

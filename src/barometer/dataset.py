@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from . import synth, validation
 from .codebook import Codebook, load_codebook
 from .measures import indicator, measures_spec, population_mask  # noqa: F401 - also used from here
@@ -20,7 +21,7 @@ from .survey import Design
 from .weighting import WeightingError, check_weights, stratum_weights
 
 
-class DataError(ValueError):
+class DataError(InputError):
     """The input data do not fit the codebook or the design."""
 
 

@@ -1,8 +1,9 @@
 """Disclosure control: which numbers may be published.
 
-Rules (``data/report/disclosure.yaml``; the build's ``--min-base N`` overrides
-``min_base`` through the environment variable ``BAROMETER_MIN_BASE``, which
-the notebook kernels inherit):
+Rules (``data/report/disclosure.yaml``; a build's ``--min-base N`` overrides
+``min_base`` with :func:`configure`, in the build and in each report's process
+before its kernel is forked, so the kernel has it too; a notebook run by
+itself, in JupyterLab or nbval, uses the settings file):
 
 * **base**: a percentage is published only when at least ``min_base``
   respondents stand behind it;
@@ -26,21 +27,21 @@ per-municipality reports.
 from __future__ import annotations
 
 import functools
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from .errors import InputError
 from . import yamlio
 
-from .paths import DATA_DIR, ENV_MIN_BASE
+from .paths import DATA_DIR
 
 SETTINGS = DATA_DIR / "report" / "disclosure.yaml"
 VALUE_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value")
 FLOOR = 5  # --min-base below this would let small cells through the base rule
 
 
-class DisclosureError(ValueError):
+class DisclosureError(InputError):
     """A disclosure setting is malformed."""
 
 
@@ -84,13 +85,24 @@ def _settings() -> dict:
     return raw
 
 
+_OVERRIDE: dict = {}
+
+
+def configure(min_base: int | None = None) -> None:
+    """Override ``min_base`` for this process (``None``: the settings file again).
+    The build calls it with ``--min-base``; so does each report's process before
+    its kernel is forked from it."""
+    _OVERRIDE.clear()
+    if min_base is not None:
+        _OVERRIDE["min_base"] = check_min_base(min_base)
+
+
 def rules() -> Rules:
-    """The rules in force: the settings file, with ``min_base`` from the environment when set."""
+    """The rules in force: the settings file, with ``min_base`` from :func:`configure` when given."""
     s = _settings()
     min_base = check_min_base(s["min_base"], f"{SETTINGS}: min_base")
-    env = os.environ.get(ENV_MIN_BASE, "").strip()
-    if env:
-        min_base = check_min_base(env, f"environment variable {ENV_MIN_BASE}")
+    if "min_base" in _OVERRIDE:
+        min_base = _OVERRIDE["min_base"]
     min_cell = int(s["min_cell"])
     if not 1 <= min_cell <= min_base:
         raise DisclosureError(f"{SETTINGS}: min_cell must be between 1 and min_base ({min_base}), got {min_cell}")

@@ -24,7 +24,6 @@ from .measures import measures_spec, population_mask
 
 COLUMNS = ["figure_id", "measure", "country", "population", "category", "estimate_pct",
            "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed"]
-MIN_BASE = 20  # the default of data/report/disclosure.yaml; disclosure.rules() is what applies
 CI_METHOD = "logit"
 LEVEL = 0.95
 

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import InputError
 from .paths import DATA_DIR
 
 HARMONISATION_FILE = DATA_DIR / "harmonisation.csv"
 COLUMNS = ["measure", "edition", "population", "source_measure", "definition", "comparable", "note_da", "note_en"]
 
 
-class HarmonisationError(ValueError):
+class HarmonisationError(InputError):
     """The harmonisation table is malformed or does not fit the codebooks."""
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 
+from .errors import InputError
 from . import yamlio
 
 from .paths import DATA_DIR
@@ -19,7 +20,7 @@ LANGS = ("da", "en")
 NBSP = "\u00a0"
 
 
-class LanguageError(ValueError):
+class LanguageError(InputError):
     pass
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .errors import InputError
 from . import i18n
 from .paths import DATA_DIR
 
@@ -19,7 +20,7 @@ PARAMETERS = ("edition", "country", "lang", "data_path", "output_dir")  # what e
 EXTRA_PARAMETERS = {"unit_report.ipynb": ("by", "unit"), "unit_index.ipynb": ("by", "estimates_path")}
 
 
-class ParameterError(ValueError):
+class ParameterError(InputError):
     """A notebook or build parameter is missing, of the wrong type or not allowed."""
 
 

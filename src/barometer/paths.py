@@ -15,6 +15,3 @@ TEMPLATE_DIR = ROOT / "report_templates"
 SCHEMA_DIR = PACKAGE_DIR / "schemas"
 SYNTH_DIR = DATA_DIR / "synthetic"
 BUILD_DIR = ROOT / "_build"
-
-#: environment variable with the disclosure rules' minimum base (build.py --min-base)
-ENV_MIN_BASE = "BAROMETER_MIN_BASE"

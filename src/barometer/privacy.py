@@ -23,13 +23,14 @@ import subprocess
 from pathlib import Path
 
 import pandas as pd
+from .errors import BuildError
 
 MAX_TABLE_ROWS = 200  # more rows than any published table (98 municipalities, 15 sub-sectors) has
 MIN_NEEDLE = 5  # shorter sensitive values ("Ja", "12") are not distinctive enough to search for
 TEXT_SUFFIXES = {".html", ".htm", ".csv", ".json", ".ipynb", ".svg", ".txt", ".md", ".js", ".xml", ".tsv"}
 
 
-class MicrodataError(RuntimeError):
+class MicrodataError(BuildError):
     """Microdata were about to be displayed or were found in an output file."""
 
 

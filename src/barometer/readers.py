@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from .errors import InputError
 
 
-class ReadError(ValueError):
+class ReadError(InputError):
     """The file cannot be read as survey data."""
 
 

@@ -65,6 +65,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import InputError
 from . import targets as T
 from . import synthkey, yamlio
 from .synthkey import sample_dir  # noqa: F401 - one definition, used from here too
@@ -72,7 +73,7 @@ from .codebook import load_codebook
 from .paths import DATA_DIR, SYNTH_DIR
 from .weighting import rake, stratum_weights
 
-class SynthError(RuntimeError):
+class SynthError(InputError):
     """The model cannot produce a sample that meets its targets."""
 
 

@@ -14,13 +14,14 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
 from . import yamlio
 from .paths import DATA_DIR
 
 DIMENSIONS = ("subsector", "region", "municipality", "government_level")
 
 
-class UnitError(ValueError):
+class UnitError(InputError):
     """Unknown dimension or unit."""
 
 
@@ -106,7 +107,10 @@ def key_measures(ds, by: str, code: str, figure_id: str | None = None):
     figure_id = figure_id or config()["figure"]["id"]
     var = dimension(by)["var"]
     in_unit = pd.to_numeric(ds.df[var], errors="coerce") == float(code)
-    nation = getattr(ds, "_nation_rows", None) or {}
+    from . import disclosure
+
+    # the warm worker's national rows hold only for the disclosure rules they were computed under
+    nation = (getattr(ds, "_nation_rows", None) or {}) if getattr(ds, "_nation_rules", None) == disclosure.rules() else {}
     rows = []
     for spec in config()["measures"]:
         rows.append(estimates.share(ds, spec["measure"], spec["population"], figure_id, category="unit",
@@ -124,9 +128,10 @@ def warm_nation(ds, figure_id: str | None = None) -> None:
     """Compute the national rows once for a dataset that many unit reports will
     share (the build engine's warm workers do this before forking a report;
     each report gets its own copy).  Only for a dataset nobody modifies."""
-    from . import estimates
+    from . import disclosure, estimates
 
     figure_id = figure_id or config()["figure"]["id"]
+    ds._nation_rules = disclosure.rules()
     ds._nation_rows = {(s["measure"], s["population"], figure_id):
                        estimates.share(ds, s["measure"], s["population"], figure_id, category="nation")
                        for s in config()["measures"]}

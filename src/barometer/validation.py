@@ -25,6 +25,7 @@ try:  # pandera >= 0.24
 except ImportError:  # pragma: no cover - older pandera
     import pandera as pa
 
+from .errors import InputError
 from .codebook import Codebook
 from .readers import _norm, invisible_chars, skeleton
 
@@ -32,7 +33,7 @@ WEIGHT_COLUMN = "weight"  # optional: a weight column delivered with the data is
 SHOW = 5  # rows and values shown per problem
 
 
-class ValidationError(ValueError):
+class ValidationError(InputError):
     """The input data do not fit the codebook or the design; ``problems`` has one line each."""
 
     def __init__(self, problems: list[str]):

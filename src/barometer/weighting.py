@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from .errors import InputError
 
 
-class WeightingError(ValueError):
+class WeightingError(InputError):
     """The frame and the respondents cannot be weighted as asked."""
 
 

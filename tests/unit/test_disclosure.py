@@ -92,16 +92,23 @@ def test_protect_units_for_a_municipality_table():
     assert one["suppressed"].tolist() == [False, True, False, True]  # Vejle (next smallest base) hidden too
 
 
-def test_min_base_from_settings_and_environment(monkeypatch):
-    monkeypatch.delenv(disclosure.ENV_MIN_BASE, raising=False)
+def test_min_base_from_settings_and_configure():
     assert disclosure.rules() == disclosure.Rules(min_base=20, min_cell=5)
-    monkeypatch.setenv(disclosure.ENV_MIN_BASE, "50")
-    assert disclosure.rules().min_base == 50
-    row = estimates.share(_tiny([1] * 20 + [0] * 20), "collab_any_external", "innovations", "f")
-    assert row["suppressed"] and row["n_obs"] == 40
-    monkeypatch.setenv(disclosure.ENV_MIN_BASE, "twenty")
-    with pytest.raises(disclosure.DisclosureError, match="BAROMETER_MIN_BASE: 'twenty' is not a whole number"):
-        disclosure.rules()
+    disclosure.configure(50)
+    try:
+        assert disclosure.rules().min_base == 50
+        row = estimates.share(_tiny([1] * 20 + [0] * 20), "collab_any_external", "innovations", "f")
+        assert row["suppressed"] and row["n_obs"] == 40
+        with pytest.raises(disclosure.DisclosureError, match="'twenty' is not a whole number"):
+            disclosure.configure("twenty")
+    finally:
+        disclosure.configure(None)
+    assert disclosure.rules().min_base == 20
+
+
+def test_no_setting_travels_through_the_environment(monkeypatch):
+    monkeypatch.setenv("BAROMETER_MIN_BASE", "50")
+    assert disclosure.rules().min_base == 20
 
 
 @pytest.mark.parametrize("value", ["0", "4", "-20", "2.5", ""])

@@ -81,6 +81,7 @@ def _validate(cfg: FanoutConfig):
         known = sorted(p.stem for p in (DATA_DIR / "report").glob("[0-9][0-9][0-9][0-9].yaml"))
         raise FanoutInputError(f"unknown edition {cfg.edition!r}: choose one of {', '.join(known)}")
     cfg.check_paths()  # --data / --frame: control characters, missing files (InputError)
+    cfg.check_settings()  # --min-base
     from .. import yamlio
 
     for name in (f"{cfg.edition}.yaml", "measures.yaml", "i18n.yaml", "disclosure.yaml"):  # every report reads them
@@ -115,7 +116,7 @@ def plan(cfg: FanoutConfig, cache: Cache, us: list | None = None) -> tuple[list[
                   "data_path": data_path, "output_dir": ""}
         t = Task(id=f"units/{u.code}", notebook=cfg.notebook_dir / UNIT_NOTEBOOK, parameters=params,
                  page=f"units/{u.code}.html", title=u.name(cfg.lang), unit=u.code)
-        t.key = cache.key(t.notebook, params, {"frame_path": cfg.frame_path})
+        t.key = cache.key(t.notebook, params, {"frame_path": cfg.frame_path, "settings": cfg.settings()})
         tasks.append(t)
     return tasks, us
 
@@ -130,7 +131,8 @@ def _index_task(cfg: FanoutConfig, cache: Cache, estimates_csv: str) -> Task:
 
     t.title = units.config()["prose"]["index_title"][cfg.lang].format(
         edition=cfg.edition, dimension=units.dimension(cfg.by)["label"][cfg.lang].lower())
-    t.key = cache.key(t.notebook, params, {"estimates": digest(estimates_csv), "frame_path": cfg.frame_path})
+    t.key = cache.key(t.notebook, params, {"estimates": digest(estimates_csv), "frame_path": cfg.frame_path,
+                                           "settings": cfg.settings()})
     return t
 
 
@@ -214,7 +216,7 @@ def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
 
     return make_job(t.id, t.notebook, t.parameters, cfg.notebook_dir,
                     [[cfg.edition, cfg.country, t.parameters.get("data_path") or "", cfg.frame_path or ""]],
-                    track_content=False, timeout=cfg.timeout, inputs=t.inputs,
+                    track_content=False, timeout=cfg.timeout, inputs=t.inputs, settings=cfg.settings(),
                     render={"context": context, "page_id": t.id.replace("/", "-"), "title": t.title,
                             "root": "../" * t.page.count("/")})
 

@@ -229,6 +229,10 @@ def run_job(job: dict, scratch: Path) -> dict:
 
 def run_forked(job: dict) -> dict:
     """Run ``job`` in a fork of this (warm) process and return its result."""
+    from barometer import disclosure
+
+    # the build's settings, before anything is computed: the report and its kernel are forked from here
+    disclosure.configure(**(job.get("settings") or {}))
     _preload_data(job.get("preload"))
     if job.get("render") and "exporter" not in _EXPORTER:
         _warm_renderer()

@@ -86,7 +86,6 @@ def _check_deff(deff):
 
 # ------------------------------------------------------------ mean / total
 def mean_or_total(design, y: str, statistic: str, factor, deff):
-    from .design import Estimate
 
     _check_deff(deff)
     if not factor:
