@@ -46,5 +46,9 @@ and Chisq, Wald, adjWald), ``glm`` = ``svyglm`` + ``summary.svyglm``,
 
 from .design import CIProp, Design, Estimate, GLMResult
 from ._variance import LonelyPSUError
+from ._glm import TermTest, regterm_test
+from ._replicate import ReplicateDesign, as_replicate
+from ._calibrate import calibrate
 
 __all__ = ["Design", "Estimate", "CIProp", "GLMResult", "LonelyPSUError"]
+__all__ += ["ReplicateDesign", "as_replicate", "calibrate", "regterm_test", "TermTest"]
