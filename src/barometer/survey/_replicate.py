@@ -85,22 +85,60 @@ def _rank(M: np.ndarray, tol: float = 1e-5) -> int:
     """Rank as R's ``qr(M, tol)`` (LINPACK dqrdc2, limited pivoting): columns
     are taken in order; one is set aside when its residual norm after the
     columns kept so far is below ``tol`` times its own norm.  A tall M is
-    first reduced to its R factor (norms and residuals are unchanged)."""
+    first reduced to its R factor (norms and residuals are unchanged).  With
+    more than 400 columns, a pivoted QR with the same relative rule."""
     if M.size == 0:
         return 0
     A = np.linalg.qr(M, mode="r") if M.shape[0] > M.shape[1] else np.asarray(M, dtype=float)
-    Q = np.zeros((A.shape[0], 0))
+    norms = np.sqrt((A * A).sum(axis=0))
+    if A.shape[1] > 400:
+        import scipy.linalg
+
+        Rf, piv = scipy.linalg.qr(A, mode="r", pivoting=True)
+        d = np.zeros(A.shape[1])
+        k = min(Rf.shape)
+        d[:k] = np.abs(np.diag(Rf))[:k]
+        return int(np.count_nonzero((norms[piv] > 0) & (d >= tol * norms[piv])))
+    Q = np.zeros((A.shape[0], min(A.shape)))
+    k = 0
     for j in range(A.shape[1]):
         v = A[:, j]
-        nrm = float(np.sqrt(v @ v))
-        if nrm == 0:
+        if norms[j] == 0 or k == Q.shape[1]:
             continue
-        r = v - Q @ (Q.T @ v)
-        r = r - Q @ (Q.T @ r)  # twice is enough (Kahan-Parlett)
+        Qk = Q[:, :k]
+        r = v - Qk @ (Qk.T @ v)
+        r = r - Qk @ (Qk.T @ r)  # twice is enough (Kahan-Parlett)
         rn = float(np.sqrt(r @ r))
-        if rn >= tol * nrm:
-            Q = np.column_stack([Q, r / rn])
-    return Q.shape[1]
+        if rn >= tol * norms[j]:
+            Q[:, k] = r / rn
+            k += 1
+    return k
+
+
+def _distinct_rows(M: np.ndarray) -> np.ndarray | None:
+    """Rows of M up to a positive factor, merged: one row per pattern scaled
+    so that the Gram matrix (and so the rank and column norms) is M's; None
+    when nothing merges.  Patterns are told apart by two random projections
+    of the rows scaled to max |value| 1, rounded to 11 significant digits."""
+    scale = np.abs(M).max(axis=1)
+    live = scale > 0
+    P = M[live] / scale[live, None]
+    rng = np.random.default_rng(20261201)
+    h = P @ rng.uniform(0.5, 1.5, (M.shape[1], 2))
+    def rounded(x):
+        top = max(float(np.abs(x).max()), 1e-300)
+        return np.round(x, 10 - int(np.floor(np.log10(top))))
+
+    c0, u0 = pd.factorize(rounded(h[:, 0]))
+    c1, u1 = pd.factorize(rounded(h[:, 1]))
+    codes, uniq = pd.factorize(c0.astype(np.int64) * (len(u1) + 1) + c1)
+    G = len(uniq)
+    if G >= P.shape[0]:
+        return None
+    first = np.full(G, P.shape[0], dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(P.shape[0]))
+    mult = np.sqrt(np.bincount(codes, weights=scale[live] ** 2, minlength=G))
+    return P[first] * mult[:, None]
 
 
 class ReplicateDesign:
@@ -291,6 +329,9 @@ class ReplicateDesign:
             pw1 = self._pw[rows] if not self.combined_weights else np.ones(len(rows))
             if self._index is None:
                 M = np.asarray(self._U[rows], dtype=float) * pw1[:, None]
+                if M.shape[0] > 4 * M.shape[1]:  # rows of one PSU share a pattern
+                    small = _distinct_rows(M)
+                    M = M if small is None else small
             else:  # one row per unit, scaled to the unit's rows: same Gram matrix
                 K = self._U.shape[0]
                 dsum = np.bincount(self._index[rows], weights=pw1 * pw1, minlength=K)
@@ -312,7 +353,7 @@ class ReplicateDesign:
         if self._index is None:
             full = np.zeros((self.n, Z.shape[1]))
             full[rows] = Zp
-            return (full.T @ self._U).T if self._U.dtype == np.float64 else (full.T @ self._U.astype(float)).T
+            return np.asarray(self._U.T @ full, dtype=float)
         K = self._U.shape[0]
         S = np.empty((K, Z.shape[1]))
         idx = self._index[rows]
@@ -556,49 +597,71 @@ class ReplicateDesign:
 
     def _replicate_fits(self, X, y, rows, fam, beta0, chunk: int, maxit: int = 25, epsilon: float = 1e-8):
         """glm.fit per replicate (weights w_r/sum(w_r), start beta0), chunks of
-        replicates iterated together; each stops at its own convergence."""
+        replicates iterated together; each stops at its own convergence.
+        X'W_rX of all replicates of a chunk is one product with the pairwise
+        column products of X."""
         nrep = self.n_replicates
-        p = X.shape[1]
+        m, p = X.shape
         betas = np.empty((nrep, p))
         a1 = self._pw1(rows)
         src = np.arange(self.n)[rows] if self._index is None else self._index[rows]
-        y0 = y.astype(float)
+        y0 = y.astype(float)[:, None]
+        binary = fam is Binomial and bool(np.all((y0 == 0) | (y0 == 1)))
+        iu, ju = np.triu_indices(p)
+        XX = X[:, iu] * X[:, ju] if m * len(iu) <= 60_000_000 else None
+
+        def deviance(mu, W):
+            if binary:
+                return -2.0 * (W * np.log(np.where(y0 == 1, mu, 1.0 - mu))).sum(axis=0)
+            return fam.dev_resids(y0, mu, W).sum(axis=0)
+
         eta0 = X @ beta0
         for c0 in range(0, nrep, chunk):
-            cols = np.arange(c0, min(nrep, c0 + chunk))
-            W = np.asarray(self._U[src][:, cols], dtype=float) * a1[:, None]
+            c1 = min(nrep, c0 + chunk)
+            W = np.asarray(self._U[src, c0:c1], dtype=float) * a1[:, None]
             with np.errstate(divide="ignore", invalid="ignore"):
-                W = W / W.sum(axis=0)
-            yy = np.repeat(y0[:, None], len(cols), axis=1)
-            if fam is Binomial:
-                yy = np.where(W == 0, 0.0, yy)
-            B = np.repeat(beta0[None, :], len(cols), axis=0)
-            eta = np.repeat(eta0[:, None], len(cols), axis=1)
+                W /= W.sum(axis=0)
+            nc = c1 - c0
+            B = np.repeat(beta0[None, :], nc, axis=0)
+            eta = np.repeat(eta0[:, None], nc, axis=1)
             mu = fam.linkinv(eta)
-            devold = fam.dev_resids(yy, mu, W).sum(axis=0)
-            active = np.ones(len(cols), dtype=bool)
+            devold = deviance(mu, W)
+            active = np.ones(nc, dtype=bool)
             for _ in range(maxit):
                 act = np.flatnonzero(active)
                 if not len(act):
                     break
-                e, m_, w_, y_ = eta[:, act], mu[:, act], W[:, act], yy[:, act]
+                if len(act) == nc:  # views, no copies
+                    e, m_, w_ = eta, mu, W
+                else:
+                    e, m_, w_ = eta[:, act], mu[:, act], W[:, act]
                 me = fam.mu_eta(e)
-                z = e + (y_ - m_) / me
+                z = e + (y0 - m_) / me
                 ww = w_ * me**2 / fam.variance(m_)
                 XtWz = X.T @ (ww * z)
                 newB = np.empty((len(act), p))
+                if XX is not None:
+                    tri = XX.T @ ww  # (p(p+1)/2, chunk)
                 for k in range(len(act)):
-                    A = X.T @ (X * ww[:, k:k + 1])
+                    if XX is not None:
+                        A = np.empty((p, p))
+                        A[iu, ju] = tri[:, k]
+                        A[ju, iu] = tri[:, k]
+                    else:
+                        A = X.T @ (X * ww[:, k:k + 1])
                     newB[k] = np.linalg.solve(A, XtWz[:, k])
                 B[act] = newB
                 e = X @ newB.T
                 m_ = fam.linkinv(e)
-                eta[:, act], mu[:, act] = e, m_
-                dev = fam.dev_resids(y_, m_, w_).sum(axis=0)
+                if len(act) == nc:
+                    eta, mu = e, m_
+                else:
+                    eta[:, act], mu[:, act] = e, m_
+                dev = deviance(m_, w_)
                 conv = np.abs(dev - devold[act]) / (np.abs(dev) + 0.1) < epsilon
                 devold[act] = dev
                 active[act[conv]] = False
-            betas[cols] = B
+            betas[c0:c1] = B
         return betas
 
 
