@@ -597,7 +597,9 @@ class Design:
         Rows with a missing model variable are dropped by subsetting the
         design (R's ``na.omit`` followed by ``design[-nas, ]``).  Levels of
         ``C(col)`` are those of the fitted rows; the first sorted level is the
-        reference.
+        reference.  Formulas take R's ``*``, ``:`` and ``-`` with R's column
+        names and order (see the package docstring); ``family``: gaussian,
+        quasibinomial or quasipoisson (R ``quasipoisson()``: log link).
         """
         if family not in FAMILIES:
             raise ValueError(
