@@ -115,30 +115,35 @@ def _rank(M: np.ndarray, tol: float = 1e-5) -> int:
     return k
 
 
-def _distinct_rows(M: np.ndarray) -> np.ndarray | None:
-    """Rows of M up to a positive factor, merged: one row per pattern scaled
-    so that the Gram matrix (and so the rank and column norms) is M's; None
-    when nothing merges.  Patterns are told apart by two random projections
-    of the rows scaled to max |value| 1, rounded to 11 significant digits."""
-    scale = np.abs(M).max(axis=1)
-    live = scale > 0
-    P = M[live] / scale[live, None]
+def _distinct_rows(U: np.ndarray, rows: np.ndarray, pw1: np.ndarray) -> np.ndarray | None:
+    """The analysis weights ``U[rows] * pw1`` with rows that agree up to a
+    positive factor merged: one row per pattern, scaled so that the Gram
+    matrix (and so the rank and the column norms) is unchanged; None when
+    nothing merges.  Patterns are told apart by two random projections of
+    the rows scaled to max |value| 1, rounded to 11 significant digits."""
+    Ur = U if len(rows) == U.shape[0] else U[rows]
+    top = np.maximum(Ur.max(axis=1), -Ur.min(axis=1)).astype(float)
+    live = (top > 0) & (pw1 != 0)
     rng = np.random.default_rng(20261201)
-    h = P @ rng.uniform(0.5, 1.5, (M.shape[1], 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = (Ur @ rng.uniform(0.5, 1.5, (U.shape[1], 2))) / top[:, None]
+    h, top, scale = h[live], top[live], (np.abs(pw1) * top)[live]
+    where = np.flatnonzero(live)
+
     def rounded(x):
-        top = max(float(np.abs(x).max()), 1e-300)
-        return np.round(x, 10 - int(np.floor(np.log10(top))))
+        big = max(float(np.abs(x).max()), 1e-300)
+        return np.round(x, 10 - int(np.floor(np.log10(big))))
 
     c0, u0 = pd.factorize(rounded(h[:, 0]))
     c1, u1 = pd.factorize(rounded(h[:, 1]))
     codes, uniq = pd.factorize(c0.astype(np.int64) * (len(u1) + 1) + c1)
     G = len(uniq)
-    if G >= P.shape[0]:
+    if G >= len(h):
         return None
-    first = np.full(G, P.shape[0], dtype=np.int64)
-    np.minimum.at(first, codes, np.arange(P.shape[0]))
-    mult = np.sqrt(np.bincount(codes, weights=scale[live] ** 2, minlength=G))
-    return P[first] * mult[:, None]
+    first = np.full(G, len(h), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(h)))
+    mult = np.sqrt(np.bincount(codes, weights=scale**2, minlength=G))
+    return np.asarray(Ur[where[first]], dtype=float) / top[first, None] * mult[:, None]
 
 
 class ReplicateDesign:
@@ -328,10 +333,8 @@ class ReplicateDesign:
             rows = np.flatnonzero(self._present)
             pw1 = self._pw[rows] if not self.combined_weights else np.ones(len(rows))
             if self._index is None:
-                M = np.asarray(self._U[rows], dtype=float) * pw1[:, None]
-                if M.shape[0] > 4 * M.shape[1]:  # rows of one PSU share a pattern
-                    small = _distinct_rows(M)
-                    M = M if small is None else small
+                small = _distinct_rows(self._U, rows, pw1) if len(rows) > 4 * self._U.shape[1] else None
+                M = small if small is not None else np.asarray(self._U[rows], dtype=float) * pw1[:, None]
             else:  # one row per unit, scaled to the unit's rows: same Gram matrix
                 K = self._U.shape[0]
                 dsum = np.bincount(self._index[rows], weights=pw1 * pw1, minlength=K)
