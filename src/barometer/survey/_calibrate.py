@@ -178,18 +178,41 @@ def calibrate(design, formula: str, population, calfun: str = "linear", bounds=(
             raise ValueError(f"Calibration failed (max relative misfit {failed:g} after {maxit} iterations);"
                              " force=True keeps the weights")
     # orthonormal basis of the columns of X sqrt(w) (R's qr with its rank rule)
-    Qf, R, _ = scipy.linalg.qr(mm * whalf[:, None], mode="economic", pivoting=True)
-    d = np.abs(np.diag(R))
-    rank = int(np.sum(d > 1e-7 * d[0])) if len(d) else 0
+    Qf = _orthonormal_basis(mm * whalf[:, None])
     new = design._copy()
     neww = design._w.copy()
     neww[rows] = ww * g
     new._w = neww
     new._calibrations = design._calibrations + [
-        {"kind": "greg", "rows": rows, "Q": Qf[:, :rank], "w": g * whalf}
+        {"kind": "greg", "rows": rows, "Q": Qf, "w": g * whalf}
     ]
     new._own["calibration"] = {"g": g, "names": names, "population": pop, "calfun": calfun}
     return new
+
+
+def _orthonormal_basis(A: np.ndarray) -> np.ndarray:
+    """Orthonormal basis of the columns of A (R: ``qr(A)`` and its rank rule).
+
+    CholeskyQR2 on the column-scaled matrix (two Gram products and triangular
+    solves, BLAS 3: several times faster than Householder on tall A, and as
+    orthogonal when cond(A) < 1e7); a pivoted Householder QR with R's
+    tolerance 1e-7 when A is rank-deficient or ill-conditioned."""
+    norms = np.sqrt((A * A).sum(axis=0))
+    if len(norms) and norms.min() > 0:
+        As = A / norms
+        try:
+            R1 = scipy.linalg.cholesky(As.T @ As, lower=False)
+            dg = np.abs(np.diag(R1))
+            if dg.min() > 1e-7 * dg.max():
+                Q1 = scipy.linalg.solve_triangular(R1, As.T, trans="T", lower=False).T
+                R2 = scipy.linalg.cholesky(Q1.T @ Q1, lower=False)
+                return scipy.linalg.solve_triangular(R2, Q1.T, trans="T", lower=False).T
+        except np.linalg.LinAlgError:
+            pass
+    Qf, R, _ = scipy.linalg.qr(A, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    rank = int(np.sum(d > 1e-7 * d[0])) if len(d) else 0
+    return Qf[:, :rank]
 
 
 def greg_residuals(x: np.ndarray, cal: dict) -> np.ndarray:
