@@ -114,6 +114,7 @@ class Checker:
 
     def __init__(self):
         self.worst = (0.0, "")
+        self.by_tol: dict[float, tuple[float, str]] = {}
         self.count = 0
 
     def close(self, got, want, rel: float, what: str, abs_: float = 1e-12) -> None:
@@ -128,6 +129,8 @@ class Checker:
         self.count += got.size
         if d.size and np.nanmax(d) > self.worst[0]:
             self.worst = (float(np.nanmax(d)), what)
+        if d.size and np.nanmax(d) >= self.by_tol.get(rel, (0.0, ""))[0]:
+            self.by_tol[rel] = (float(np.nanmax(d)), what)
         assert ok.all(), f"{what}: got {got}, R {want}"
 
 

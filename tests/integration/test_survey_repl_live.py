@@ -86,4 +86,4 @@ def test_live_parity(tmp_path, seed):
     assert not failures, "\n".join(failures[:20])
     assert chk.count >= 1000, chk.count
     print(f"live repl parity (seed {seed}): {chk.count} values, largest relative difference"
-          f" {chk.worst[0]:.3g} ({chk.worst[1]})")
+          f" {chk.worst[0]:.3g} ({chk.worst[1]}); by tolerance {chk.by_tol}")

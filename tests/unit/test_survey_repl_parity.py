@@ -59,4 +59,6 @@ def test_zz_report_largest_difference(capsys):
     # runs last (sorted names): prints the largest relative difference found
     with capsys.disabled():
         print(f"\nrepl parity: {CHK.count} values, largest relative difference {CHK.worst[0]:.3g} ({CHK.worst[1]})")
+        for tol, (worst, what) in sorted(CHK.by_tol.items()):
+            print(f"  among values held to {tol:g}: {worst:.3g} ({what})")
     assert CHK.count > 0

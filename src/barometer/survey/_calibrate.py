@@ -186,7 +186,6 @@ def calibrate(design, formula: str, population, calfun: str = "linear", bounds=(
     new._calibrations = design._calibrations + [
         {"kind": "greg", "rows": rows, "Q": Qf, "w": g * whalf}
     ]
-    new._own["calibration"] = {"g": g, "names": names, "population": pop, "calfun": calfun}
     return new
 
 
