@@ -178,48 +178,58 @@ def calibrate(design, formula: str, population, calfun: str = "linear", bounds=(
             raise ValueError(f"Calibration failed (max relative misfit {failed:g} after {maxit} iterations);"
                              " force=True keeps the weights")
     # orthonormal basis of the columns of X sqrt(w) (R's qr with its rank rule)
-    Qf = _orthonormal_basis(mm * whalf[:, None])
+    proj = _projector(mm * whalf[:, None])
     new = design._copy()
     neww = design._w.copy()
     neww[rows] = ww * g
     new._w = neww
     new._calibrations = design._calibrations + [
-        {"kind": "greg", "rows": rows, "Q": Qf, "w": g * whalf}
+        {"kind": "greg", "rows": rows, "proj": proj, "w": g * whalf}
     ]
     return new
 
 
-def _orthonormal_basis(A: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the columns of A (R: ``qr(A)`` and its rank rule).
+def _projector(A: np.ndarray) -> dict:
+    """What ``qr.resid`` on the columns of A needs (R: ``qr(A)``, tolerance 1e-7).
 
-    CholeskyQR2 on the column-scaled matrix (two Gram products and triangular
-    solves, BLAS 3: several times faster than Householder on tall A, and as
-    orthogonal when cond(A) < 1e7); a pivoted Householder QR with R's
-    tolerance 1e-7 when A is rank-deficient or ill-conditioned."""
+    Well-conditioned A (after scaling its columns): A itself with the
+    Cholesky factor of A'A, residuals by the normal equations plus one step
+    of iterative refinement (a few BLAS-2 passes, no n x q basis); otherwise
+    an orthonormal basis from a pivoted Householder QR with R's rank rule."""
     norms = np.sqrt((A * A).sum(axis=0))
     if len(norms) and norms.min() > 0:
         As = A / norms
         try:
             R1 = scipy.linalg.cholesky(As.T @ As, lower=False)
             dg = np.abs(np.diag(R1))
-            if dg.min() > 1e-7 * dg.max():
-                Q1 = scipy.linalg.solve_triangular(R1, As.T, trans="T", lower=False).T
-                R2 = scipy.linalg.cholesky(Q1.T @ Q1, lower=False)
-                return scipy.linalg.solve_triangular(R2, Q1.T, trans="T", lower=False).T
+            if dg.min() > 1e-4 * dg.max():  # cond(As) below ~1e4
+                return {"A": As, "R": R1}
         except np.linalg.LinAlgError:
             pass
     Qf, R, _ = scipy.linalg.qr(A, mode="economic", pivoting=True)
     d = np.abs(np.diag(R))
     rank = int(np.sum(d > 1e-7 * d[0])) if len(d) else 0
-    return Qf[:, :rank]
+    return {"Q": Qf[:, :rank]}
+
+
+def _resid(P: dict, y: np.ndarray) -> np.ndarray:
+    if "Q" in P:
+        Q = P["Q"]
+        return y - Q @ (Q.T @ y)
+    A, R = P["A"], P["R"]
+    r = y
+    for _ in range(2):  # solve, then refine once
+        c = scipy.linalg.cho_solve((R, False), A.T @ r)
+        r = r - A @ c
+    return r
 
 
 def greg_residuals(x: np.ndarray, cal: dict) -> np.ndarray:
     """``w * qr.resid(qr, x / w)`` on the calibrated rows (R ``svyrecvar``)."""
-    rows, Q, w = cal["rows"], cal["Q"], cal["w"]
+    rows, w = cal["rows"], cal["w"]
     with np.errstate(divide="ignore", invalid="ignore"):
         xr = np.where(w[:, None] != 0, x[rows] / w[:, None], 0.0)
-    xr = xr - Q @ (Q.T @ xr)
+    xr = _resid(cal["proj"], xr)
     out = x.copy()
     out[rows] = xr * w[:, None]
     return out

@@ -265,11 +265,11 @@ def model_matrix(f: Formula, idx: np.ndarray, numeric, factor) -> tuple[np.ndarr
             cache[v] = (c, levels, used)
         return cache[v]
 
-    cols: list[np.ndarray] = []
+    cols: list = []  # per column: the factors whose product it is
     names: list[str] = []
     assign: list[int] = []
     if f.intercept:
-        cols.append(np.ones(m))
+        cols.append([])
         names.append("(Intercept)")
         assign.append(0)
     for j, mt in enumerate(f.model_terms):
@@ -286,16 +286,18 @@ def model_matrix(f: Formula, idx: np.ndarray, numeric, factor) -> tuple[np.ndarr
         for blk in blocks:  # the first variable varies fastest
             combos = [prev + [b] for b in blk for prev in combos]
         for combo in combos:
-            col = np.ones(m)
-            for _, spec in combo:
-                if spec[0] == "num":
-                    col = col * numeric(f.terms[spec[1]].column)[idx]
-                else:
-                    col = col * (levels_of(spec[1])[0] == spec[2])
-            cols.append(col)
+            cols.append([spec for _, spec in combo])
             names.append(":".join(nm for nm, _ in combo))
             assign.append(j + 1)
-    X = np.column_stack(cols) if cols else np.empty((m, 0))
+    X = np.empty((m, len(cols)), order="F")  # contiguous columns
+    for k, specs in enumerate(cols):  # filled in place: no list of n-vectors
+        out = X[:, k]
+        out[:] = 1.0
+        for spec in specs:
+            if spec[0] == "num":
+                out *= numeric(f.terms[spec[1]].column)[idx]
+            else:
+                out *= levels_of(spec[1])[0] == spec[2]
     return X, names, np.asarray(assign, dtype=np.int64)
 
 
