@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from barometer import weighting
-from barometer.survey import Design, ReplicateDesign, as_replicate, regterm_test
+from barometer.survey import ReplicateDesign, as_replicate, regterm_test
 from barometer.survey._glm import model_matrix, parse_formula, resolve
 
 from survey_reference import POP_SCHWIDE, POP_TYPES, make_design

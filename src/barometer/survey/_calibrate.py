@@ -15,10 +15,10 @@ weights ``w g`` with
   the Jacobian and stopping rule ``max |misfit| / (1 + |t_X|) < epsilon``.
 
 Variance (R ``svyrecvar`` for a ``greg_calibration`` at stage 0): the
-influence values ``x`` of an estimator are replaced by ``w_c * qr.resid(Q,
-x / w_c)`` with ``w_c = g sqrt(w)`` and ``Q`` an orthonormal basis of the
-columns of ``X sqrt(w)``: the residuals of the influence values from their
-weighted regression on the calibration variables.
+influence values ``x`` of an estimator are replaced by ``w_c * qr.resid(qr(X
+sqrt(w)), x / w_c)`` with ``w_c = g sqrt(w)``: the residuals of the influence
+values from their weighted regression on the calibration variables
+(computed by :func:`_projector` / :func:`_resid`).
 """
 
 from __future__ import annotations
