@@ -15,7 +15,7 @@ rounding error rather than to the convergence tolerance.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import xlogy
@@ -26,97 +26,284 @@ THRESH, MTHRESH, INVEPS = 30.0, -30.0, 1.0 / DBL_EPS
 
 @dataclass
 class Term:
-    kind: str  # "num" or "cat"
+    """A variable of the formula: ``kind`` "num", "cat" (``C(col)``, or a
+    non-numeric column once :func:`resolve` has seen the data) or "auto"."""
+
+    kind: str
     column: str
+    label: str
+
+
+@dataclass
+class ModelTerm:
+    """A term of the model (R ``attr(terms(f), "term.labels")``): a main
+    effect or an interaction, as indices into ``Formula.terms``."""
+
+    vars: tuple[int, ...]
     label: str
 
 
 @dataclass
 class Formula:
     response: str
-    terms: list[Term]
+    terms: list[Term]  # the variables, in order of first appearance (R's variable order)
     intercept: bool
+    model_terms: list[ModelTerm] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
         return [self.response] + [t.column for t in self.terms]
 
+    @property
+    def term_labels(self) -> list[str]:
+        return [m.label for m in self.model_terms]
+
 
 _CAT = re.compile(r"^C\(\s*([^()]+?)\s*\)$")
+_NAME = re.compile(r"^[A-Za-z_.][\w.]*$")
+_TOKEN = re.compile(r"\s*(C\(\s*[^()]+?\s*\)|[A-Za-z_.][\w.]*|\d+|[-+*:()])")
 
 
 def parse_formula(formula: str) -> Formula:
-    if formula.count("~") != 1:
+    """R's formula algebra for ``y ~ rhs``: ``+``, ``*`` (``a*b`` = ``a + b +
+    a:b``), ``:`` (interaction), parentheses, ``- term``, ``1``/``0``/``-1``
+    for the intercept.  Terms are ordered as R's ``terms()`` orders them: by
+    degree, otherwise in order of appearance; a term's label lists its
+    variables in order of first appearance (``b:a`` if ``b`` came first)."""
+    if not isinstance(formula, str) or formula.count("~") != 1:
         raise ValueError(f"formula must look like 'y ~ x1 + C(x2)', got {formula!r}")
     lhs, rhs = (s.strip() for s in formula.split("~"))
     if not lhs:
         raise ValueError(f"formula {formula!r} has no response")
-    intercept = True
-    terms: list[Term] = []
-    parts = re.split(r"([+-])", rhs)
-    sign = "+"
-    for raw in parts:
-        tok = raw.strip()
-        if tok in ("+", "-"):
-            sign = tok
-            continue
-        if not tok:
-            continue
-        if tok in ("0", "1"):
-            intercept = (tok == "1") if sign == "+" else (tok == "0")
-            sign = "+"
-            continue
-        if sign == "-":
-            raise ValueError(f"only '- 1' may be subtracted in formula {formula!r}")
-        m = _CAT.match(tok)
-        if m:
-            terms.append(Term("cat", m.group(1).strip(), tok))
-        elif re.match(r"^[A-Za-z_.][\w.]*$", tok):
-            terms.append(Term("num", tok, tok))
-        else:
+    if not _NAME.match(lhs):
+        raise ValueError(f"unsupported response {lhs!r} in formula {formula!r}: a column name")
+    toks, pos = [], 0
+    rhs_s = rhs.rstrip()
+    while pos < len(rhs_s):
+        m = _TOKEN.match(rhs_s, pos)
+        if not m:
             raise ValueError(
-                f"unsupported term {tok!r} in formula {formula!r}: only numeric columns,"
-                " C(column) and an intercept are supported"
-            )
-    return Formula(lhs, terms, intercept)
+                f"unsupported term {rhs_s[pos:].strip()!r} in formula {formula!r}: only numeric columns,"
+                " C(column), other columns (categorical), ':', '*', '+', '-' and the intercept are supported")
+        toks.append(m.group(1))
+        pos = m.end()
+    variables: list[Term] = []
+    index: dict[str, int] = {}
+    state = {"i": 0, "intercept": True}
+
+    def var(tok: str) -> frozenset:
+        m = _CAT.match(tok)
+        col, kind = (m.group(1).strip(), "cat") if m else (tok, "auto")
+        key = tok if m else col
+        if key not in index:
+            index[key] = len(variables)
+            variables.append(Term(kind, col, tok))
+        return frozenset([index[key]])
+
+    def peek():
+        return toks[state["i"]] if state["i"] < len(toks) else None
+
+    def take():
+        tok = peek()
+        state["i"] += 1
+        return tok
+
+    def bad(tok):
+        raise ValueError(
+            f"unsupported term {tok!r} in formula {formula!r}: only numeric columns,"
+            " C(column), other columns (categorical), ':', '*', '+', '-' and the intercept are supported")
+
+    def atom() -> list:
+        tok = take()
+        if tok is None:
+            bad("")
+        if tok == "(":
+            out = expr()
+            if take() != ")":
+                bad("(")
+            return out
+        if tok in ("0", "1"):
+            return [tok]  # intercept markers
+        if tok.isdigit() or tok in "+-*:)":
+            bad(tok)
+        return [var(tok)]
+
+    def inter() -> list:
+        out = atom()
+        while peek() == ":":
+            take()
+            right = atom()
+            out = _product(out, right, bad)
+        return out
+
+    def prod() -> list:
+        out = inter()
+        while peek() == "*":
+            take()
+            right = inter()
+            out = _merge(out, right) + _product(out, right, bad)
+            out = _merge(out, [])
+        return out
+
+    def expr() -> list:
+        out: list = []
+        sign = "+"
+        if peek() == "-":
+            take()
+            sign = "-"
+        while True:
+            part = prod()
+            if sign == "+":
+                out = _merge(out, part)
+            else:
+                for p in part:
+                    if p in ("0", "1"):
+                        out = [q for q in out if q not in ("0", "1")] + ["0" if p == "1" else "1"]
+                    else:
+                        out = [q for q in out if q != p]
+            if peek() in ("+", "-"):
+                sign = take()
+                continue
+            return out
+
+    if not toks:
+        raise ValueError(f"formula {formula!r} has no terms")
+    items = expr()
+    if state["i"] != len(toks):
+        bad(toks[state["i"]])
+    intercept = True
+    terms: list[frozenset] = []
+    for it in items:
+        if it == "1":
+            intercept = True
+        elif it == "0":
+            intercept = False
+        elif it not in terms:
+            terms.append(it)
+    terms.sort(key=len)  # stable: R sorts terms by degree, keeping their order otherwise
+    model_terms = [
+        ModelTerm(tuple(sorted(t)), ":".join(variables[v].label for v in sorted(t))) for t in terms
+    ]
+    if any(v.column == lhs for v in variables):
+        raise ValueError(f"the response {lhs!r} is also on the right-hand side of {formula!r}")
+    return Formula(lhs, variables, intercept, model_terms)
+
+
+def _merge(a: list, b: list) -> list:
+    out = []
+    for t in list(a) + list(b):
+        if t not in out or t in ("0", "1"):
+            out.append(t)
+    return out
+
+
+def _product(a: list, b: list, bad) -> list:
+    out = []
+    for x in a:
+        for y in b:
+            if x in ("0", "1") or y in ("0", "1"):
+                bad(f"{x}:{y}")
+            t = x | y
+            if t not in out:
+                out.append(t)
+    return out
+
+
+def resolve(f: Formula, is_numeric) -> Formula:
+    """Give "auto" variables their kind from the data (R: numeric columns
+    enter as they are, other columns as factors)."""
+    for t in f.terms:
+        if t.kind == "auto":
+            t.kind = "num" if is_numeric(t.column) else "cat"
+    return f
+
+
+def model_matrix(f: Formula, idx: np.ndarray, numeric, factor) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """R ``model.matrix`` for the rows ``idx``: (X, column names, assign).
+
+    ``numeric(col)`` gives a float column, ``factor(col)`` (codes, levels)
+    with codes sorted by level.  Levels of a factor are those seen in ``idx``.
+    A factor in a term is coded by treatment contrasts when the term without
+    it is empty or contained in an earlier term, else by indicators (R's
+    ``TermCode``); without an intercept the first factor of the first term
+    that has one is coded by indicators (R's ``model.matrix``).  Columns of
+    an interaction: products, the first variable varying fastest, names
+    joined with ``:``; ``assign`` gives each column's term (0 = intercept).
+    """
+    m = len(idx)
+    kinds = [t.kind for t in f.terms]
+    if "auto" in kinds:  # pragma: no cover - resolve() first
+        raise ValueError("formula variables need resolve() before model_matrix")
+    sets = [frozenset(mt.vars) for mt in f.model_terms]
+    codes_t: list[list[int]] = []
+    for j, mt in enumerate(f.model_terms):
+        row = []
+        for v in mt.vars:
+            if kinds[v] != "cat":
+                row.append(1)
+                continue
+            rest = sets[j] - {v}
+            row.append(1 if not rest or any(rest <= sets[k] for k in range(j)) else 2)
+        codes_t.append(row)
+    if not f.intercept:
+        done = False
+        for j, mt in enumerate(f.model_terms):
+            for pos, v in enumerate(mt.vars):
+                if kinds[v] == "cat":
+                    codes_t[j][pos] = 2
+                    done = True
+                    break
+            if done:
+                break
+    cache: dict[int, tuple] = {}
+
+    def levels_of(v: int):
+        if v not in cache:
+            codes, levels = factor(f.terms[v].column)
+            c = codes[idx]
+            used = np.flatnonzero(np.bincount(c[c >= 0], minlength=len(levels)))
+            cache[v] = (c, levels, used)
+        return cache[v]
+
+    cols: list = []  # per column: the factors whose product it is
+    names: list[str] = []
+    assign: list[int] = []
+    if f.intercept:
+        cols.append([])
+        names.append("(Intercept)")
+        assign.append(0)
+    for j, mt in enumerate(f.model_terms):
+        blocks: list[list[tuple[str, object]]] = []
+        for pos, v in enumerate(mt.vars):
+            t = f.terms[v]
+            if kinds[v] == "num":
+                blocks.append([(t.label, ("num", v))])
+            else:
+                c, levels, used = levels_of(v)
+                keep = used[1:] if codes_t[j][pos] == 1 else used
+                blocks.append([(f"{t.label}{levels[lv]}", ("dummy", v, lv)) for lv in keep])
+        combos: list[list[tuple[str, object]]] = [[]]
+        for blk in blocks:  # the first variable varies fastest
+            combos = [prev + [b] for b in blk for prev in combos]
+        for combo in combos:
+            cols.append([spec for _, spec in combo])
+            names.append(":".join(nm for nm, _ in combo))
+            assign.append(j + 1)
+    X = np.empty((m, len(cols)), order="F")  # contiguous columns
+    for k, specs in enumerate(cols):  # filled in place: no list of n-vectors
+        out = X[:, k]
+        out[:] = 1.0
+        for spec in specs:
+            if spec[0] == "num":
+                out *= numeric(f.terms[spec[1]].column)[idx]
+            else:
+                out *= levels_of(spec[1])[0] == spec[2]
+    return X, names, np.asarray(assign, dtype=np.int64)
 
 
 def design_matrix(f: Formula, idx: np.ndarray, numeric, factor) -> tuple[np.ndarray, list[str]]:
-    """Model matrix for the rows ``idx``.
-
-    ``numeric(col)`` gives a float column, ``factor(col)`` (codes, levels) with
-    codes sorted by level.  Levels of ``C(col)`` are those seen in ``idx``;
-    the first is the reference when an intercept (or an earlier factor) is there.
-    """
-    m = len(idx)
-    blocks: list[tuple[str, object]] = []
-    names: list[str] = []
-    if f.intercept:
-        names.append("(Intercept)")
-        blocks.append(("one", None))
-    seen_cat = False
-    for t in f.terms:
-        if t.kind == "num":
-            names.append(t.label)
-            blocks.append(("num", numeric(t.column)[idx]))
-        else:
-            codes, levels = factor(t.column)
-            c = codes[idx]
-            used = np.flatnonzero(np.bincount(c[c >= 0], minlength=len(levels)))
-            start = 1 if (f.intercept or seen_cat) else 0
-            seen_cat = True
-            for lv in used[start:]:
-                names.append(f"{t.label}{levels[lv]}")
-                blocks.append(("dummy", (c, lv)))
-    X = np.empty((m, len(names)))
-    for j, (kind, val) in enumerate(blocks):
-        if kind == "one":
-            X[:, j] = 1.0
-        elif kind == "num":
-            X[:, j] = val
-        else:
-            c, lv = val
-            X[:, j] = c == lv
+    """Model matrix for the rows ``idx`` (see :func:`model_matrix`)."""
+    X, names, _ = model_matrix(f, idx, numeric, factor)
     return X, names
 
 
@@ -213,7 +400,48 @@ class Gaussian:
         return y, y.copy()
 
 
-FAMILIES = {"quasibinomial": Binomial, "binomial": Binomial, "gaussian": Gaussian}
+class Poisson:
+    """R ``quasipoisson()``: log link, variance mu (R's ``poisson()`` C code
+    clamps ``exp(eta)`` below at DBL_EPSILON)."""
+
+    name = "quasipoisson"
+
+    @staticmethod
+    def linkfun(mu):
+        return np.log(mu)
+
+    @staticmethod
+    def linkinv(eta):
+        return np.maximum(np.exp(eta), DBL_EPS)
+
+    @staticmethod
+    def mu_eta(eta):
+        return np.maximum(np.exp(eta), DBL_EPS)
+
+    @staticmethod
+    def variance(mu):
+        return mu
+
+    @staticmethod
+    def dev_resids(y, mu, wt):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = mu * wt
+            pos = y > 0
+            r = np.where(pos, wt * (xlogy(y, y / np.where(pos, mu, 1.0)) - (y - mu)), r)
+        return 2.0 * r
+
+    @classmethod
+    def deviance(cls, y, mu, wt, binary=None):
+        return float(np.sum(cls.dev_resids(y, mu, wt)))
+
+    @staticmethod
+    def initialize(y, wt):
+        if np.any(y < 0):
+            raise ValueError("negative values not allowed for family='quasipoisson'")
+        return y, y + 0.1
+
+
+FAMILIES = {"quasibinomial": Binomial, "binomial": Binomial, "gaussian": Gaussian, "quasipoisson": Poisson}
 
 
 @dataclass
@@ -230,7 +458,7 @@ class GlmFit:
 
 
 def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25, epsilon: float = 1e-8,
-            freq: np.ndarray | None = None) -> GlmFit:
+            freq: np.ndarray | None = None, start: np.ndarray | None = None) -> GlmFit:
     """``stats::glm.fit`` on rows with ``w > 0`` (R's ``good`` rows).
 
     ``freq``: row i stands for ``freq[i]`` identical rows (same x, y and prior
@@ -239,7 +467,7 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
     y, mu = family.initialize(y.astype(float), w)
     binary = bool(np.all((y == 0) | (y == 1)))
     wf = w if freq is None else w * freq  # weights of the sums
-    eta = family.linkfun(mu)
+    eta = family.linkfun(mu) if start is None else X @ np.asarray(start, dtype=float)
     mu = family.linkinv(eta)
     devold = family.deviance(y, mu, wf, binary)
     coef = None
@@ -342,3 +570,72 @@ def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int 
     else:
         infl = (y - m) * w * (ww_scale * a_inv / me)
     return coef, m, dev, infl, a_inv, it, conv
+
+
+# ---- regTermTest --------------------------------------------------------------
+
+@dataclass
+class TermTest:
+    """R ``regTermTest(model, terms)`` (``method="Wald"``): ``F`` = Wald
+    chi-square / ``df`` on (``df``, ``ddf``) degrees of freedom, or with
+    ``ddf = inf`` the chi-square and its p-value."""
+
+    terms: list[str]
+    chisq: float
+    F: float
+    df: int
+    ddf: float
+    p: float
+
+    def __repr__(self) -> str:
+        if np.isinf(self.ddf):
+            return f"<Wald test for {' '.join(self.terms)}: Chisq = {self.chisq:.6g} on {self.df} df, p = {self.p:.4g}>"
+        return (f"<Wald test for {' '.join(self.terms)}: F = {self.F:.6g} on {self.df} and {self.ddf:g} df,"
+                f" p = {self.p:.4g}>")
+
+
+def _canonical(term: str) -> str:
+    return ":".join(sorted(p.strip() for p in term.split(":")))
+
+
+def regterm_test(model, terms, null=None, df: float | None = None) -> TermTest:
+    """R ``regTermTest(model, test.terms, null, df, method="Wald")``.
+
+    ``terms``: a term label or a list of them (``"C(g)"``, ``"stype"``,
+    ``"x:g"``; the order of variables within an interaction does not matter,
+    as R's ``canonicalOrder``), or a one-sided formula such as ``"~ a + a:b"``.
+    ``df=None`` is R's default, the model's residual degrees of freedom
+    (``model$df.residual`` = design df + 1 - number of coefficients); pass
+    ``np.inf`` for the chi-square test.  Works for the results of
+    ``Design.glm`` and ``ReplicateDesign.glm``.
+    """
+    from scipy import stats
+
+    if isinstance(terms, str):
+        t = terms.strip()
+        if t.startswith("~"):
+            terms = parse_formula("__y__ " + t).term_labels
+        else:
+            terms = [t]
+    terms = list(terms)
+    labels = model._extra["term_labels"]
+    assign = model._extra["assign"]
+    canon = [_canonical(lb) for lb in labels]
+    wanted = []
+    for t in terms:
+        c = _canonical(t)
+        if c not in canon:
+            raise ValueError(f"Terms didn't match: {t!r} is not a term of the model ({labels})")
+        wanted.append(canon.index(c) + 1)
+    index = np.flatnonzero(np.isin(assign, wanted))
+    beta = model.params.to_numpy()[index]
+    if null is not None:
+        beta = beta - np.asarray(null, dtype=float)
+    V = model.cov.to_numpy()[np.ix_(index, index)]
+    chisq = float(beta @ np.linalg.solve(V, beta))
+    k = len(index)
+    ddf = model.df_resid if df is None else df
+    if np.isinf(ddf):
+        return TermTest(terms, chisq, chisq / k, k, float("inf"), float(stats.chi2.sf(chisq, k)))
+    F = chisq / k
+    return TermTest(terms, chisq, F, k, float(ddf), float(stats.f.sf(F, k, ddf)))

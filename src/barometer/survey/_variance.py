@@ -355,6 +355,10 @@ def calibration_residuals(x: np.ndarray, calibrations: list, present: np.ndarray
                         avg = rowsum(r, codes, G) / cnt[:, None]
                     x = x - psw[:, None] * avg[codes]
                     x = np.where(present[:, None], x, 0.0)
+        elif cal["kind"] == "greg":  # calibrate(): see _calibrate.greg_residuals
+            from ._calibrate import greg_residuals
+
+            x = np.where(present[:, None], greg_residuals(x, cal), 0.0)
         else:  # pragma: no cover
             raise ValueError(cal["kind"])
     return x

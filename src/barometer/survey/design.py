@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._glm import FAMILIES, design_matrix, glm_fit, parse_formula
+from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
@@ -672,15 +672,19 @@ class Design:
         Rows with a missing model variable are dropped by subsetting the
         design (R's ``na.omit`` followed by ``design[-nas, ]``).  Levels of
         ``C(col)`` are those of the fitted rows; the first sorted level is the
-        reference.
+        reference.  Formulas take R's ``*``, ``:`` and ``-`` with R's column
+        names and order (see the package docstring); ``family``: gaussian,
+        quasibinomial or quasipoisson (R ``quasipoisson()``: log link).
         """
         if family not in FAMILIES:
-            raise ValueError(f"family must be 'gaussian' or 'quasibinomial', got {family!r}")
+            raise ValueError(
+                f"family must be 'gaussian', 'quasibinomial' or 'quasipoisson', got {family!r}")
         fam = FAMILIES[family]
         f = parse_formula(formula)
         missing = [c for c in f.columns if c not in self.data.columns]
         if missing:
             raise KeyError(f"formula column(s) not in data: {missing}")
+        resolve(f, lambda c: pd.api.types.is_numeric_dtype(self.data[c]))
         scale = self._mean_weight()
         num_cols = [f.response] + [t.column for t in f.terms if t.kind == "num"]
         d = self._complete(num_cols)
@@ -695,7 +699,7 @@ class Design:
         groups = self._glm_groups(d, f, idx)  # identical rows counted once (exact; see _compress)
         if groups is not None:
             rows, freq = groups.rep, groups.freq
-        X, names = design_matrix(f, rows, d._num, d._codes)
+        X, names, assign = model_matrix(f, rows, d._num, d._codes)
         y = d._num(f.response)[rows]
         pw = d._w[rows] / scale
         fit = glm_fit(X, y, pw, fam, freq=freq)
@@ -722,7 +726,8 @@ class Design:
             iterations=fit.iterations,
             converged=fit.converged,
         )
-        res._extra = {"design": d, "rows": rows, "freq": freq, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam}
+        res._extra = {"design": d, "rows": rows, "freq": freq, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam,
+                      "assign": assign, "term_labels": f.term_labels}
         return res
 
     @staticmethod
@@ -754,6 +759,32 @@ class Design:
         from ._chisq import chisq as _chisq
 
         return _chisq(self, a, b, statistic)
+
+    # ------------------------------- calibrate(), replicate weights (R calibrate, as.svrepdesign)
+    def calibrate(self, formula: str, population, calfun: str = "linear", bounds=(-np.inf, np.inf),
+                  maxit: int = 50, epsilon: float = 1e-7, force: bool = False) -> "Design":
+        """R ``calibrate(design, formula, population, calfun, bounds, maxit, epsilon, force)``.
+
+        ``formula`` is one-sided (``"~ stype + sch.wide"``, interactions
+        allowed; non-numeric columns are factors), ``population`` the
+        totals of its model-matrix columns as R names them (a dict or Series
+        such as ``{"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018}``, or a
+        sequence in column order).  ``calfun``: ``"linear"`` (GREG),
+        ``"raking"``, ``"logit"`` (finite ``bounds`` on g needed).  The result's
+        variances use the residuals of the influence values on the
+        calibration variables (R ``svyrecvar`` with a ``greg_calibration``);
+        see :mod:`._calibrate`."""
+        from ._calibrate import calibrate
+
+        return calibrate(self, formula, population, calfun=calfun, bounds=bounds, maxit=maxit,
+                         epsilon=epsilon, force=force)
+
+    def as_replicate(self, type: str = "auto", **kw):
+        """R ``as.svrepdesign(design, type, ...)``: a :class:`ReplicateDesign`
+        (see :func:`barometer.survey.as_replicate`)."""
+        from ._replicate import as_replicate
+
+        return as_replicate(self, type, **kw)
 
     # ------------------------------------------------------------- calibration
     def _cell_codes(self, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
