@@ -219,11 +219,11 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
                 (nb_out / ch.notebook).write_text(res["executed"], encoding="utf-8")
         kept = _keep_failed(cfg, work)
         ch, res = failed[0]
-        e = res["error"]
-        where = f"in cell {e['cell']}" if e.get("cell") is not None else "before any cell"
-        raise BuildError(f"notebook {ch.notebook} failed {where} ({e['ename']}: {e['evalue']}); "
-                         f"executed notebook kept at {kept / 'notebooks' / ch.notebook}"
-                         + (f" ({len(failed) - 1} more chapter(s) failed)" if len(failed) > 1 else ""))
+        from .errors import InternalError, notebook_failure
+
+        msg = notebook_failure(ch.notebook, res["error"], kept / "notebooks" / ch.notebook) \
+            + (f" ({len(failed) - 1} more chapter(s) failed)" if len(failed) > 1 else "")
+        raise (InternalError if msg.startswith("internal error") else BuildError)(msg)
     order = []
     for ch in chapters:  # chapter by chapter into the work folder; the bytes copied are the bytes checked
         cache.copy_executed(ch.key, ch.meta, nb_out / ch.notebook)
@@ -559,7 +559,7 @@ def _build(cfg: BuildConfig) -> Path:
         try:
             order = execute(cfg, chapters, work)
         except BuildError:
-            _scrub_failed(cfg, ds)
+            publish.scrub_failed(cfg.target.parent / ".failed" / cfg.target.name, cfg.edition, cfg.country, ds)
             raise
         timings["execute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -580,7 +580,7 @@ def _build(cfg: BuildConfig) -> Path:
             pdf(cfg, rc, chapters, ds, work, commit, pages)
             timings["pdf"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _check_no_microdata(cfg, ds, work)
+        publish.check_no_microdata(work, cfg.edition, cfg.country, ds)
         timings["privacy_scan"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_all
         manifest(cfg, chapters, ds, check, timings, commit, work, key)
@@ -588,43 +588,6 @@ def _build(cfg: BuildConfig) -> Path:
     _log(cfg, f"built {target} in {time.perf_counter() - t_all:.1f} s "
               f"({int(check['ok'].sum())}/{len(check)} published figures reproduced)")
     return target
-
-
-def _needles(cfg: BuildConfig, ds) -> set[str]:
-    """Respondent ids and sensitive values of the input (and of the other country's sample)."""
-    from . import privacy, synth
-    from .codebook import load_codebook
-    from .readers import read_table
-
-    needles = privacy.needles_from(ds.df, ds.codebook)
-    for country in ("dk", "no"):  # the other country's (synthetic) sample is shown in comparisons
-        other = synth.sample_dir(cfg.edition, country) / "respondents.csv"
-        if country != cfg.country and other.exists():
-            cb = load_codebook(cfg.edition, country)
-            needles |= privacy.needles_from(read_table(other, cb), cb)
-    return needles
-
-
-def _scrub_failed(cfg: BuildConfig, ds) -> None:
-    """A failed notebook kept for debugging must not hold microdata either: such files are removed."""
-    from . import privacy
-
-    kept = cfg.target.parent / ".failed" / cfg.target.name
-    if kept.exists():
-        for p, _ in privacy.scan(kept, _needles(cfg, ds)):
-            p.write_text("removed: this executed notebook contained respondent ids or sensitive answers\n",
-                         encoding="utf-8")
-
-
-def _check_no_microdata(cfg: BuildConfig, ds, work: Path) -> None:
-    """Fail (and keep nothing) if any output holds a respondent id or a sensitive answer."""
-    from . import privacy
-
-    needles = _needles(cfg, ds)
-    try:
-        privacy.check_outputs(work, needles)
-    except privacy.MicrodataError as exc:
-        raise BuildError(str(exc)) from None
 
 
 def main_exit(cfg: BuildConfig) -> int:

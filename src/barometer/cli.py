@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -130,7 +129,8 @@ def main(argv=None) -> int:
               file=sys.stderr)
         return 130
     except BarometerError as exc:
-        print(f"{'error' if exc.exit_code == 2 else 'build failed'}: {exc}", file=sys.stderr)
+        prefix = "error: " if exc.exit_code == 2 else ("" if str(exc).startswith("internal error") else "build failed: ")
+        print(f"{prefix}{exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # the disk is full or read-only, a permission, a path that is a file
         from .publish import describe_os_error
@@ -145,22 +145,11 @@ def main(argv=None) -> int:
 
 
 def _internal_error(exc: BaseException) -> int:
-    import tempfile
-    import time
     import traceback
 
-    from .paths import BUILD_DIR
+    from .errors import save_traceback
 
-    text = "".join(traceback.format_exception(exc))
-    log = None
-    for folder in (BUILD_DIR / "logs", Path(tempfile.gettempdir())):
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            log = folder / f"internal-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-            log.write_text(text, encoding="utf-8")
-            break
-        except OSError:
-            log = None
+    log = save_traceback("".join(traceback.format_exception(exc)))
     where = f"; the details are in {log}" if log else ""
     print(f"internal error: {type(exc).__name__}: {exc} (a bug in this program, not in your data){where}",
           file=sys.stderr)

@@ -390,3 +390,44 @@ def keep_failed(source: Path, kept: Path, build_id: str) -> Path:
         shutil.rmtree(kept, ignore_errors=True)
         raise
     return kept
+
+
+# --------------------------------------------------------------------------------------
+# the output scan: no respondent id or sensitive answer is ever published (both build modes)
+# --------------------------------------------------------------------------------------
+REMOVED = "removed: this executed notebook contained respondent ids or sensitive answers\n"
+
+
+def needles(edition: str, country: str, ds) -> set[str]:
+    """Respondent ids and sensitive values of the input (and of the other country's sample)."""
+    from . import privacy, synthkey
+    from .codebook import load_codebook
+    from .readers import read_table
+
+    found = privacy.needles_from(ds.df, ds.codebook)
+    for other_country in ("dk", "no"):  # the other country's (synthetic) sample is shown in comparisons
+        other = synthkey.sample_dir(edition, other_country) / "respondents.csv"
+        if other_country != country and other.exists():
+            cb = load_codebook(edition, other_country)
+            found |= privacy.needles_from(read_table(other, cb), cb)
+    return found
+
+
+def check_no_microdata(work: Path, edition: str, country: str, ds) -> None:
+    """Fail (and keep nothing: the caller's :class:`Output` is not committed) if any
+    output file holds a respondent id or a sensitive answer."""
+    from . import privacy
+
+    try:
+        privacy.check_outputs(work, needles(edition, country, ds))
+    except privacy.MicrodataError as exc:
+        raise BuildError(str(exc)) from None
+
+
+def scrub_failed(kept: Path, edition: str, country: str, ds) -> None:
+    """A failed notebook kept for debugging must not hold microdata either: such files are emptied."""
+    from . import privacy
+
+    if kept.exists():
+        for p, _ in privacy.scan(kept, needles(edition, country, ds)):
+            p.write_text(REMOVED, encoding="utf-8")

@@ -2,8 +2,6 @@
 
 import re
 import json
-import subprocess
-import sys
 
 import nbformat
 import pandas as pd
@@ -11,8 +9,9 @@ import papermill as pm
 import pytest
 
 from barometer import charts, privacy
-from barometer.build import BuildConfig, BuildError, _check_no_microdata
-from barometer.paths import NOTEBOOK_DIR, ROOT
+from barometer.build import BuildError
+from barometer.publish import check_no_microdata, scrub_failed
+from barometer.paths import NOTEBOOK_DIR
 from barometer.report import Chapter, ParameterError, check_declared, validate_parameters
 
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -180,9 +179,8 @@ def test_scan_finds_ids_and_free_text_in_any_output(tmp_path, dk2018):
     (tmp_path / "table.csv").write_text(f"x,{name.replace('&', '&amp;')}\n", encoding="utf-8")
     found = {p.name: v for p, v in privacy.scan(tmp_path, needles)}
     assert found == {"page.html": rid, "nb.ipynb": text, "table.csv": name}
-    cfg = BuildConfig()
     with pytest.raises(BuildError, match=r"output file\(s\) contain respondent ids or sensitive answers"):
-        _check_no_microdata(cfg, dk2018, tmp_path)
+        check_no_microdata(tmp_path, "2018", "dk", dk2018)
 
 
 def test_numeric_ids_match_whole_numbers_only(tmp_path):
@@ -193,15 +191,12 @@ def test_numeric_ids_match_whole_numbers_only(tmp_path):
 
 
 def test_failed_notebooks_kept_for_debugging_are_scrubbed_of_microdata(tmp_path, dk2018):
-    from barometer.build import _scrub_failed
-
-    cfg = BuildConfig(out_dir=tmp_path / "2018-dk-da")
     kept = tmp_path / ".failed" / "2018-dk-da" / "notebooks"
     kept.mkdir(parents=True)
     rid = dk2018.df["resp_id"].iloc[0]
     (kept / "07_collaboration.ipynb").write_text(json.dumps({"outputs": [f"print: {rid}"]}), encoding="utf-8")
     (kept / "00_front.ipynb").write_text(json.dumps({"outputs": ["79 %"]}), encoding="utf-8")
-    _scrub_failed(cfg, dk2018)
+    scrub_failed(tmp_path / ".failed" / "2018-dk-da", "2018", "dk", dk2018)
     assert rid not in (kept / "07_collaboration.ipynb").read_text(encoding="utf-8")
     assert "removed: this executed notebook contained respondent ids" in (kept / "07_collaboration.ipynb").read_text()
     assert "79 %" in (kept / "00_front.ipynb").read_text(encoding="utf-8")

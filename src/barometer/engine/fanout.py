@@ -262,14 +262,22 @@ def _keep_failed(cfg: FanoutConfig, t: Task) -> Path | None:
     return kept
 
 
-def _summary(cfg: FanoutConfig, failures: list[Task]) -> str:
+def _summary(cfg: FanoutConfig, failures: list[Task], dataset) -> str:
+    """The failed reports, one line each; their executed notebooks are kept (scrubbed of microdata)."""
+    from .. import publish
+    from ..errors import notebook_failure
+
     lines = [f"{len(failures)} report(s) failed:"]
     for t in failures:
         e = t.result["error"]
         kept = _keep_failed(cfg, t)
-        cell = f"cell {e['cell']}" if e.get("cell") is not None else "no cell"
-        lines.append(f"  {t.id}: notebook {t.notebook.name}, {cell}: {e['ename']}: {e['evalue']}"
-                     + (f"; executed notebook kept at {kept}" if kept else ""))
+        lines.append(f"  {t.id}: {notebook_failure(t.notebook.name, e, kept)}")
+    folder = cfg.target.parent / ".failed" / cfg.target.name
+    try:
+        publish.scrub_failed(folder, cfg.edition, cfg.country, dataset())
+    except InputError:  # the input cannot be read, so the kept notebooks cannot be checked: empty them
+        for p in folder.rglob("*.ipynb"):
+            p.write_text(publish.REMOVED, encoding="utf-8")
     return "\n".join(lines)
 
 
@@ -340,9 +348,16 @@ def build_fanout(cfg: FanoutConfig) -> int:
 
     from .. import build as edition_build  # heavy (pandas): only when something is (re)assembled
 
+    loaded: list = []
+
+    def dataset():  # the input, loaded once: for the output scan (and checked first with --data)
+        if not loaded:
+            loaded.append(edition_build.load_input(cfg))
+        return loaded[0]
+
     if misses and (cfg.data_path or cfg.frame_path):  # bad input: one message (exit 2), not one failure per report
         try:
-            edition_build.load_input(cfg)
+            dataset()
         except InputError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -365,7 +380,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
             if failures:
                 progress.stop()
                 cache.hasher.save()
-                print(_summary(cfg, failures), file=sys.stderr)
+                print(_summary(cfg, failures, dataset), file=sys.stderr)
                 print(f"build failed: nothing was written to {target}; {len(tasks) - len(failures)} good reports "
                       "are cached and will not run again", file=sys.stderr)
                 return 1
@@ -386,7 +401,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
         progress.stop()
     if failures:
         cache.hasher.save()
-        print(_summary(cfg, failures), file=sys.stderr)
+        print(_summary(cfg, failures, dataset), file=sys.stderr)
         print(f"build failed: nothing was written to {target}", file=sys.stderr)
         return 1
     if misses or index.cache == "miss":
@@ -406,6 +421,9 @@ def build_fanout(cfg: FanoutConfig) -> int:
             shutil.copytree(TEMPLATE_DIR / "assets", work / "assets")
             timings["assemble"] = time.perf_counter() - t0
             timings["total"] = time.perf_counter() - t_all
+            t0 = time.perf_counter()
+            publish.check_no_microdata(work, cfg.edition, cfg.country, dataset())  # a hit: nothing is kept
+            timings["privacy_scan"] = time.perf_counter() - t0
             _write_manifest(work / "manifest.json", cfg, tasks + [index], commit, timings, False)
             out.commit()
     finally:

@@ -200,7 +200,8 @@ def run_job(job: dict, scratch: Path) -> dict:
                             execution_timeout=job.get("timeout"), report_mode=False,
                             shutdown_kernel="immediate")
     except pm.PapermillExecutionError as exc:
-        result.update(ok=False, error={"cell": exc.exec_count, "ename": exc.ename, "evalue": exc.evalue})
+        result.update(ok=False, error={"cell": exc.exec_count, "ename": exc.ename, "evalue": exc.evalue,
+                                       "traceback": list(exc.traceback or [])})
     except Exception as exc:  # noqa: BLE001 - reported per report, never stops the build
         result.update(ok=False, error={"cell": None, "ename": type(exc).__name__, "evalue": str(exc),
                                        "traceback": traceback.format_exc()})
