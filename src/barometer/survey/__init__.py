@@ -116,7 +116,8 @@ Descriptive statistics and tests (issue 15; details in ``_describe``,
 * ``ciprop(y, method="wilson")`` = ``svyciprop(method="wilson")`` (survey >= 4.5).
 """
 
-from .design import CIProp, Design, Estimate, GLMResult
+from .design import Design
+from ._results import CIProp, Estimate, GLMResult
 from ._variance import LonelyPSUError
 from ._glm import TermTest, regterm_test
 from ._replicate import ReplicateDesign, as_replicate

@@ -30,7 +30,7 @@ def expit(eta):
 
 
 def _tq(p, df):
-    from .design import tquantile
+    from ._results import tquantile
 
     return tquantile(p, df)
 
@@ -46,7 +46,7 @@ def _intercept_fit(d, idx, yv, w, scale: float, binary: bool | None = None, freq
 
 
 def ciprop(design, y: str, method: str = "logit", level: float = 0.95, df: float | None = None):
-    from .design import CIProp
+    from ._results import CIProp
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")

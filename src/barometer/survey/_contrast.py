@@ -31,7 +31,7 @@ from scipy import stats
 
 
 def _tq(p, df):
-    from .design import tquantile
+    from ._results import tquantile
 
     return tquantile(p, df)
 
@@ -78,7 +78,7 @@ class Estimates:
         return len(self.estimate)
 
     def __getitem__(self, key):
-        from .design import Estimate
+        from ._results import Estimate
 
         i = self.estimate.index.get_loc(key)
         return Estimate(float(self.estimate.iloc[i]), float(self.cov.iloc[i, i]), self.statistic, str(key), self.df,
@@ -125,7 +125,7 @@ class TestResult:
 
 
 def _as_stat(stat) -> tuple[np.ndarray, np.ndarray, list]:
-    from .design import Estimate
+    from ._results import Estimate
 
     if isinstance(stat, Estimates):
         return stat.estimate.to_numpy(float), stat.cov.to_numpy(float), list(stat.estimate.index)
@@ -157,7 +157,7 @@ def contrast(stat, weights, statistic: str = "contrast"):
     :class:`Estimate`; a mapping from contrast names to such, or a 2-d array
     (one contrast per row), gives :class:`Estimates` with their covariance.
     """
-    from .design import Estimate
+    from ._results import Estimate
 
     coef, var, names = _as_stat(stat)
     single = True

@@ -306,7 +306,7 @@ def values_mean(d, idx: np.ndarray, values: np.ndarray):
 
 
 def svyvar(design, y: str):
-    from .design import Estimate
+    from ._results import Estimate
 
     d, idx, w, (yv,) = design._analysis([y])
     n = len(idx)
@@ -323,7 +323,7 @@ def svyvar(design, y: str):
 
 # ---------------------------------------------------------------- svyttest
 def svyttest(design, y: str, group: str | None = None, level: float = 0.95) -> TestResult:
-    from .design import tquantile
+    from ._results import tquantile
 
     if group is None:
         e = design.mean(y, factor=False)
@@ -347,11 +347,10 @@ def svyttest(design, y: str, group: str | None = None, level: float = 0.95) -> T
     if len(np.unique(vals)) < 2:  # R: the group coefficient is NA (aliased)
         nan = float("nan")
         return TestResult(nan, nan, nan, float(d.degf()), nan, (nan, nan), level, "Design-based t-test")
-    g = design.glm(f"{y} ~ {term}", family="gaussian")
-    X = g._extra["X"]
-    col = X[:, 1] if X.shape[1] == 2 else None
-    if col is None or not (np.isin(col, (0, 1)).all() or np.isin(col, (1, 2)).all()):
+    binary = (np.isin(vals, (0, 1)).all() or np.isin(vals, (1, 2)).all()) if numeric else len(np.unique(vals)) == 2
+    if not binary:
         raise ValueError(f"group must be binary: {group!r} needs two levels, or values 0/1 or 1/2")
+    g = design.glm(f"{y} ~ {term}", family="gaussian")
     est, se = float(g.params.iloc[1]), float(g.se.iloc[1])
     ci = g.confint(level).iloc[1]
     return TestResult(est, se, float(g.tvalues.iloc[1]), float(g.df_resid), float(g.pvalues.iloc[1]),

@@ -618,8 +618,8 @@ def regterm_test(model, terms, null=None, df: float | None = None) -> TermTest:
         else:
             terms = [t]
     terms = list(terms)
-    labels = model._extra["term_labels"]
-    assign = model._extra["assign"]
+    labels = model.term_labels
+    assign = model.assign
     canon = [_canonical(lb) for lb in labels]
     wanted = []
     for t in terms:

@@ -201,7 +201,7 @@ def _zeroin(f, ax: float, bx: float, fa: float, fb: float, tol: float, maxit: in
 def _score_interval(d, idx, yv, p: float, alpha: float, df: float, srt: "_Sorted", qrule: str):
     """R ffullerCI."""
     from ._describe import values_mean
-    from .design import tquantile
+    from ._results import tquantile
 
     xall = np.nan_to_num(d._num(srt.column)[d._present], nan=0.0)  # R: x[nas > 0] <- 0 on kept rows
     iqr = float(np.diff(np.percentile(xall, [25, 75]))[0])
@@ -225,7 +225,7 @@ def _score_interval(d, idx, yv, p: float, alpha: float, df: float, srt: "_Sorted
 
 
 def _prop_interval(method: str, m: float, v: float, alpha: float, df: float, nrow: int, degf: int):
-    from .design import tquantile
+    from ._results import tquantile
 
     m, v = np.float64(m), np.float64(v)
     se = np.sqrt(v)
@@ -250,7 +250,7 @@ def svyquantile(design, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_
                 qrule: str = "math", ci: bool = True, df: float | None = None) -> pd.DataFrame:
     """One row per quantile: ``quantile`` and, with ``ci``, ``ci_l``, ``ci_u``, ``se``."""
     from ._describe import values_mean
-    from .design import tquantile
+    from ._results import tquantile
 
     if qrule not in QRULES:
         raise ValueError(f"qrule must be one of {QRULES}, got {qrule!r}")

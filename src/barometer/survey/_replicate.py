@@ -399,7 +399,7 @@ class ReplicateDesign:
     # ----------------------------------------------------------- estimators
     def mean(self, y: str):
         """R ``svymean(~y, design, na.rm=TRUE)`` on a replicate design."""
-        from .design import Estimate
+        from ._results import Estimate
 
         d = self._complete([y])
         rows = np.flatnonzero(d._present)
@@ -413,7 +413,7 @@ class ReplicateDesign:
 
     def total(self, y: str):
         """R ``svytotal(~y, design, na.rm=TRUE)`` on a replicate design."""
-        from .design import Estimate
+        from ._results import Estimate
 
         d = self._complete([y])
         rows = np.flatnonzero(d._present)
@@ -424,7 +424,7 @@ class ReplicateDesign:
 
     def ratio(self, numerator: str, denominator: str):
         """R ``svyratio(~y, ~x, design, na.rm=TRUE)`` on a replicate design."""
-        from .design import Estimate
+        from ._results import Estimate
 
         d = self._complete([numerator, denominator])
         rows = np.flatnonzero(d._present)
@@ -442,7 +442,7 @@ class ReplicateDesign:
         ``asin`` and ``beta`` use ``svymean`` and its replicate variance.
         ``likelihood`` is not available for replicate designs here."""
         from ._ciprop import METHODS, _interval, expit
-        from .design import CIProp
+        from ._results import CIProp
 
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -461,7 +461,7 @@ class ReplicateDesign:
                 if df <= 0:
                     ci = np.array([np.nan, np.nan])
                 else:
-                    from .design import tquantile
+                    from ._results import tquantile
 
                     tlevel = 1 - 2 * stats.norm.cdf(tquantile(alpha / 2, df))
                     aa = (1 - tlevel) / 2
@@ -552,7 +552,7 @@ class ReplicateDesign:
         """R ``svyglm(formula, design, family)`` on a replicate design
         (``svyglm.svyrep.design`` + ``summary.svyglm``); see the module docstring.
         ``chunk``: replicates fitted together (memory ~ rows x chunk floats)."""
-        from .design import GLMResult
+        from ._results import GLMResult
 
         if family not in FAMILIES:
             raise ValueError(
@@ -594,8 +594,7 @@ class ReplicateDesign:
             family=family, formula=formula, deviance=fit.deviance, iterations=fit.iterations,
             converged=fit.converged,
         )
-        res._extra = {"design": self, "rows": rows, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam,
-                      "assign": assign, "term_labels": f.term_labels}
+        res.term_labels, res.assign = list(f.term_labels), list(assign)
         return res
 
     def _replicate_fits(self, X, y, rows, fam, beta0, chunk: int, maxit: int = 25, epsilon: float = 1e-8):

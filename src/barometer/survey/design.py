@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -12,6 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
+from ._results import CIProp, Estimate, GLMResult, tquantile  # noqa: F401 - the result types, re-exported
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
@@ -55,116 +55,6 @@ def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels, ident
     S = int(strata.max()) + 1 if n else 0
     npsu = np.bincount(unit_stratum, minlength=S).astype(float)
     return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first, identity)
-
-
-def tquantile(p, df):
-    """qt with R's convention that df = Inf gives the normal quantile."""
-    if df is None or np.isinf(df):
-        return stats.norm.ppf(p)
-    if df <= 0:
-        return np.nan * np.asarray(p, dtype=float)
-    return stats.t.ppf(p, df)
-
-
-@dataclass
-class Estimate:
-    """A design-based estimate: ``estimate``, ``var``, ``se`` and ``confint``."""
-
-    estimate: float
-    var: float
-    statistic: str = ""
-    name: str = ""
-    df: float | None = None  # degf of the design, where the estimator records it
-    deff: float | None = None  # R deff=TRUE (see Design.mean)
-
-    @property
-    def se(self) -> float:
-        return float(np.sqrt(self.var))
-
-    @property
-    def cv(self) -> float:
-        """R ``cv()``: SE / estimate."""
-        from ._contrast import cv
-
-        return cv(self)
-
-    @property
-    def deft(self) -> float | None:
-        """sqrt(deff) (Kish's deft), when a design effect was asked for."""
-        return None if self.deff is None else float(np.sqrt(self.deff))
-
-    def confint(self, level: float = 0.95, df: float | None = None) -> tuple[float, float]:
-        """Wald interval; ``df=None`` -> normal (R ``confint``), else Student t with ``df``."""
-        a = (1 - level) / 2
-        fac = tquantile(np.array([a, 1 - a]), df)
-        lo, hi = self.estimate + self.se * fac
-        return float(lo), float(hi)
-
-    def __float__(self) -> float:
-        return float(self.estimate)
-
-    def __repr__(self) -> str:
-        return f"<{self.statistic} {self.name}: {self.estimate:.6g} (SE {self.se:.6g})>"
-
-
-@dataclass
-class CIProp:
-    """R ``svyciprop``: ``estimate``, ``se`` (of the proportion) and ``ci``."""
-
-    estimate: float
-    var: float
-    ci: tuple[float, float]
-    method: str
-    level: float
-    df: float
-
-    @property
-    def se(self) -> float:
-        return float(np.sqrt(self.var))
-
-    @property
-    def cv(self) -> float:
-        """R ``cv(svyciprop)``: SE of the proportion / the proportion."""
-        return float(self.se / self.estimate) if self.estimate != 0 else float("nan")
-
-    def __repr__(self) -> str:
-        return f"<svyciprop {self.method}: {self.estimate:.6g} [{self.ci[0]:.6g}, {self.ci[1]:.6g}]>"
-
-
-@dataclass
-class GLMResult:
-    """R ``svyglm`` + ``summary.svyglm``."""
-
-    params: pd.Series
-    se: pd.Series
-    tvalues: pd.Series
-    pvalues: pd.Series
-    df_resid: float
-    cov: pd.DataFrame
-    naive_cov: pd.DataFrame
-    family: str
-    formula: str
-    deviance: float
-    iterations: int
-    converged: bool
-    _extra: dict = field(default_factory=dict, repr=False)
-
-    def confint(self, level: float = 0.95, df: float | None = None) -> pd.DataFrame:
-        """Wald interval as R ``confint.svyglm`` (default ddf = ``df_resid``)."""
-        ddf = self.df_resid if df is None else df
-        if ddf <= 0:
-            return pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=self.params.index)
-        tlevel = 1 - 2 * stats.norm.cdf(tquantile((1 - level) / 2, ddf))
-        a = (1 - tlevel) / 2
-        z = stats.norm.ppf([a, 1 - a])
-        return pd.DataFrame(
-            {"lower": self.params + z[0] * self.se, "upper": self.params + z[1] * self.se}
-        )
-
-    def summary(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"estimate": self.params, "se": self.se, "t": self.tvalues, "p": self.pvalues}
-        )
 
 
 class Design:
@@ -726,8 +616,7 @@ class Design:
             iterations=fit.iterations,
             converged=fit.converged,
         )
-        res._extra = {"design": d, "rows": rows, "freq": freq, "X": X, "y": y, "w": pw, "fit": fit, "fam": fam,
-                      "assign": assign, "term_labels": f.term_labels}
+        res.term_labels, res.assign = list(f.term_labels), list(assign)
         return res
 
     @staticmethod
