@@ -153,6 +153,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     parallel on warm workers (:mod:`barometer.engine`), each in a fresh forked
     kernel.  Returns the estimate files in publication order (chapter order,
     then the order each chapter wrote them)."""
+    from . import warmup
     from .engine.executors import LocalExecutor, make_job
     nb_out = work / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +181,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
         ch.cache, ch.meta = "miss", None
         # a chapter lists the content items of its kind: every content file it reads counts
         jobs.append(make_job(ch.id, nb, params, cfg.notebook_dir, preload, track_content=True, collect_files=True,
-                             settings=cfg.settings()))
+                             settings=cfg.settings(), hooks=warmup.__name__))
     n_hit = len(chapters) - len(jobs)
     if n_hit:
         _log(cfg, f"{n_hit} of {len(chapters)} chapters unchanged (from the cache)")

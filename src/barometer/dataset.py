@@ -7,6 +7,7 @@ the weights and builds the survey design.  Chapter notebooks call it once.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,45 @@ def _frame_for(data_path: Path, synthetic: bool, edition: str, country: str, fra
     return None
 
 
+_PROVIDED: dict = {}  # (edition, country, data_path, frame_path) -> (Dataset, file stamps)
+
+
+def file_stamps(files) -> list:
+    """(path, size, mtime) of each file: a loaded dataset is current while these are unchanged."""
+    out = []
+    for f in files:
+        st = os.stat(f)
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return out
+
+
+def provide(datasets: dict) -> None:
+    """Hand this process datasets loaded already (``{(edition, country,
+    data_path, frame_path): (Dataset, file_stamps)}``): :func:`load` returns
+    each once, while its files are unchanged, instead of reading them again.
+    A warm worker provides its datasets to the report kernels it forks
+    (:mod:`barometer.warmup`); elsewhere nothing is provided."""
+    _PROVIDED.clear()
+    _PROVIDED.update(datasets)
+
+
+def _take_provided(key: tuple):
+    hit = _PROVIDED.pop(key, None)
+    if hit is None:
+        return None
+    ds, stamps = hit
+    try:
+        if file_stamps(f for f, _, _ in stamps) != stamps:
+            return None
+    except OSError:
+        return None
+    from .display import record_use
+
+    for f in ds.files:  # what the report used, as if it had read the files itself
+        record_use(f)
+    return ds
+
+
 def load(edition: str = "2018", country: str = "dk", data_path: str | Path | None = None,
          frame_path: str | Path | None = None) -> Dataset:
     """Load, check and weight one edition's respondents.
@@ -80,6 +120,9 @@ def load(edition: str = "2018", country: str = "dk", data_path: str | Path | Non
     stratum population), checked against the frame when one is available;
     Norway raked to the frame's unit-type and region margins.
     """
+    provided = _take_provided((edition, country, str(data_path or ""), str(frame_path or "")))
+    if provided is not None:
+        return provided
     codebook = load_codebook(edition, country)
     synthetic = not data_path
     path = synth.ensure(edition, country) if synthetic else Path(data_path)

@@ -212,11 +212,13 @@ def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
 
 
 def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
+    from .. import warmup
     from .executors import make_job
 
     return make_job(t.id, t.notebook, t.parameters, cfg.notebook_dir,
                     [[cfg.edition, cfg.country, t.parameters.get("data_path") or "", cfg.frame_path or ""]],
                     track_content=False, timeout=cfg.timeout, inputs=t.inputs, settings=cfg.settings(),
+                    hooks=warmup.__name__,
                     render={"context": context, "page_id": t.id.replace("/", "-"), "title": t.title,
                             "root": "../" * t.page.count("/")})
 

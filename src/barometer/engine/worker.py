@@ -31,54 +31,15 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_v, "1")
 
 _SVG: dict = {}        # address, authkey, process of this worker's chart server
-_PRELOADED: dict = {}   # (edition, country, data_path, frame_path) -> (Dataset, stamps)
-_EXPORTER: dict = {}
 _PARENT = [0]           # the process that sends the jobs (the build): when it is gone, so are we
-
-
-def _stamps(files) -> list:
-    out = []
-    for f in files:
-        st = os.stat(f)
-        out.append((str(f), st.st_size, st.st_mtime_ns))
-    return out
-
-
-def _preload_data(specs) -> None:
-    """Load the datasets the reports will load, once per worker (they are
-    handed to each report's kernel by the fork; each gets its own copy)."""
-    from barometer import dataset
-
-    for spec in specs or []:
-        key = tuple(spec)
-        hit = _PRELOADED.get(key)
-        if hit is not None:
-            try:
-                if _stamps(f for f, _, _ in hit[1]) == hit[1]:
-                    continue
-            except OSError:
-                pass
-        edition, country, data_path, frame_path = key
-        try:
-            ds = dataset.load(edition, country, data_path or None, frame_path or None)
-        except Exception:  # noqa: BLE001 - the report will load (and fail) itself
-            _PRELOADED.pop(key, None)
-            continue
-        try:  # the national figures every unit report compares with
-            from barometer import units
-
-            units.warm_nation(ds)
-        except Exception:  # noqa: BLE001 - then each report computes them
-            pass
-        _PRELOADED[key] = (ds, _stamps(ds.files))
 
 
 def _kernel_setup(job: dict, deps_file: str):
     """What the forked kernel does before it starts: record the files the
-    report uses, and hand over a preloaded dataset on the first load."""
+    report uses, draw charts through the worker's chart server, and whatever
+    the job's hooks add (:func:`_hooks`)."""
 
     def setup() -> None:
-        from barometer import dataset
         from barometer.engine import deps
 
         track = job.get("track") or {}
@@ -87,90 +48,24 @@ def _kernel_setup(job: dict, deps_file: str):
             from barometer.engine import svgserver
 
             svgserver.install(_SVG["address"], _SVG["authkey"])
-        real = dataset.load
-        pre = dict(_PRELOADED)
-
-        def load(edition="2018", country="dk", data_path=None, frame_path=None):
-            key = (edition, country, str(data_path or ""), str(frame_path or ""))
-            hit = pre.pop(key, None)
-            if hit is not None:
-                ds, stamps = hit
-                try:
-                    fresh = _stamps(f for f, _, _ in stamps) == stamps
-                except OSError:
-                    fresh = False
-                if fresh:
-                    for f in ds.files:
-                        deps.record(f)
-                    return ds
-            return real(edition, country, data_path, frame_path)
-
-        dataset.load = load  # the chapters call dataset.load when they load
+        hooks = _hooks(job)
+        if hooks is not None:
+            hooks.kernel_setup(job)
 
     return setup
 
 
-def _warm_renderer() -> None:
-    """Make the page exporter and compile its templates once, in the worker."""
-    import nbformat
-    from markupsafe import Markup
-
-    from barometer import build
-
-    _EXPORTER["exporter"], _EXPORTER["jinja"] = build._exporter(), build._jinja()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
-    _EXPORTER["exporter"].from_notebook_node(nb)
-    _EXPORTER["jinja"].get_template("site/page.html.j2").render(body=Markup(""), nav=[])
-    # Altair builds its schema validators on first use (~0.3 s): do it here, once
-    import altair as alt
-    import pandas as pd
-
-    d = pd.DataFrame({"x": [1.0], "y": ["a"], "r": ["b"]})
-    base = alt.Chart(d)
-    layered = base.mark_bar().encode(x="x:Q", y="y:N") + base.mark_rule().encode(x="x:Q", x2="x:Q", y="y:N")
-    layered.facet(row=alt.Row("r:N")).configure(font="x").to_dict()
-
-
-def _warm_configs(job: dict) -> None:
-    """Parse the report configurations once (they are part of every key, so a
-    change to them is a new key, and a fresh worker)."""
-    if _EXPORTER.get("configs"):
-        return
-    from barometer import display, i18n, measures, reportconfig, units
-
-    p = job.get("parameters", {})
-    try:
-        reportconfig.report_config(p.get("edition", "2018"))
-        units.config()
-        units._codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
-        i18n.strings()
-        measures.measures_spec()
-        display.sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
-        from barometer import templates
-
-        for t in templates.BLOCKS:  # the chapters' blocks, compiled once for every fork
-            templates.environment().get_template(t)
-    except Exception:  # noqa: BLE001 - the report itself will say what is wrong
-        return
-    _EXPORTER["configs"] = True
-
-
-def _render(job: dict, executed: Path) -> str | None:
-    r = job.get("render")
-    if not r:
+def _hooks(job: dict):
+    """The module the build names in ``job["hooks"]``: what a report of this
+    program needs in a warm worker (``prepare(job)`` before the fork,
+    ``kernel_setup(job)`` in the kernel, ``render(job, executed)`` for its page).
+    The engine itself knows nothing of the reports."""
+    name = job.get("hooks")
+    if not name:
         return None
-    import nbformat
-    from markupsafe import Markup
+    import importlib
 
-    from barometer import build
-
-    if "exporter" not in _EXPORTER:
-        _EXPORTER["exporter"], _EXPORTER["jinja"] = build._exporter(), build._jinja()
-    nb = nbformat.read(executed, as_version=4)
-    body, _ = _EXPORTER["exporter"].from_notebook_node(nb)
-    page = _EXPORTER["jinja"].get_template("site/page.html.j2")
-    return page.render(**r["context"], page_id=r["page_id"], page_title=r["title"], root=r["root"],
-                       body=Markup(body))
+    return importlib.import_module(name)
 
 
 def run_job(job: dict, scratch: Path) -> dict:
@@ -209,7 +104,8 @@ def run_job(job: dict, scratch: Path) -> dict:
     result["executed"] = executed.read_text(encoding="utf-8") if executed.exists() else None
     if result["ok"]:
         try:
-            result["html"] = _render(job, executed)
+            hooks = _hooks(job)
+            result["html"] = hooks.render(job, executed) if hooks is not None else None
         except Exception as exc:  # noqa: BLE001
             result.update(ok=False, error={"cell": None, "ename": type(exc).__name__,
                                            "evalue": f"rendering the page failed: {exc}"})
@@ -230,14 +126,9 @@ def run_job(job: dict, scratch: Path) -> dict:
 
 def run_forked(job: dict) -> dict:
     """Run ``job`` in a fork of this (warm) process and return its result."""
-    from barometer import disclosure
-
-    # the build's settings, before anything is computed: the report and its kernel are forked from here
-    disclosure.configure(**(job.get("settings") or {}))
-    _preload_data(job.get("preload"))
-    if job.get("render") and "exporter" not in _EXPORTER:
-        _warm_renderer()
-    _warm_configs(job)
+    hooks = _hooks(job)
+    if hooks is not None:  # settings, preloaded data, warm renderer: the report and its kernel fork from here
+        hooks.prepare(job)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="barometer-job-") as tmp:
         scratch = Path(tmp)
