@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ def baseline(codes: list[str], tmp: Path) -> list[float]:
     import papermill as pm
     from markupsafe import Markup
 
-    from barometer import build
+    from barometer.build import edition as build
 
     nb_dir = ROOT / "notebooks"
     exporter, page = build._exporter(), build._jinja().get_template("site/page.html.j2")

@@ -149,7 +149,7 @@ def main() -> None:
     label = f"survey estimates, {args.rows:.0e} rows, {args.strata} strata".replace("e+0", "e")
 
     if args.no_r or not r_available():
-        print(f"R with the survey package not found (or --no-r): timing Python only")
+        print("R with the survey package not found (or --no-r): timing Python only")
         print(f"{label}: python {t_py:.2f} s ({n_est} estimate groups)")
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -35,7 +35,7 @@ def check(edition: str, country: str, data_path: str, frame_path: str = "") -> s
 
 
 def main_check(edition: str, country: str, data_path: str, frame_path: str = "") -> int:
-    from .buildconfig import BaseConfig
+    from .build.config import BaseConfig
     from .errors import InputError
 
     try:

@@ -35,14 +35,14 @@ def _size(text: str) -> int:
 
 
 def _cache_options(args) -> dict:
-    from .buildconfig import DEFAULT_CACHE_MAX
+    from .build.config import DEFAULT_CACHE_MAX
 
     return {"cache_dir": args.cache_dir.absolute() if args.cache_dir else None,
             "cache_max": DEFAULT_CACHE_MAX if args.cache_max is None else args.cache_max}
 
 
 def _clean_cache(args) -> int:
-    from .buildconfig import BaseConfig
+    from .build.config import BaseConfig
     from .engine.cache import clean
     from .errors import BarometerError
 
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
         print(f"{prefix}{exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # the disk is full or read-only, a permission, a path that is a file
-        from .publish import describe_os_error
+        from .build.publish import describe_os_error
 
         print(f"build failed: {describe_os_error(exc)}", file=sys.stderr)
         return 1
@@ -164,7 +164,7 @@ def _run(args) -> int:
 
         return main_check(args.edition, args.country, args.check_data, args.frame)
     if args.by:
-        from .engine.fanout import FanoutConfig, build_fanout
+        from .build.fanout import FanoutConfig, build_fanout
 
         return build_fanout(FanoutConfig(by=args.by, edition=args.edition, country=args.country, lang=args.lang,
                                          data_path=args.data, frame_path=args.frame, out_dir=args.out,

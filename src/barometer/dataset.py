@@ -89,7 +89,7 @@ def provide(datasets: dict) -> None:
     data_path, frame_path): (Dataset, file_stamps)}``): :func:`load` returns
     each once, while its files are unchanged, instead of reading them again.
     A warm worker provides its datasets to the report kernels it forks
-    (:mod:`barometer.warmup`); elsewhere nothing is provided."""
+    (:mod:`barometer.build.warmup`); elsewhere nothing is provided."""
     _PROVIDED.clear()
     _PROVIDED.update(datasets)
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from barometer.engine.fanout import FanoutConfig, build_fanout
+from barometer.build.fanout import FanoutConfig, build_fanout
 
 distributed = pytest.importorskip("distributed")
 

@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import scratch_root
 
-from barometer.engine.fanout import FanoutConfig, build_fanout
+from barometer.build.fanout import FanoutConfig, build_fanout
 from barometer.estimates import COLUMNS
 from barometer.paths import NOTEBOOK_DIR, ROOT
 

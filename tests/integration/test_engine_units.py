@@ -3,11 +3,8 @@
 import sys
 import subprocess
 import nbformat
-import papermill as pm
 import pytest
 
-from barometer import units
-from barometer.estimates import COLUMNS
 from barometer.paths import NOTEBOOK_DIR
 
 

@@ -1,6 +1,5 @@
 """The harmonisation table between editions, and what each edition's data must provide."""
 
-import pandas as pd
 import pytest
 import yaml
 

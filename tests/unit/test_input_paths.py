@@ -2,7 +2,7 @@
 
 import pytest
 
-from barometer.buildconfig import BaseConfig
+from barometer.build.config import BaseConfig
 from barometer.errors import InputError
 
 

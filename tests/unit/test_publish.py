@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from barometer import publish
+from barometer.build import publish
 from barometer.errors import BuildError, InputError
 from barometer.paths import BUILD_DIR, DATA_DIR, ROOT
 

@@ -10,7 +10,7 @@ import pytest
 
 from barometer import charts, privacy
 from barometer.build import BuildError
-from barometer.publish import check_no_microdata, scrub_failed
+from barometer.build.publish import check_no_microdata, scrub_failed
 from barometer.paths import NOTEBOOK_DIR
 from barometer.report import Chapter, ParameterError, check_declared, validate_parameters
 

@@ -4,7 +4,8 @@ import json
 
 from markupsafe import Markup
 
-from barometer import build, templates
+from barometer import templates
+from barometer.build import edition as build
 from barometer.paths import TEMPLATE_DIR
 
 HOSTILE = '<script>alert("x")</script>\'&'

@@ -1,14 +1,11 @@
 """Bad input files: every problem is one line naming file, column, rows, values and what was expected."""
 
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
 
 from barometer import dataset, synth
 from barometer.codebook import load_codebook
-from barometer.paths import ROOT
 from barometer.validation import ValidationError, problems
 
 

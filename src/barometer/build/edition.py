@@ -41,10 +41,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__, i18n
-from .buildconfig import BaseConfig
-from .errors import BuildError, InputError  # noqa: F401 - re-exported: callers import them from here
-from .paths import ROOT, TEMPLATE_DIR
+from .. import __version__, i18n
+from .config import BaseConfig
+from ..errors import BuildError, InputError  # noqa: F401 - re-exported: callers import them from here
+from ..paths import ROOT, TEMPLATE_DIR
 
 if TYPE_CHECKING:  # pandas is imported where it is used: an up-to-date check must not pay for it
     import pandas as pd
@@ -84,10 +84,10 @@ def _log(cfg: BuildConfig, msg: str) -> None:
 # 1. plan
 # --------------------------------------------------------------------------------------
 def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
-    from .content import ContentError, load_content
-    from .disclosure import DisclosureError, rules
-    from .params import ParameterError, check_declared, validate_parameters
-    from .reportconfig import chapters_for, report_config
+    from ..content import ContentError, load_content
+    from ..disclosure import DisclosureError, rules
+    from ..params import ParameterError, check_declared, validate_parameters
+    from ..reportconfig import chapters_for, report_config
 
     cfg.check_paths()
     try:
@@ -119,7 +119,7 @@ def load_input(cfg: BaseConfig):
     """The respondent file (``--data``, or the synthetic sample) loaded, checked
     against the codebook and weighted; any problem is an :class:`InputError`.
     Used by both build modes, before any notebook runs."""
-    from .dataset import load
+    from ..dataset import load
 
     # the readers, the validation and the weighting raise InputError for every problem of a file;
     # anything else is a bug in this program (cli: "internal error" and a log), never "check your data"
@@ -137,8 +137,8 @@ def _content_listing() -> str:
     """Names (not contents) of the content files: a chapter lists the items of
     its kind, so a new or removed case re-runs the chapters; a changed one
     re-runs the chapters that read it (their recorded dependencies)."""
-    from .engine.cache import digest
-    from .paths import DATA_DIR
+    from ..engine.cache import digest
+    from ..paths import DATA_DIR
 
     root = DATA_DIR / "content"
     return digest(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [])
@@ -154,7 +154,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     kernel.  Returns the estimate files in publication order (chapter order,
     then the order each chapter wrote them)."""
     from . import warmup
-    from .engine.executors import LocalExecutor, make_job
+    from ..engine.executors import LocalExecutor, make_job
     nb_out = work / "notebooks"
     nb_out.mkdir(parents=True, exist_ok=True)
     data_path = str(Path(cfg.data_path).resolve()) if cfg.data_path else ""
@@ -165,8 +165,8 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
     jobs, by_id = [], {}
     preload = [[cfg.edition, cfg.country, data_path, ""]]
     if not data_path:  # the Danish report also shows the Norwegian numbers
-        from .params import COUNTRIES
-        from .codebook import codebook_path
+        from ..params import COUNTRIES
+        from ..codebook import codebook_path
 
         preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
                     and codebook_path(cfg.edition, c).exists()]
@@ -220,7 +220,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
                 (nb_out / ch.notebook).write_text(res["executed"], encoding="utf-8")
         kept = _keep_failed(cfg, work)
         ch, res = failed[0]
-        from .errors import InternalError, notebook_failure
+        from ..errors import InternalError, notebook_failure
 
         msg = notebook_failure(ch.notebook, res["error"], kept / "notebooks" / ch.notebook) \
             + (f" ({len(failed) - 1} more chapter(s) failed)" if len(failed) > 1 else "")
@@ -265,7 +265,7 @@ def _exporter():
 
 def _jinja():
     """The project's one Jinja environment (the chapters' blocks use it too)."""
-    from .templates import environment
+    from ..templates import environment
 
     return environment()
 
@@ -294,7 +294,7 @@ def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, co
     import nbformat
     from markupsafe import Markup
 
-    from . import content
+    from .. import content
 
     exporter = _exporter()
     env = _jinja()
@@ -380,7 +380,7 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
                       order: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     import pandas as pd
 
-    from .estimates import COLUMNS, to_csv_text
+    from ..estimates import COLUMNS, to_csv_text
 
     est_dir = work / "estimates"
     if order is not None:  # publication order, as execute() wrote them
@@ -414,7 +414,7 @@ def _check_targets(cfg: BuildConfig, est: pd.DataFrame, ds) -> pd.DataFrame:
     compared (informative; suppressed figures count as not reproduced)."""
     import pandas as pd
 
-    from . import dataset, targets
+    from .. import dataset, targets
 
     countries = [cfg.country] + (["no"] if cfg.country == "dk" else [])  # the Danish report shows Norway too
     checks = []
@@ -451,7 +451,7 @@ def _versions() -> dict[str, str]:
 
 
 def _disclosure_rules() -> dict:
-    from .disclosure import rules
+    from ..disclosure import rules
 
     r = rules()
     return {"min_base": r.min_base, "min_cell": r.min_cell}
@@ -459,7 +459,7 @@ def _disclosure_rules() -> dict:
 
 def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict, commit: str, work: Path,
              key: str = "") -> dict:
-    from .synth import sha256
+    from ..synth import sha256
 
     inputs = [{"path": os.path.relpath(p, ROOT) if Path(p).resolve().is_relative_to(ROOT) else str(p),
                "sha256": sha256(Path(p)), "bytes": Path(p).stat().st_size} for p in ds.files]
@@ -491,7 +491,7 @@ def manifest(cfg: BuildConfig, chapters, ds, check: pd.DataFrame, timings: dict,
 # --------------------------------------------------------------------------------------
 def build(cfg: BuildConfig) -> Path:
     """Build one edition into ``cfg.target``; returns that folder."""
-    from . import disclosure
+    from .. import disclosure
 
     cfg.check_settings()
     disclosure.configure(cfg.min_base)  # this process's rules (the reports get theirs with each job)
@@ -508,11 +508,11 @@ def build_key(cfg: BuildConfig, commit: str) -> str:
     samples, or --data and --frame), package versions and the git commit (it
     is printed in the footer).  Checksums are remembered per file stamp, so
     this takes milliseconds when nothing changed."""
-    from .engine.cache import digest
-    from .paths import DATA_DIR, SYNTH_DIR
+    from ..engine.cache import digest
+    from ..paths import DATA_DIR, SYNTH_DIR
 
     if not cfg.data_path:  # the synthetic sample is a build product: current before it is keyed
-        from .synthkey import ensure_current
+        from ..synthkey import ensure_current
 
         ensure_current(cfg.edition, lambda m: _log(cfg, m))
     cache = _cache(cfg)

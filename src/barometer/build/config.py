@@ -1,8 +1,8 @@
 """What every build is told: the edition, the inputs, where the output goes,
 how many notebooks run at once and whether the cache counts.
 
-:class:`barometer.build.BuildConfig` (one edition) and
-:class:`barometer.engine.fanout.FanoutConfig` (one report per unit) add
+:class:`barometer.build.edition.BuildConfig` (one edition) and
+:class:`barometer.build.fanout.FanoutConfig` (one report per unit) add
 their own fields; their ``slug`` names the output folder under ``_build/``.
 """
 
@@ -12,8 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import InputError
-from .paths import BUILD_DIR, NOTEBOOK_DIR
+from ..errors import InputError
+from ..paths import BUILD_DIR, NOTEBOOK_DIR
 
 #: ``--cache-max`` by default: 2 GiB
 DEFAULT_CACHE_MAX = 2 * 1024 ** 3
@@ -55,14 +55,14 @@ class BaseConfig:
 
     def open_cache(self):
         """The build's :class:`barometer.engine.cache.Cache` (checked: not inside the output folder)."""
-        from .engine.cache import Cache
+        from ..engine.cache import Cache
 
         self.check_cache_dir()
         return Cache(self.default_cache_dir)
 
     def check_cache_dir(self) -> None:
         """The cache may not lie inside the output folder (a build replaces that folder)."""
-        from .errors import InputError
+        from ..errors import InputError
 
         cache, target = Path(self.default_cache_dir).resolve(), Path(self.target).resolve()
         if cache == target or cache.is_relative_to(target):
@@ -76,7 +76,7 @@ class BaseConfig:
         return {"min_base": self.min_base}
 
     def check_settings(self) -> None:
-        from .disclosure import DisclosureError, check_min_base
+        from ..disclosure import DisclosureError, check_min_base
 
         if self.min_base is not None:
             try:

@@ -35,7 +35,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .errors import BuildError, InputError
+from ..errors import BuildError, InputError
 
 MARKER = ".barometer-build.json"
 PROGRAM = "barometer"
@@ -145,7 +145,7 @@ def _related(a: Path, b: Path) -> str | None:
 
 def check_target(target: Path, *, inputs: list = (), cache_dir: Path | None = None, slug: str = "") -> Path:
     """The output folder, resolved; raises :class:`InputError` if a build may not write there."""
-    from .paths import BUILD_DIR, DATA_DIR, ROOT
+    from ..paths import BUILD_DIR, DATA_DIR, ROOT
 
     raw = os.fspath(target)
     if not raw.strip() or any(ord(c) < 32 for c in raw):
@@ -400,9 +400,9 @@ REMOVED = "removed: this executed notebook contained respondent ids or sensitive
 
 def needles(edition: str, country: str, ds) -> set[str]:
     """Respondent ids and sensitive values of the input (and of the other country's sample)."""
-    from . import privacy, synthkey
-    from .codebook import load_codebook
-    from .readers import read_table
+    from .. import privacy, synthkey
+    from ..codebook import load_codebook
+    from ..readers import read_table
 
     found = privacy.needles_from(ds.df, ds.codebook)
     for other_country in ("dk", "no"):  # the other country's (synthetic) sample is shown in comparisons
@@ -416,7 +416,7 @@ def needles(edition: str, country: str, ds) -> set[str]:
 def check_no_microdata(work: Path, edition: str, country: str, ds) -> None:
     """Fail (and keep nothing: the caller's :class:`Output` is not committed) if any
     output file holds a respondent id or a sensitive answer."""
-    from . import privacy
+    from .. import privacy
 
     try:
         privacy.check_outputs(work, needles(edition, country, ds))
@@ -426,7 +426,7 @@ def check_no_microdata(work: Path, edition: str, country: str, ds) -> None:
 
 def scrub_failed(kept: Path, edition: str, country: str, ds) -> None:
     """A failed notebook kept for debugging must not hold microdata either: such files are emptied."""
-    from . import privacy
+    from .. import privacy
 
     if kept.exists():
         for p, _ in privacy.scan(kept, needles(edition, country, ds)):

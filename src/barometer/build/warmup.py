@@ -22,7 +22,7 @@ _EXPORTER: dict = {}
 
 
 def prepare(job: dict) -> None:
-    from . import disclosure
+    from .. import disclosure
 
     disclosure.configure(**(job.get("settings") or {}))
     _preload_data(job.get("preload"))
@@ -32,7 +32,7 @@ def prepare(job: dict) -> None:
 
 
 def kernel_setup(job: dict) -> None:
-    from . import dataset
+    from .. import dataset
 
     dataset.provide({key: hit for key, hit in _PRELOADED.items()})
 
@@ -40,7 +40,7 @@ def kernel_setup(job: dict) -> None:
 def _preload_data(specs) -> None:
     """Load the datasets the reports will load, once per worker (they are
     handed to each report's kernel by the fork; each gets its own copy)."""
-    from . import dataset
+    from .. import dataset
 
     for spec in specs or []:
         key = tuple(spec)
@@ -58,7 +58,7 @@ def _preload_data(specs) -> None:
             _PRELOADED.pop(key, None)
             continue
         try:  # the national figures every unit report compares with
-            from . import units
+            from .. import units
 
             units.warm_nation(ds)
         except Exception:  # noqa: BLE001 - then each report computes them
@@ -71,8 +71,8 @@ def _warm_renderer() -> None:
     import nbformat
     from markupsafe import Markup
 
-    from .build import _exporter
-    from .templates import environment
+    from .edition import _exporter
+    from ..templates import environment
 
     _EXPORTER["exporter"], _EXPORTER["jinja"] = _exporter(), environment()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
@@ -93,7 +93,7 @@ def _warm_configs(job: dict) -> None:
     change to them is a new key, and a fresh worker)."""
     if _EXPORTER.get("configs"):
         return
-    from . import display, i18n, measures, reportconfig, units
+    from .. import display, i18n, measures, reportconfig, units
 
     p = job.get("parameters", {})
     try:
@@ -103,7 +103,7 @@ def _warm_configs(job: dict) -> None:
         i18n.strings()
         measures.measures_spec()
         display.sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)
-        from . import templates
+        from .. import templates
 
         for t in templates.BLOCKS:  # the chapters' blocks, compiled once for every fork
             templates.environment().get_template(t)

@@ -2,7 +2,7 @@
 
 plan (units from the codebook) -> keys -> cache lookups -> run the misses on
 the executor (warm local workers or Dask) -> index page -> assemble in a
-temporary folder -> move into place (:class:`barometer.publish.Output`).
+temporary folder -> move into place (:class:`barometer.build.publish.Output`).
 
 Layout::
 
@@ -29,10 +29,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..buildconfig import BaseConfig
+from .config import BaseConfig
 from ..errors import InputError
 from ..paths import DATA_DIR, TEMPLATE_DIR
-from .cache import Cache, digest
+from ..engine.cache import Cache, digest
 
 UNIT_NOTEBOOK = "unit_report.ipynb"
 INDEX_NOTEBOOK = "unit_index.ipynb"
@@ -91,7 +91,7 @@ def _validate(cfg: FanoutConfig):
     for nb in (UNIT_NOTEBOOK, INDEX_NOTEBOOK):
         if not (cfg.notebook_dir / nb).exists():
             raise FanoutInputError(f"notebook {cfg.notebook_dir / nb} not found")
-    from .. import publish
+    from . import publish
     from ..errors import InputError
 
     try:
@@ -212,8 +212,8 @@ def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
 
 
 def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
-    from .. import warmup
-    from .executors import make_job
+    from . import warmup
+    from ..engine.executors import make_job
 
     return make_job(t.id, t.notebook, t.parameters, cfg.notebook_dir,
                     [[cfg.edition, cfg.country, t.parameters.get("data_path") or "", cfg.frame_path or ""]],
@@ -224,7 +224,7 @@ def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
 
 
 def _executor(cfg: FanoutConfig, log_dir: Path):
-    from .executors import DaskExecutor, LocalExecutor
+    from ..engine.executors import DaskExecutor, LocalExecutor
 
     if cfg.executor == "dask":
         return DaskExecutor(cfg.n_jobs, cfg.scheduler, log_dir)
@@ -251,7 +251,7 @@ def _keep_failed(cfg: FanoutConfig, t: Task) -> Path | None:
     executed = (t.result or {}).get("executed")
     if not executed:
         return None
-    from .. import publish
+    from . import publish
 
     folder = cfg.target.parent / ".failed" / cfg.target.name
     if folder.exists() and publish.read_marker(folder) is None:
@@ -266,7 +266,7 @@ def _keep_failed(cfg: FanoutConfig, t: Task) -> Path | None:
 
 def _summary(cfg: FanoutConfig, failures: list[Task], dataset) -> str:
     """The failed reports, one line each; their executed notebooks are kept (scrubbed of microdata)."""
-    from .. import publish
+    from . import publish
     from ..errors import notebook_failure
 
     lines = [f"{len(failures)} report(s) failed:"]
@@ -348,7 +348,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
                           f"in {time.perf_counter() - t_all:.2f} s")
                 return 0
 
-    from .. import build as edition_build  # heavy (pandas): only when something is (re)assembled
+    from . import edition as edition_build  # heavy (pandas): only when something is (re)assembled
 
     loaded: list = []
 
@@ -410,7 +410,7 @@ def build_fanout(cfg: FanoutConfig) -> int:
         cache.evict(cfg.cache_max, keep={t.key for t in tasks + [index]})
 
     # assemble in a temporary folder, then move into place
-    from .. import publish
+    from . import publish
 
     t0 = time.perf_counter()
     try:
