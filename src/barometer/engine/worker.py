@@ -214,9 +214,27 @@ def _wait_svg_server() -> None:
         _SVG.clear()  # no server: reports render charts themselves
 
 
+def _watch_parent() -> None:
+    """End this worker when the build that started it is gone (killed with SIGKILL),
+    whatever the worker is doing (loading, warming up, waiting for a report):
+    SIGTERM to itself (its clean-up runs), and a hard exit if that does not end it.
+    The thread holds no lock a fork could copy; the forked reports never run it."""
+    import threading
+
+    def watch():
+        while not lifetime.parent_gone(_PARENT[0]):
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="barometer-parent-watch", daemon=True).start()
+
+
 def main() -> int:
     _PARENT[0] = os.getppid()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    _watch_parent()
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything printed by reports goes to the log, not the protocol
     from .sockets import socket_dir
