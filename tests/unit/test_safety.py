@@ -143,7 +143,11 @@ def restore_text_repr(monkeypatch):
 def test_display_guard_refuses_microdata_frames(dk2018, restore_text_repr):
     from IPython.core.interactiveshell import InteractiveShell
 
-    ip = InteractiveShell.instance()
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False  # no history database written (nor complained about at exit)
+    ip = InteractiveShell.instance(config=config)
     assert privacy.install_display_guard({"resp_id", "innovation_text"})
     ip.user_ns.update(df=dk2018.df, small=pd.DataFrame({"share": [1.0, 2.0]}), big=pd.DataFrame({"x": range(500)}))
     for code, message in (("display(df)", "sensitive column"), ("df[['resp_id']].head(3)", "sensitive column"),
