@@ -41,7 +41,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import __version__, i18n
+from .. import i18n
 from .config import BaseConfig
 from ..errors import BuildError, InputError  # noqa: F401 - re-exported: callers import them from here
 from ..paths import ROOT, TEMPLATE_DIR
@@ -271,19 +271,11 @@ def _jinja():
 
 
 def _page_context(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, commit: str) -> dict:
-    lang = cfg.lang
-    edition_label = f'{rc["edition"]} · {i18n.t("country_" + cfg.country, lang)}'
-    return {
-        "lang": lang, "version": __version__,
-        "report_title": i18n.t("report_title" if cfg.country == "dk" else "report_title_no", lang),
-        "edition_label": edition_label, "edition": rc["edition"], "synthetic": ds.synthetic,
-        "banner": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", lang),
-        "contents": i18n.t("contents", lang), "skip_text": i18n.t("skip_to_content", lang),
-        "nav": [{"id": c.id, "href": f"{c.slug}.html", "title": c.title} for c in chapters],
-        "pdf_name": pdf_name(cfg), "has_pdf": cfg.pdf,
-        "footer": i18n.t("generated", lang, date=dt.date.today().isoformat(), commit=commit[:10] or "–"),
-        "subtitle": i18n.t("edition_subtitle", lang, period=ds.period),
-    }
+    from .render import page_context
+
+    return page_context(cfg, nav=[{"id": c.id, "href": f"{c.slug}.html", "title": c.title} for c in chapters],
+                        synthetic=ds.synthetic, period=ds.period, commit=commit,
+                        pdf=pdf_name(cfg) if cfg.pdf else None, edition=rc["edition"])
 
 
 def pdf_name(cfg: BuildConfig) -> str:

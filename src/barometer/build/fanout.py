@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import yamlio
 from .config import BaseConfig
 from ..errors import InputError
 from ..paths import DATA_DIR, TEMPLATE_DIR
@@ -191,24 +192,11 @@ class Progress:
 
 
 def _page_context(cfg: FanoutConfig, commit: str, index_title: str) -> dict:
-    from barometer import yamlio
+    from .render import page_context
 
-    from .. import __version__, i18n
-
-    lang = cfg.lang
     period = yamlio.load_file(DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml")["period"]
-    synthetic = not cfg.data_path
-    edition_slug = f"{cfg.edition}-{cfg.country}-{cfg.lang}"
-    return {
-        "lang": lang, "version": __version__, "report_title": i18n.t("report_title", lang),
-        "edition_label": f'{cfg.edition} · {i18n.t("country_" + cfg.country, lang)}', "edition": cfg.edition,
-        "synthetic": synthetic, "banner": i18n.t("synthetic_banner" if synthetic else "real_banner", lang),
-        "contents": i18n.t("contents", lang), "skip_text": "Spring til indhold" if lang == "da" else "Skip to content",
-        "nav": [{"id": "index", "href": "index.html", "title": index_title}],
-        "pdf_name": f"../{edition_slug}/innovationsbarometer-{edition_slug}.pdf",
-        "footer": i18n.t("generated", lang, date=dt.date.today().isoformat(), commit=commit[:10] or "–"),
-        "subtitle": i18n.t("edition_subtitle", lang, period=period),
-    }
+    return page_context(cfg, nav=[{"id": "index", "href": "index.html", "title": index_title}],
+                        synthetic=not cfg.data_path, period=period, commit=commit)
 
 
 def _job(cfg: FanoutConfig, t: Task, context: dict) -> dict:
