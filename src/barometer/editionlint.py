@@ -12,7 +12,8 @@ runs:
   that country does not show), unless the call is guarded by
   ``if "<id>" in ch.figures():``;
 * a literal prose key (``ch.prose``, ``ch.text``, ``ch.outcome_prose``) the
-  edition lacks, unless guarded the same way (``if "<key>" in ch.cfg["prose"]:``);
+  edition lacks, unless guarded the same way (``if "<key>" in ch.cfg["prose"]:``),
+  and a ``ch.slot("<name>")`` the chapter's config does not list under ``slots``;
 * in the config: a figure whose chapter is not one of the edition's, a figure
   lacking what its ``type`` needs, a ``slots`` entry that is a figure without
   ``measures``/``population`` (or not shown in that country), an unknown
@@ -150,7 +151,7 @@ class _Finder(ast.NodeVisitor):
     def visit_Call(self, node: ast.Call) -> None:
         f = node.func
         if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and f.value.id in self.names:
-            pos = 0 if f.attr in DEFINED | SHOWN else PROSE.get(f.attr)
+            pos = 0 if f.attr in DEFINED | SHOWN | {"slot"} else PROSE.get(f.attr)
             if f.attr == "key_figures" and not any(k.arg == "cards" for k in node.keywords) and len(node.args) < 2:
                 self.out.key_figures = True
             if pos is not None and len(node.args) > pos:
@@ -359,6 +360,12 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
                             seen.add((at, k))
                             out.append(f"{at}: {p}; add it there, or guard the call with "
                                        f"`if \"{k}\" in ch.cfg[\"prose\"]:`")
+                continue
+            if use.method == "slot":
+                if use.ident not in (ch.get("slots") or {}):
+                    out.append(f"{at}: chapter {ch.get('id')!r} of {where} has no slots.{use.ident} (the call would "
+                               f"show nothing); list what it shows there (`{use.ident}: []` for nothing), or guard "
+                               f"the call with `if \"{use.ident}\" in ch.meta.get(\"slots\", {{}}):`")
                 continue
             if use.ident not in figures:
                 out.append(f"{at}: figure {use.ident!r} is not defined in {where}; "

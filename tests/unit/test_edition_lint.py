@@ -156,6 +156,15 @@ def test_slot_entries_and_prose_keys(project):
     assert len(problems) == 3
 
 
+def test_a_slot_the_chapter_does_not_list(project):
+    _add_cell(project, "07_collaboration.ipynb", 'ch.slot("after_phases")\nif "after_x" in ch.meta.get("slots", {}):\n'
+                                                 '    ch.slot("after_x")\n')
+    problems = _lint(project)
+    assert len(problems) == len(L.editions()) and all("has no slots.after_phases" in p for p in problems)
+    _edit(project, "2024", "      after_partners: []\n", "      after_partners: []\n      after_phases: []\n")
+    assert len(_lint(project)) == len(L.editions()) - 1
+
+
 def test_the_build_reports_its_own_edition_and_what_its_notebooks_break_elsewhere(project):
     _edit(project, "2018", "\nfigures:\n", "\n" + CITIZENS)
     _add_cell(project, "07_collaboration.ipynb", 'ch.show("citizens_by_level")\n')
