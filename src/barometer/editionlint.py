@@ -76,6 +76,7 @@ class Use:
     line: int        # line within the cell
     guarded: bool
     call: str        # the call as written, e.g. ch.show("x")
+    cell_id: str = ""  # the cell's nbformat id
 
 
 @dataclass
@@ -126,8 +127,8 @@ def _guards(test: ast.AST) -> tuple[set[str], set[str]]:
 
 
 class _Finder(ast.NodeVisitor):
-    def __init__(self, names: set[str], cell: int, source: str, out: Notebook):
-        self.names, self.cell, self.source, self.out = names, cell, source, out
+    def __init__(self, names: set[str], cell: int, source: str, out: Notebook, cell_id: str = ""):
+        self.names, self.cell, self.source, self.out, self.cell_id = names, cell, source, out, cell_id
         self.guard: list[set[str]] = [set()]
 
     def _visit_guarded(self, nodes, extra: set[str]) -> None:
@@ -159,7 +160,7 @@ class _Finder(ast.NodeVisitor):
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     call = ast.get_source_segment(self.source, node) or f"{f.value.id}.{f.attr}({arg.value!r})"
                     self.out.uses.append(Use(f.attr, arg.value, self.cell, node.lineno,
-                                             arg.value in self.guard[-1], " ".join(call.split())))
+                                             arg.value in self.guard[-1], " ".join(call.split()), self.cell_id))
         self.generic_visit(node)
 
 
@@ -172,7 +173,7 @@ def read_notebook(path: Path) -> Notebook:
     except (OSError, ValueError, AttributeError) as exc:
         out.error = f"cannot be read ({exc})"
         return out
-    sources = []
+    sources, ids = [], [str(c.get("id", "")) for c in cells]
     for c in cells:
         src = c.get("source", "")
         sources.append("".join(src) if isinstance(src, list) else str(src))
@@ -187,7 +188,7 @@ def read_notebook(path: Path) -> Notebook:
             return out
     names = set().union(*(_chapter_names(t) for _, _, t in trees)) or {"ch"}
     for i, py, tree in trees:
-        _Finder(names, i, py, out).visit(tree)
+        _Finder(names, i, py, out, ids[i - 1]).visit(tree)
     return out
 
 
@@ -349,7 +350,8 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
         for use in nb.uses:
             if use.guarded:
                 continue
-            at = f"edition {edition}: {nb_at}, code cell {use.cell}, line {use.line}: {use.call}"
+            cell = f"code cell {use.cell}" + (f" (id {use.cell_id})" if use.cell_id else "")
+            at = f"edition {edition}: {nb_at}, {cell}, line {use.line}: {use.call}"
             if use.method in PROSE:
                 keys = [use.ident] if use.method != "outcome_prose" else \
                     [f"{use.ident}_{v}" for v in ("significant", "not_significant", "suppressed")]

@@ -83,14 +83,15 @@ def test_a_figure_that_another_edition_lacks_stops_the_build_at_plan_time(tmp_pa
     root = scratch_root(tmp_path_factory, "lint")
     nb_path = root / "notebooks" / "07_collaboration.ipynb"
     nb = nbformat.read(nb_path, as_version=4)
-    nb.cells.insert(4, nbformat.v4.new_code_cell('citizens = ch.show("citizens_by_level")'))
+    cell = nbformat.v4.new_code_cell('citizens = ch.show("citizens_by_level")')
+    nb.cells.insert(4, cell)
     nbformat.write(nb, nb_path)
     r = _cli(root, "--no-pdf", timeout=300)
     assert r.returncode == 2, r.stdout + r.stderr
     assert "running" not in r.stdout and "Traceback" not in r.stderr  # no notebook ran
     err = r.stderr
     for edition in ("2018", "2021", "2024"):
-        assert f"edition {edition}: notebooks/07_collaboration.ipynb, code cell 4, line 1" in err
+        assert f"edition {edition}: notebooks/07_collaboration.ipynb, code cell 4 (id {cell.id}), line 1" in err
         assert f"data/report/{edition}.yaml" in err
     assert 'if "citizens_by_level" in ch.figures():' in err
     assert not (root / "_build" / "2018-dk-da").exists()

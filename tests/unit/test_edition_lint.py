@@ -96,7 +96,7 @@ def test_a_figure_one_edition_defines_and_a_shared_notebook_shows_is_found_for_t
     by_edition = {p.split(":")[0]: p for p in problems}
     assert set(by_edition) == {f"edition {e}" for e in L.editions() if e != "2018"}
     msg = by_edition["edition 2021"]
-    assert "07_collaboration.ipynb, code cell 4, line 2" in msg and "'citizens_by_level'" in msg
+    assert "07_collaboration.ipynb, code cell 4 (id added), line 2" in msg and "'citizens_by_level'" in msg
     assert "data/report/2021.yaml" in msg  # fix 1: define it there
     assert 'if "citizens_by_level" in ch.figures():' in msg  # fix 2: guard the call
     assert "\n" not in msg
@@ -119,7 +119,7 @@ def test_the_guard_guards_only_its_body(project):
     _add_cell(project, "07_collaboration.ipynb",
               'if "citizens_by_level" in ch.figures():\n    pass\nch.figure_spec("citizens_by_level")\n')
     problems = _lint(project)
-    assert len(problems) == len(L.editions()) and all("code cell 4, line 3" in p for p in problems)
+    assert len(problems) == len(L.editions()) and all("code cell 4 (id added), line 3" in p for p in problems)
 
 
 def test_a_figure_another_country_does_not_show(project):
