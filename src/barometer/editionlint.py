@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -98,7 +99,7 @@ def _rel(path: Path) -> str:
 def _chapter_names(tree: ast.AST) -> set[str]:
     """Names bound to ``Chapter(...)`` (``ch = Chapter("types", ...)``)."""
     names = set()
-    for node in ast.walk(tree):
+    for node in getattr(tree, "body", []):  # top-level assignments: what a notebook's cells bind
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
             f = node.value.func
             if (isinstance(f, ast.Name) and f.id == "Chapter") or (isinstance(f, ast.Attribute) and f.attr == "Chapter"):
@@ -204,12 +205,22 @@ def _countries(spec: dict) -> list[str]:
     return [str(c) for c in spec.get("countries", ["dk"])]
 
 
+_ID_LINE = re.compile(r"""^id:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#'"]+))[ \t]*(?:#.*)?$""", re.MULTILINE)
+
+
 def _content_ids(folder: Path) -> set[str] | None:
     if not folder.is_dir():
         return None
     ids = set()
     for p in folder.rglob("*"):
         if p.suffix in (".yaml", ".yml"):
+            try:  # the top-level `id:` line, or else the parsed file
+                m = _ID_LINE.search(p.read_text(encoding="utf-8", errors="replace")[:20000])
+            except OSError:
+                continue
+            if m:
+                ids.add(next(g for g in m.groups() if g))
+                continue
             try:
                 data = yamlio.load_file(p)
             except InputError:
