@@ -318,6 +318,7 @@ def check_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path
         return [f"gap: {_rel(cfg_path)} does not exist: scaffold the edition with "
                 f"`python build.py new-edition {edition} --from <edition>`"]
     gaps: list[str] = []
+    copied: list[str] = []
     cfg = yamlio.load_file(cfg_path)
     where = _rel(cfg_path)
     if str(cfg.get("edition")) != edition:
@@ -338,7 +339,7 @@ def check_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path
         for other in _editions(data_dir):
             ocb = data_dir / "codebook" / f"{other}-{c}.yaml"
             if other < edition and ocb.exists() and str(yamlio.load_file(ocb).get("period")) == periods[c]:
-                gaps.append(f"{_rel(cb)}: period {periods[c]!r} is the {other} edition's; give this edition's")
+                copied.append(f"{_rel(cb)}: period {periods[c]!r} is the {other} edition's; give this edition's")
     model_path = data_dir / "synth" / f"{edition}.yaml"
     calibrated: list[tuple[str, str, str]] = []
     if not model_path.exists():
@@ -394,7 +395,6 @@ def check_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path
     gaps += [str(p) for p in lint_edition(edition, data_dir, notebook_dir)]
 
     # values still copied: the markers, and texts still equal to the source's naming its period/year/number
-    copied: list[str] = []
     mark = marker(edition)
     for path in files + [tpath, hpath, measures]:
         try:

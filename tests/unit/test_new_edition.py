@@ -30,8 +30,10 @@ def _snapshot(root: Path) -> dict[str, bytes]:
 
 
 def test_the_existing_editions_are_ready():
-    for e in editionlint.editions():
+    for e in ("2018", "2021", "2024"):
         assert newedition.check_edition(e) == [], e
+    for e in editionlint.editions():  # one being scaffolded has values to revise, but nothing a build lacks
+        assert [p for p in newedition.check_edition(e) if p.startswith("gap: ")] == [], e
 
 
 def test_scaffold_writes_every_file_an_edition_needs(data):
@@ -85,8 +87,8 @@ def test_check_edition_lists_every_open_value_at_once(data):
             "data/targets/published_targets.csv", "data/harmonisation.csv", "data/report/measures.yaml"} <= \
         {f"data/{f.split('/data/', 1)[-1]}" if "/data/" in f else f for f in files}
     assert any("4. udgave" in p for p in copied) and any("period" in p and "2021-2023" in p for p in problems)
-    gaps = [p for p in problems if p.startswith("gap: ")]
-    assert len(gaps) == 1 and "period '2021-2023' is the 2024 edition's" in gaps[0]
+    assert [p for p in problems if p.startswith("gap: ")] == []  # it builds as it is
+    assert any("period '2021-2023' is the 2024 edition's" in p for p in copied)
     # a marker taken away while the text stays the source's: still listed
     path = data / "report" / "2027.yaml"
     text = path.read_text(encoding="utf-8")
@@ -115,7 +117,7 @@ def test_check_edition_names_every_gap(data):
     assert "no 2027 row for collab_any, phase_idea" in text
     assert "measures.yaml: no entry for 2027 under editions:" in text
     assert "data/content/2027/ does not exist" in text.replace(str(data), "data")
-    assert len(gaps) == 5  # and the period
+    assert len(gaps) == 4
 
 
 def test_an_existing_edition_is_never_overwritten(data):
