@@ -251,8 +251,8 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
     out: list[Problem] = []
     chapters = [c for c in cfg.get("chapters") or [] if isinstance(c, dict)]
     chapter_ids = [c.get("id") for c in chapters]
-    figures = cfg.get("figures") or {}
-    prose = cfg.get("prose") or {}
+    figures = cfg.get("figures") if isinstance(cfg.get("figures"), dict) else {}
+    prose = cfg.get("prose") if isinstance(cfg.get("prose"), dict) else {}
     countries = _countries(cfg)
 
     def shown(country: str) -> set[str]:
@@ -284,7 +284,7 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
     kf = cfg.get("key_figures")
     kf_lists = kf.items() if isinstance(kf, dict) else [(c, kf or []) for c in countries]
     for country, entries in kf_lists:
-        for k in entries or []:
+        for k in entries if isinstance(entries, list) else []:
             if isinstance(k, dict) and "text" in k:
                 p = prose_problem(str(k["text"]), str(country))
                 if p:
@@ -293,8 +293,9 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
     # slots
     content = None
     for ch in chapters:
-        for name, entries in (ch.get("slots") or {}).items():
-            for entry in entries or []:
+        slots = ch.get("slots") if isinstance(ch.get("slots"), dict) else {}
+        for name, entries in slots.items():
+            for entry in entries if isinstance(entries, list) else []:
                 at = f"edition {edition}: {where}: chapter {ch.get('id')!r}, slots.{name}"
                 if isinstance(entry, dict):
                     if "prose" not in entry:
