@@ -19,6 +19,8 @@ examples:
   python build.py --by region --executor dask --scheduler tcp://127.0.0.1:8786
   python build.py --cache-max 500M                 # keep the cache (_build/.cache/engine/) under 500 MB
   python build.py --clean-cache                    # remove this checkout's cache, print how much was freed
+  python build.py new-edition 2027 --from 2024     # scaffold a new edition, each value to revise marked TODO(2027)
+  python build.py --check-edition 2027             # list what is still open in it
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
@@ -80,6 +82,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--check-data", metavar="PATH", default=None,
                     help="only check PATH (with --frame, --edition, --country) against the codebook and the design; "
                          "print OK and a summary (exit 0) or one line per problem (exit 2); builds nothing")
+    # -- editions (src/barometer/newedition.py); `build.py new-edition NEW --from OLD` is dispatched in main()
+    ap.add_argument("--check-edition", metavar="EDITION", default=None,
+                    help="list every gap and every value still copied from the edition it was scaffolded from "
+                         "(`python build.py new-edition 2027 --from 2024`), exit 2; OK and exit 0 when ready; "
+                         "builds nothing")
     ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
     ap.add_argument("--jobs", type=int, default=0, metavar="N",
                     help="notebooks (chapters, or --by reports) run in parallel (default: the number of cores)")
@@ -114,6 +121,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run ``build.py``; every expected failure is one line and an exit status, never a traceback."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["new-edition"]:  # build.py new-edition 2027 --from 2024
+        from .newedition import main_new
+
+        return _guarded(main_new, argv[1:])
     args = parser().parse_args(argv)  # a wrong option: argparse prints usage and exits 2
     from .engine import lifetime
 
@@ -144,6 +156,18 @@ def main(argv=None) -> int:
         return _internal_error(exc)
 
 
+def _guarded(fn, *args) -> int:
+    try:
+        return fn(*args)
+    except OSError as exc:
+        from .publish import describe_os_error
+
+        print(f"failed: {describe_os_error(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: say so, keep the traceback in a log file
+        return _internal_error(exc)
+
+
 def _internal_error(exc: BaseException) -> int:
     import traceback
 
@@ -159,6 +183,10 @@ def _internal_error(exc: BaseException) -> int:
 def _run(args) -> int:
     if args.clean_cache:
         return _clean_cache(args)
+    if args.check_edition is not None:
+        from .newedition import main_check
+
+        return main_check(args.check_edition)
     if args.check_data is not None:
         from .checkdata import main_check
 
