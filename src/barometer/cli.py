@@ -160,7 +160,7 @@ def _guarded(fn, *args) -> int:
     try:
         return fn(*args)
     except OSError as exc:
-        from .publish import describe_os_error
+        from .build.publish import describe_os_error
 
         print(f"failed: {describe_os_error(exc)}", file=sys.stderr)
         return 1

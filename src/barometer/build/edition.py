@@ -112,7 +112,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Chapter], object]:
         load_content(cfg.edition)
     except ContentError as exc:
         raise InputError(str(exc)) from None
-    from .editionlint import check_build  # the shared notebooks against every edition's figures (InputError)
+    from ..editionlint import check_build  # the shared notebooks against every edition's figures (InputError)
 
     check_build(cfg.edition, [cfg.notebook_dir / ch.notebook for ch in chapters], cfg.notebook_dir)
     return rc, chapters, load_input(cfg)
