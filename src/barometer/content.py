@@ -38,6 +38,7 @@ __all__ = [
     "FACTBOX_MEASURES",
     "KIND_FOLDERS",
     "PARTNER_CODES",
+    "check_attribution",
     "load_content",
     "render_factbox",
     "render_item",
@@ -67,20 +68,23 @@ LANGS = ("da", "en")
 # Fixed interface texts (not content): kind labels, link texts and notes.
 LABELS: dict[str, dict[str, str]] = {
     "case": {"da": "Case", "en": "Case"},
-    "quote": {"da": "Citat (sammenfatning)", "en": "Quote (summary)"},
+    "quote": {"da": "Citat", "en": "Quote"},
+    "quote_summary": {"da": "Redaktionens referat", "en": "Our summary"},
     "tool": {"da": "Værktøj", "en": "Tool"},
     "advice": {"da": "Det siger eksperten", "en": "Expert advice"},
     "factbox": {"da": "De norske tal", "en": "The Norwegian numbers"},
     "read_case": {"da": "Læs hele casen", "en": "Read the whole case"},
     "read_advice": {"da": "Læs ekspertens råd", "en": "Read the expert's advice"},
-    "quote_note": {
-        "da": "Redaktionens sammenfatning i indirekte tale, ikke et ordret citat.",
-        "en": "Summarised by the editors in indirect speech, not a verbatim quote.",
-    },
-    "advice_note": {
-        "da": "Rådene er formuleret af redaktionen på baggrund af temaet.",
-        "en": "Written by the editors based on the theme.",
-    },
+    "share_quote": {"da": "Del citat", "en": "Share quote"},
+    "share_hint": {"da": "Kopiér et link til citatet", "en": "Copy a link to this quote"},
+    "share_copied": {"da": "Link kopieret", "en": "Link copied"},
+    "translated": {"da": "Oversat fra engelsk", "en": "Translated from Danish"},
+    "advice_source": {"da": "Ekspertens råd er udgivet i", "en": "The expert's advice is published in"},
+    "advice_link": {"da": "Læs ekspertens råd hos kilden", "en": "Read the expert's advice at the source"},
+    "advice_teaser": {"da": "Her viser vi kun en kort præsentation af eksperten; rådene selv står i kilden.",
+                      "en": "We show only a short introduction of the expert; the advice itself is in the source."},
+    "lessons": {"da": "Hvad kan andre lære?", "en": "What can others learn?"},
+    "lessons_signed": {"da": "Redaktionen", "en": "The editors"},
     "owner": {"da": "Udviklet af", "en": "Developed by"},
     "facts": {"da": "Tal fra casen", "en": "Key figures"},
     "source": {"da": "Kilde", "en": "Source"},
@@ -247,7 +251,56 @@ def _check_file(path: Path, root: Path, validator: jsonschema.Validator) -> tupl
 
     if not problems and data["kind"] == "factbox":
         problems += [f"{where}: {p}" for p in _check_template(data)]
+    if not problems:
+        problems += [f"{where}: {p}" for p in check_attribution(data)]
     return problems, data
+
+
+#: Words that mark a text as the editors' own (refused under a person's name).
+EDITORIAL_RE = re.compile(r"redaktion|\beditors?\b|\beditorial\b", re.IGNORECASE)
+#: Quote marks: a summary is reported speech, never put in quote marks.
+QUOTE_MARKS_RE = re.compile("[\"\u00ab\u00bb\u201c\u201d\u201e\u2039\u203a]")
+#: Headings of the editors' "what can others learn?" that belong in a case's 'lessons'.
+LESSONS_RE = re.compile(r"hvad kan andre lære|what can others learn", re.IGNORECASE)
+
+
+def check_attribution(data: Mapping[str, Any]) -> list[str]:
+    """Rules on whose words a text is (the schema cannot express them).
+
+    A named person's item (a quote, an expert's advice) carries only their own
+    words (``verbatim``, with source and date) or our summary of them; never the
+    editors' text.  A summary is reported speech: no quote marks.  A case's
+    ``lessons`` are the editors' and say so; the case body holds none of them.
+    """
+    kind, problems = data.get("kind"), []
+    person = data.get("name") or data.get("expert")
+    if kind == "quote":
+        if data.get("words") == "editorial":
+            problems.append(f"field 'words': 'editorial' text cannot stand under {person}'s name; "
+                            "write what they said as a 'summary' (reported speech) or use their own words ('verbatim' with source and date)")
+        if data.get("words") == "summary":
+            for lang in LANGS:
+                if found := QUOTE_MARKS_RE.search(data["summary"][lang]):
+                    problems.append(f"field 'summary.{lang}': a summary is reported speech and has no quote marks "
+                                    f"(found {found.group()!r}); rephrase it, or make it 'verbatim' with source and date")
+    if kind == "advice" and "body" in data and data.get("words") != "verbatim":
+        problems.append(f"field 'body': advice text under {person}'s name must be the expert's own words "
+                        "('words: verbatim' with 'date'); where the source has only a teaser, keep 'summary' and point to the full advice with 'source' and 'link'")
+    if kind == "advice" and data.get("words") == "verbatim" and ("body" not in data or "date" not in data):
+        problems.append("field 'words': 'verbatim' advice needs the expert's own text in 'body' and the source's 'date'")
+    if kind in ("quote", "advice"):
+        for field_name, text in _strings({k: data[k] for k in ("summary", "about", "title", "body", "quote") if k in data}):
+            if found := EDITORIAL_RE.search(text):
+                problems.append(f"field '{field_name}': mentions the editors ({found.group()!r}) under {person}'s name; "
+                                "editorial text never stands under a person: move it to a case's 'lessons' or leave it out")
+    if kind == "case":
+        if "lessons" in data and data["lessons"]["words"] != "editorial":
+            problems.append("field 'lessons.words': the lessons are the editors' reflections, not information from the case; set 'editorial'")
+        for lang in LANGS:
+            if found := LESSONS_RE.search(data["body"][lang]):
+                problems.append(f"field 'body.{lang}': holds the editors' {found.group()!r}; move it to 'lessons' (words: editorial), "
+                                "which is shown apart and signed as the editors'")
+    return problems
 
 
 def _check_template(data: Mapping[str, Any]) -> list[str]:
@@ -375,8 +428,9 @@ def render_page_body(item: ContentItem, lang: str) -> str:
     """The full page of a case or an expert-advice item, as safe HTML
     (``report_templates/blocks/content_page.html.j2``).
 
-    Title, key figures (cases), the Markdown body and the source line (cases)
-    or the editors' note (advice).
+    Title, key figures (cases), the Markdown body and the source line; a
+    case's ``lessons`` apart, signed as the editors'; for advice the teaser
+    and where the expert's full advice is published (``source``, ``link``).
     """
     from markupsafe import Markup
 
@@ -384,8 +438,9 @@ def render_page_body(item: ContentItem, lang: str) -> str:
     if item.kind not in ("case", "advice"):
         raise ContentError(f"{_show(item.path)}: only cases and expert advice have a page of their own, {item.id!r} is a {item.kind}")
     facts = [(_in(f["value"], lang), f["label"][lang]) for f in item.get("facts") or []]
-    return _render("content_page", "article", "content-page", item, lang, facts=facts,
-                   body=Markup(_markdown.render(item.text("body", lang))))  # raw HTML is off: safe
+    body = Markup(_markdown.render(item.text("body", lang))) if "body" in item.data else ""  # raw HTML is off: safe
+    lessons = Markup(_markdown.render(item["lessons"]["text"][lang])) if "lessons" in item.data else ""
+    return _render("content_page", "article", "content-page", item, lang, facts=facts, body=body, lessons=lessons)
 
 
 def _render(template: str, tag: str, cls: str, item: ContentItem, lang: str, **context) -> str:
