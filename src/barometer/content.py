@@ -101,7 +101,13 @@ PHONE_RE = re.compile(
     r"(?:\+|\b00)\s?45[\s.-]?\d"
     r"|(?<![\d.,])(?:\d{8}|\d{2}(?:[ \u00a0]\d{2}){3}|\d{4}[ \u00a0]\d{4})(?!\d)(?![.,]\d)"
 )
-PLACEHOLDER_SUFFIXES = ("_dk", "_no")
+PLACEHOLDER_SUFFIXES = ("_dk", "_no", "_pair")
+#: ``{<measure>_pair}`` in a fact box: both countries' values in one phrase, so that
+#: equal values read "60 pct. i begge lande", not "henholdsvis 60 % og 60 %".
+PAIR_TEXTS = {
+    "same": {"da": "{dk} i begge lande", "en": "{dk} in both countries"},
+    "different": {"da": "{dk} i Danmark og {no} i Norge", "en": "{dk} in Denmark and {no} in Norway"},
+}
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 
@@ -316,8 +322,11 @@ def _check_template(data: Mapping[str, Any]) -> list[str]:
             continue
         if unknown := sorted(set(names) - allowed):
             problems.append(f"field 'text.{lang}': placeholder(s) {unknown} do not belong to the measures {list(data['measures'])}; allowed: {sorted(allowed)}")
-        if unused := sorted(allowed - set(names)):
-            problems.append(f"field 'text.{lang}': placeholder(s) {unused} are never used; mention every measure for both countries")
+        unused = sorted(f"{m}{c}" for m in data["measures"] if f"{m}_pair" not in names
+                        for c in ("_dk", "_no") if f"{m}{c}" not in names)
+        if unused:
+            problems.append(f"field 'text.{lang}': placeholder(s) {unused} are never used; mention every measure for both countries "
+                            "(or both at once with {<measure>_pair})")
         literal = "".join(lit for lit, *_ in string.Formatter().parse(template))
         if re.search(r"\d", literal):
             problems.append(f"field 'text.{lang}': contains a literal number; numbers come from the estimates, use placeholders (fixed context figures go in 'context')")
@@ -414,6 +423,11 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
     if item.kind != "factbox":
         raise ContentError(f"{_show(item.path)}: {item.id!r} is a {item.kind}, not a factbox; use render_item")
     template = item.text("text", lang)
+    values = dict(values)
+    for m in item["measures"]:
+        if f"{m}_dk" in values and f"{m}_no" in values:
+            dk, no = str(values[f"{m}_dk"]), str(values[f"{m}_no"])
+            values.setdefault(f"{m}_pair", PAIR_TEXTS["same" if dk == no else "different"][lang].format(dk=dk, no=no))
     pieces = list(string.Formatter().parse(template))
     if missing := sorted({name for _, name, _, _ in pieces if name is not None} - set(values)):
         raise ContentError(

@@ -40,6 +40,55 @@ def data_table(rows: pd.DataFrame, lang: str, name) -> str:
                             number_from=2)
 
 
+#: Causal wording a headline above an observational test may not use (Danish and English):
+#: a survey test shows an association ("er forbundet med", "is associated with"), not a cause.
+CAUSAL_RE = re.compile(
+    r"\b(?:fører|førte|ført|føre)\b(?:\s+\w+)?\s+til\b"
+    r"|\b(?:giver|gav|øger|øgede|medfører|medførte|forårsager|forårsagede|resulterer|resulterede|skaber|forbedrer)\b"
+    r"|\b(?:leads?|led|leading)\s+(?:\w+\s+)?to\b"
+    r"|\b(?:causes?|caused|increases?|increased|results?\s+in|resulted\s+in|gives?|improves?|produces?|drives?)\b",
+    re.IGNORECASE)
+
+
+def causal_wording(text: str) -> str | None:
+    """The first causal verb in ``text`` (None if there is none)."""
+    found = CAUSAL_RE.search(text)
+    return found.group() if found else None
+
+
+def is_test(spec: dict) -> bool:
+    """Whether a figure shows a test of an outcome against a reference group
+    (``type: outcome``, or the ``outcome``/``reference`` keys a notebook uses)."""
+    return spec.get("type") == "outcome" or ("outcome" in spec and "reference" in spec)
+
+
+def check_headline(fig_id: str, headline: str, has_test: bool) -> None:
+    """A figure that shows an observational test may not claim a cause in its headline."""
+    if has_test and (word := causal_wording(headline)):
+        raise ParameterError(f"figure {fig_id}: the headline says {word!r}, a causal claim, above an observational test; "
+                             f"write an association (e.g. 'er forbundet med', 'is associated with'): {headline!r}")
+
+
+def analysis_n(df: pd.DataFrame, spec: dict) -> int:
+    """Respondents in an ``outcome`` figure's test: the population with the outcome
+    answered and the controls known, made with one of the partners or in the
+    reference group (the union of the models' samples; every model compares one
+    partner group with the reference).  This is the N a caption gives for a
+    test, never a bar's base."""
+    from .measures import population_mask
+
+    mask = population_mask(df, spec["population"]) & df[f"m_{spec['outcome']}"].notna()
+    for control in spec.get("controls", []):
+        name = control[2:-1] if control.startswith("C(") else control
+        for col in (name, f"m_{name}"):
+            if col in df.columns:
+                mask &= df[col].notna()
+    groups = df[f"m_{spec['reference']}"] == 1
+    for partner in spec["partners"]:
+        groups |= df[f"m_{partner}"] == 1
+    return int((mask & groups).sum())
+
+
 def write_metadata(output_dir, meta: dict) -> None:
     """``figures/<id>.json``: what the build's PDF lists of a figure."""
     figs = output_dir / "figures"
@@ -66,6 +115,8 @@ class FigureBlocks:
         parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
         if spec.get("type") == "by_population":  # N of the whole population the groups come from
             n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        elif is_test(spec):  # N of the test: the respondents in the models, not a bar's base
+            n = analysis_n(ds.df, spec)
         else:
             n = int(rows["n_obs"].max()) if len(rows) else 0
         parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
@@ -114,6 +165,7 @@ class FigureBlocks:
         rows["figure_id"] = fig_id
         if headline is None:
             headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
+        check_headline(fig_id, headline, is_test(spec) or bool(rows["p_value"].notna().any()))
         caption = caption if caption is not None else self.caption(fig_id, rows)
         svg = charts.to_svg(chart)
         vl = charts.to_spec(chart)
