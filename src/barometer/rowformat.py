@@ -59,10 +59,10 @@ def format_row(row, lang: str, decimals: int = 0) -> RowText:
         n_text = i18n.number(n, lang)
     p = _get(row, "p_value") if _has(row, "p_value") else None
     return RowText(value=value, ci=ci, n=n_text, p=i18n.p_value(None if _missing(p) else float(p), lang),
-                   words=i18n.t("suppressed", lang) if suppressed else _in_words(value, lang), suppressed=suppressed)
+                   words=i18n.t("suppressed", lang) if suppressed else in_words(value, lang), suppressed=suppressed)
 
 
-def _in_words(value: str, lang: str) -> str:
+def in_words(value: str, lang: str) -> str:
     """A value as running text writes it: ``79 pct.`` in Danish (tables and charts keep ``79 %``)."""
     return value.replace(f"{i18n.NBSP}%", f"{i18n.NBSP}pct.") if lang == "da" else value
 

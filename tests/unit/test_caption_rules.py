@@ -89,3 +89,13 @@ def test_two_respondent_counts_that_differ_are_found_by_level():
     df = pd.DataFrame({"innovative": [1, 0, np.nan, 1, 1, np.nan], "gov_level": [3, 3, 3, 1, 2, 2]})
     assert method.item_nonresponse(df) == [("all", 6, 4), ("2", 2, 1), ("3", 3, 2)]
     assert method.item_nonresponse(df.dropna()) == []
+
+
+def test_running_text_writes_pct_in_danish():
+    from barometer.rowformat import format_row
+
+    row = {"estimate_pct": 60.2, "ci_low_pct": 58.0, "ci_high_pct": 62.0, "n_obs": 1322, "p_value": float("nan"),
+           "suppressed": False}
+    assert format_row(row, "da").words == "60\u00a0pct."
+    assert format_row(row, "da").value == "60\u00a0%"  # tables and charts keep the sign
+    assert format_row(row, "en").words == "60%"
