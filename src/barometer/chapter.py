@@ -100,7 +100,9 @@ class Chapter(FigureBlocks):
         filled = {**self.context_values(), **values}
         if "{period}" in entry:
             filled["period"] = self.data().period
-        return entry.format(**filled)
+        from .rowformat import tidy_stops
+
+        return tidy_stops(entry.format(**filled))
 
     def title(self) -> None:
         """The chapter's title (the front page shows the edition's title)."""

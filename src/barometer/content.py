@@ -435,6 +435,10 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
             f"pass them in `values` (got {sorted(values)})"
         )
     filled = [(lit, str(values[name]) if name is not None else None) for lit, name, _, _ in pieces]
+    for i in range(1, len(filled)):  # "... 8 pct." + ". Forskellen": one full stop
+        prev_value, lit = filled[i - 1][1], filled[i][0]
+        if prev_value and prev_value.endswith(".") and lit.startswith(".") and not lit.startswith(".."):
+            filled[i] = (lit[1:], filled[i][1])
     return _render("factbox", "aside", "content-box", item, lang, pieces=filled)
 
 

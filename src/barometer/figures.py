@@ -23,7 +23,7 @@ from . import charts, disclosure, display, i18n, templates
 from .estimates import COLUMNS, to_csv_text
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
-from .rowformat import chart_rows, format_row, suppressed_note
+from .rowformat import chart_rows, format_row, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
                 "download_csv")
@@ -136,7 +136,8 @@ class FigureBlocks:
                                    country=i18n.t("denmark" if r.country == "dk" else "norway", self.lang)))
             else:
                 vals.append(i18n.t("alt_value", self.lang, label=name, value=value))
-        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values="; ".join(vals))
+        values = "; ".join(vals)  # the sentence ends with its own full stop: "80 pct." gets none more
+        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values=values[:-1] if values.endswith(".") else values)
 
     def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
                caption: str | None = None, table_labels: dict[str, str] | None = None) -> None:
@@ -164,7 +165,7 @@ class FigureBlocks:
         rows = protected
         rows["figure_id"] = fig_id
         if headline is None:
-            headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
+            headline = tidy_stops(spec.get("headline", {}).get(self.lang, "").format(**self.values(rows)))
         check_headline(fig_id, headline, is_test(spec) or bool(rows["p_value"].notna().any()))
         caption = caption if caption is not None else self.caption(fig_id, rows)
         svg = charts.to_svg(chart)

@@ -12,6 +12,8 @@ words of ``suppressed`` in ``data/report/i18n.yaml``.  The CSV files
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from . import i18n
@@ -60,6 +62,11 @@ def format_row(row, lang: str, decimals: int = 0) -> RowText:
     p = _get(row, "p_value") if _has(row, "p_value") else None
     return RowText(value=value, ci=ci, n=n_text, p=i18n.p_value(None if _missing(p) else float(p), lang),
                    words=i18n.t("suppressed", lang) if suppressed else in_words(value, lang), suppressed=suppressed)
+
+
+def tidy_stops(text: str) -> str:
+    """One full stop where a sentence ends on an abbreviation: "19 pct.." -> "19 pct."."""
+    return re.sub(r"\bpct\.\.(?!\.)", "pct.", text)
 
 
 def in_words(value: str, lang: str) -> str:

@@ -99,3 +99,22 @@ def test_running_text_writes_pct_in_danish():
     assert format_row(row, "da").words == "60\u00a0pct."
     assert format_row(row, "da").value == "60\u00a0%"  # tables and charts keep the sign
     assert format_row(row, "en").words == "60%"
+
+
+def test_a_sentence_ending_on_pct_has_one_full_stop(tmp_path):
+    import yaml
+
+    from barometer.content import load_content, render_factbox
+    from barometer.rowformat import tidy_stops
+
+    assert tidy_stops("den politiske ledelse 19 pct.. Borgerne") == "den politiske ledelse 19 pct. Borgerne"
+    assert tidy_stops("Andelen er 19 pct. i begge lande.") == "Andelen er 19 pct. i begge lande."
+    box = {"id": "fb", "kind": "factbox", "chapter": "collaboration", "title": {"da": "T", "en": "T"},
+           "measures": ["voluntary_involved"], "note": {"da": "Kilde.", "en": "Source."},
+           "text": {"da": "Danmark {voluntary_involved_dk}, Norge {voluntary_involved_no}.",
+                    "en": "Denmark {voluntary_involved_dk}, Norway {voluntary_involved_no}."}}
+    (tmp_path / "2018" / "factboxes").mkdir(parents=True)
+    (tmp_path / "2018" / "factboxes" / "fb.yaml").write_text(yaml.safe_dump(box, allow_unicode=True), encoding="utf-8")
+    html = render_factbox(load_content("2018", tmp_path).get("fb"), "da",
+                          {"voluntary_involved_dk": "16 pct.", "voluntary_involved_no": "8 pct."})
+    assert "Danmark 16 pct., Norge 8 pct.</p>" in html
