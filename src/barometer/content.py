@@ -74,7 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
     "advice": {"da": "Det siger eksperten", "en": "Expert advice"},
     "factbox": {"da": "De norske tal", "en": "The Norwegian numbers"},
     "read_case": {"da": "Læs hele casen", "en": "Read the whole case"},
-    "read_advice": {"da": "Læs ekspertens råd", "en": "Read the expert's advice"},
+    "read_advice": {"da": "Her finder du ekspertens råd", "en": "Where to find the expert's advice"},
     "share_quote": {"da": "Del citat", "en": "Share quote"},
     "share_hint": {"da": "Kopiér et link til citatet", "en": "Copy a link to this quote"},
     "share_copied": {"da": "Link kopieret", "en": "Link copied"},
