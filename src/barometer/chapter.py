@@ -100,7 +100,9 @@ class Chapter(FigureBlocks):
         filled = {**self.context_values(), **values}
         if "{period}" in entry:
             filled["period"] = self.data().period
-        return entry.format(**filled)
+        from .rowformat import tidy_stops
+
+        return tidy_stops(entry.format(**filled))
 
     def title(self) -> None:
         """The chapter's title (the front page shows the edition's title)."""
@@ -144,7 +146,10 @@ class Chapter(FigureBlocks):
         display.show_html(str(_text("heading")(text, level)))
 
     def pct(self, x: float, decimals: int = 0) -> str:
-        return i18n.pct(x, self.lang, decimals)
+        """A percentage as running text writes it (``79 pct.`` in Danish, ``79%`` in English)."""
+        from .rowformat import in_words
+
+        return in_words(i18n.pct(x, self.lang, decimals), self.lang)
 
     def values(self, rows: pd.DataFrame, suffix: str = "") -> dict[str, str]:
         """Formatted percentages keyed by category (or measure, where the rows
@@ -218,9 +223,11 @@ class Chapter(FigureBlocks):
     def significance_summary(self, rows: pd.DataFrame, reference: str) -> dict[str, str]:
         ref = rows[rows["category"] == reference].iloc[0]
         others = rows[(rows["category"] != reference) & ~rows["suppressed"]]
+        k, n = int((others["p_value"] < 0.05).sum()), len(others)
+        key = "significant_all" if k == n else ("significant_none" if k == 0 else "significant_some")
         return {"reference": self.pct(ref["estimate_pct"]),
-                "n_significant": i18n.number((others["p_value"] < 0.05).sum(), self.lang),
-                "n_partners": i18n.number(len(others), self.lang)}
+                "n_significant": i18n.number(k, self.lang), "n_partners": i18n.number(n, self.lang),
+                "significant_for": i18n.t(key, self.lang, k=i18n.number(k, self.lang), n=i18n.number(n, self.lang))}
 
     def outcome_prose(self, rows: pd.DataFrame, key: str, reference: str) -> None:
         """The sentence after a one-group outcome figure: the ``key_significant``,

@@ -38,6 +38,7 @@ __all__ = [
     "FACTBOX_MEASURES",
     "KIND_FOLDERS",
     "PARTNER_CODES",
+    "check_attribution",
     "load_content",
     "render_factbox",
     "render_item",
@@ -67,20 +68,23 @@ LANGS = ("da", "en")
 # Fixed interface texts (not content): kind labels, link texts and notes.
 LABELS: dict[str, dict[str, str]] = {
     "case": {"da": "Case", "en": "Case"},
-    "quote": {"da": "Citat (sammenfatning)", "en": "Quote (summary)"},
+    "quote": {"da": "Citat", "en": "Quote"},
+    "quote_summary": {"da": "Redaktionens referat", "en": "Our summary"},
     "tool": {"da": "Værktøj", "en": "Tool"},
     "advice": {"da": "Det siger eksperten", "en": "Expert advice"},
     "factbox": {"da": "De norske tal", "en": "The Norwegian numbers"},
     "read_case": {"da": "Læs hele casen", "en": "Read the whole case"},
-    "read_advice": {"da": "Læs ekspertens råd", "en": "Read the expert's advice"},
-    "quote_note": {
-        "da": "Redaktionens sammenfatning i indirekte tale, ikke et ordret citat.",
-        "en": "Summarised by the editors in indirect speech, not a verbatim quote.",
-    },
-    "advice_note": {
-        "da": "Rådene er formuleret af redaktionen på baggrund af temaet.",
-        "en": "Written by the editors based on the theme.",
-    },
+    "read_advice": {"da": "Her finder du ekspertens råd", "en": "Where to find the expert's advice"},
+    "share_quote": {"da": "Del citat", "en": "Share quote"},
+    "share_hint": {"da": "Kopiér et link til citatet", "en": "Copy a link to this quote"},
+    "share_copied": {"da": "Link kopieret", "en": "Link copied"},
+    "translated": {"da": "Oversat fra engelsk", "en": "Translated from Danish"},
+    "advice_source": {"da": "Ekspertens råd er udgivet i", "en": "The expert's advice is published in"},
+    "advice_link": {"da": "Læs ekspertens råd hos kilden", "en": "Read the expert's advice at the source"},
+    "advice_teaser": {"da": "Her viser vi kun en kort præsentation af eksperten; rådene selv står i kilden.",
+                      "en": "We show only a short introduction of the expert; the advice itself is in the source."},
+    "lessons": {"da": "Hvad kan andre lære?", "en": "What can others learn?"},
+    "lessons_signed": {"da": "Redaktionen", "en": "The editors"},
     "owner": {"da": "Udviklet af", "en": "Developed by"},
     "facts": {"da": "Tal fra casen", "en": "Key figures"},
     "source": {"da": "Kilde", "en": "Source"},
@@ -97,7 +101,13 @@ PHONE_RE = re.compile(
     r"(?:\+|\b00)\s?45[\s.-]?\d"
     r"|(?<![\d.,])(?:\d{8}|\d{2}(?:[ \u00a0]\d{2}){3}|\d{4}[ \u00a0]\d{4})(?!\d)(?![.,]\d)"
 )
-PLACEHOLDER_SUFFIXES = ("_dk", "_no")
+PLACEHOLDER_SUFFIXES = ("_dk", "_no", "_pair")
+#: ``{<measure>_pair}`` in a fact box: both countries' values in one phrase, so that
+#: equal values read "60 pct. i begge lande", not "henholdsvis 60 % og 60 %".
+PAIR_TEXTS = {
+    "same": {"da": "{dk} i begge lande", "en": "{dk} in both countries"},
+    "different": {"da": "{dk} i Danmark og {no} i Norge", "en": "{dk} in Denmark and {no} in Norway"},
+}
 
 _markdown = MarkdownIt("commonmark", {"html": False})
 
@@ -247,7 +257,56 @@ def _check_file(path: Path, root: Path, validator: jsonschema.Validator) -> tupl
 
     if not problems and data["kind"] == "factbox":
         problems += [f"{where}: {p}" for p in _check_template(data)]
+    if not problems:
+        problems += [f"{where}: {p}" for p in check_attribution(data)]
     return problems, data
+
+
+#: Words that mark a text as the editors' own (refused under a person's name).
+EDITORIAL_RE = re.compile(r"redaktion|\beditors?\b|\beditorial\b", re.IGNORECASE)
+#: Quote marks: a summary is reported speech, never put in quote marks.
+QUOTE_MARKS_RE = re.compile("[\"\u00ab\u00bb\u201c\u201d\u201e\u2039\u203a]")
+#: Headings of the editors' "what can others learn?" that belong in a case's 'lessons'.
+LESSONS_RE = re.compile(r"hvad kan andre lære|what can others learn", re.IGNORECASE)
+
+
+def check_attribution(data: Mapping[str, Any]) -> list[str]:
+    """Rules on whose words a text is (the schema cannot express them).
+
+    A named person's item (a quote, an expert's advice) carries only their own
+    words (``verbatim``, with source and date) or our summary of them; never the
+    editors' text.  A summary is reported speech: no quote marks.  A case's
+    ``lessons`` are the editors' and say so; the case body holds none of them.
+    """
+    kind, problems = data.get("kind"), []
+    person = data.get("name") or data.get("expert")
+    if kind == "quote":
+        if data.get("words") == "editorial":
+            problems.append(f"field 'words': 'editorial' text cannot stand under {person}'s name; "
+                            "write what they said as a 'summary' (reported speech) or use their own words ('verbatim' with source and date)")
+        if data.get("words") == "summary":
+            for lang in LANGS:
+                if found := QUOTE_MARKS_RE.search(data["summary"][lang]):
+                    problems.append(f"field 'summary.{lang}': a summary is reported speech and has no quote marks "
+                                    f"(found {found.group()!r}); rephrase it, or make it 'verbatim' with source and date")
+    if kind == "advice" and "body" in data and data.get("words") != "verbatim":
+        problems.append(f"field 'body': advice text under {person}'s name must be the expert's own words "
+                        "('words: verbatim' with 'date'); where the source has only a teaser, keep 'summary' and point to the full advice with 'source' and 'link'")
+    if kind == "advice" and data.get("words") == "verbatim" and ("body" not in data or "date" not in data):
+        problems.append("field 'words': 'verbatim' advice needs the expert's own text in 'body' and the source's 'date'")
+    if kind in ("quote", "advice"):
+        for field_name, text in _strings({k: data[k] for k in ("summary", "about", "title", "body", "quote") if k in data}):
+            if found := EDITORIAL_RE.search(text):
+                problems.append(f"field '{field_name}': mentions the editors ({found.group()!r}) under {person}'s name; "
+                                "editorial text never stands under a person: move it to a case's 'lessons' or leave it out")
+    if kind == "case":
+        if "lessons" in data and data["lessons"]["words"] != "editorial":
+            problems.append("field 'lessons.words': the lessons are the editors' reflections, not information from the case; set 'editorial'")
+        for lang in LANGS:
+            if found := LESSONS_RE.search(data["body"][lang]):
+                problems.append(f"field 'body.{lang}': holds the editors' {found.group()!r}; move it to 'lessons' (words: editorial), "
+                                "which is shown apart and signed as the editors'")
+    return problems
 
 
 def _check_template(data: Mapping[str, Any]) -> list[str]:
@@ -263,8 +322,11 @@ def _check_template(data: Mapping[str, Any]) -> list[str]:
             continue
         if unknown := sorted(set(names) - allowed):
             problems.append(f"field 'text.{lang}': placeholder(s) {unknown} do not belong to the measures {list(data['measures'])}; allowed: {sorted(allowed)}")
-        if unused := sorted(allowed - set(names)):
-            problems.append(f"field 'text.{lang}': placeholder(s) {unused} are never used; mention every measure for both countries")
+        unused = sorted(f"{m}{c}" for m in data["measures"] if f"{m}_pair" not in names
+                        for c in ("_dk", "_no") if f"{m}{c}" not in names)
+        if unused:
+            problems.append(f"field 'text.{lang}': placeholder(s) {unused} are never used; mention every measure for both countries "
+                            "(or both at once with {<measure>_pair})")
         literal = "".join(lit for lit, *_ in string.Formatter().parse(template))
         if re.search(r"\d", literal):
             problems.append(f"field 'text.{lang}': contains a literal number; numbers come from the estimates, use placeholders (fixed context figures go in 'context')")
@@ -361,6 +423,11 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
     if item.kind != "factbox":
         raise ContentError(f"{_show(item.path)}: {item.id!r} is a {item.kind}, not a factbox; use render_item")
     template = item.text("text", lang)
+    values = dict(values)
+    for m in item["measures"]:
+        if f"{m}_dk" in values and f"{m}_no" in values:
+            dk, no = str(values[f"{m}_dk"]), str(values[f"{m}_no"])
+            values.setdefault(f"{m}_pair", PAIR_TEXTS["same" if dk == no else "different"][lang].format(dk=dk, no=no))
     pieces = list(string.Formatter().parse(template))
     if missing := sorted({name for _, name, _, _ in pieces if name is not None} - set(values)):
         raise ContentError(
@@ -368,6 +435,10 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
             f"pass them in `values` (got {sorted(values)})"
         )
     filled = [(lit, str(values[name]) if name is not None else None) for lit, name, _, _ in pieces]
+    for i in range(1, len(filled)):  # "... 8 pct." + ". Forskellen": one full stop
+        prev_value, lit = filled[i - 1][1], filled[i][0]
+        if prev_value and prev_value.endswith(".") and lit.startswith(".") and not lit.startswith(".."):
+            filled[i] = (lit[1:], filled[i][1])
     return _render("factbox", "aside", "content-box", item, lang, pieces=filled)
 
 
@@ -375,8 +446,9 @@ def render_page_body(item: ContentItem, lang: str) -> str:
     """The full page of a case or an expert-advice item, as safe HTML
     (``report_templates/blocks/content_page.html.j2``).
 
-    Title, key figures (cases), the Markdown body and the source line (cases)
-    or the editors' note (advice).
+    Title, key figures (cases), the Markdown body and the source line; a
+    case's ``lessons`` apart, signed as the editors'; for advice the teaser
+    and where the expert's full advice is published (``source``, ``link``).
     """
     from markupsafe import Markup
 
@@ -384,8 +456,9 @@ def render_page_body(item: ContentItem, lang: str) -> str:
     if item.kind not in ("case", "advice"):
         raise ContentError(f"{_show(item.path)}: only cases and expert advice have a page of their own, {item.id!r} is a {item.kind}")
     facts = [(_in(f["value"], lang), f["label"][lang]) for f in item.get("facts") or []]
-    return _render("content_page", "article", "content-page", item, lang, facts=facts,
-                   body=Markup(_markdown.render(item.text("body", lang))))  # raw HTML is off: safe
+    body = Markup(_markdown.render(item.text("body", lang))) if "body" in item.data else ""  # raw HTML is off: safe
+    lessons = Markup(_markdown.render(item["lessons"]["text"][lang])) if "lessons" in item.data else ""
+    return _render("content_page", "article", "content-page", item, lang, facts=facts, body=body, lessons=lessons)
 
 
 def _render(template: str, tag: str, cls: str, item: ContentItem, lang: str, **context) -> str:

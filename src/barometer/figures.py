@@ -23,7 +23,7 @@ from . import charts, disclosure, display, i18n, templates
 from .estimates import COLUMNS, to_csv_text
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
-from .rowformat import chart_rows, format_row, suppressed_note
+from .rowformat import chart_rows, format_row, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
                 "download_csv")
@@ -38,6 +38,55 @@ def data_table(rows: pd.DataFrame, lang: str, name) -> str:
         body.append((name(r), i18n.t("country_" + r.country, lang), f.value, f.ci, f.n, f.p))
     return templates.render("blocks/data_table.html.j2", summary=i18n.t("data_table", lang), head=head, rows=body,
                             number_from=2)
+
+
+#: Causal wording a headline above an observational test may not use (Danish and English):
+#: a survey test shows an association ("er forbundet med", "is associated with"), not a cause.
+CAUSAL_RE = re.compile(
+    r"\b(?:fører|førte|ført|føre)\b(?:\s+\w+)?\s+til\b"
+    r"|\b(?:giver|gav|øger|øgede|medfører|medførte|forårsager|forårsagede|resulterer|resulterede|skaber|forbedrer)\b"
+    r"|\b(?:leads?|led|leading)\s+(?:\w+\s+)?to\b"
+    r"|\b(?:causes?|caused|increases?|increased|results?\s+in|resulted\s+in|gives?|improves?|produces?|drives?)\b",
+    re.IGNORECASE)
+
+
+def causal_wording(text: str) -> str | None:
+    """The first causal verb in ``text`` (None if there is none)."""
+    found = CAUSAL_RE.search(text)
+    return found.group() if found else None
+
+
+def is_test(spec: dict) -> bool:
+    """Whether a figure shows a test of an outcome against a reference group
+    (``type: outcome``, or the ``outcome``/``reference`` keys a notebook uses)."""
+    return spec.get("type") == "outcome" or ("outcome" in spec and "reference" in spec)
+
+
+def check_headline(fig_id: str, headline: str, has_test: bool) -> None:
+    """A figure that shows an observational test may not claim a cause in its headline."""
+    if has_test and (word := causal_wording(headline)):
+        raise ParameterError(f"figure {fig_id}: the headline says {word!r}, a causal claim, above an observational test; "
+                             f"write an association (e.g. 'er forbundet med', 'is associated with'): {headline!r}")
+
+
+def analysis_n(df: pd.DataFrame, spec: dict) -> int:
+    """Respondents in an ``outcome`` figure's test: the population with the outcome
+    answered and the controls known, made with one of the partners or in the
+    reference group (the union of the models' samples; every model compares one
+    partner group with the reference).  This is the N a caption gives for a
+    test, never a bar's base."""
+    from .measures import population_mask
+
+    mask = population_mask(df, spec["population"]) & df[f"m_{spec['outcome']}"].notna()
+    for control in spec.get("controls", []):
+        name = control[2:-1] if control.startswith("C(") else control
+        for col in (name, f"m_{name}"):
+            if col in df.columns:
+                mask &= df[col].notna()
+    groups = df[f"m_{spec['reference']}"] == 1
+    for partner in spec["partners"]:
+        groups |= df[f"m_{partner}"] == 1
+    return int((mask & groups).sum())
 
 
 def write_metadata(output_dir, meta: dict) -> None:
@@ -66,6 +115,8 @@ class FigureBlocks:
         parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
         if spec.get("type") == "by_population":  # N of the whole population the groups come from
             n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        elif is_test(spec):  # N of the test: the respondents in the models, not a bar's base
+            n = analysis_n(ds.df, spec)
         else:
             n = int(rows["n_obs"].max()) if len(rows) else 0
         parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
@@ -85,7 +136,8 @@ class FigureBlocks:
                                    country=i18n.t("denmark" if r.country == "dk" else "norway", self.lang)))
             else:
                 vals.append(i18n.t("alt_value", self.lang, label=name, value=value))
-        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values="; ".join(vals))
+        values = "; ".join(vals)  # the sentence ends with its own full stop: "80 pct." gets none more
+        return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values=values[:-1] if values.endswith(".") else values)
 
     def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
                caption: str | None = None, table_labels: dict[str, str] | None = None) -> None:
@@ -113,7 +165,8 @@ class FigureBlocks:
         rows = protected
         rows["figure_id"] = fig_id
         if headline is None:
-            headline = spec.get("headline", {}).get(self.lang, "").format(**self.values(rows))
+            headline = tidy_stops(spec.get("headline", {}).get(self.lang, "").format(**self.values(rows)))
+        check_headline(fig_id, headline, is_test(spec) or bool(rows["p_value"].notna().any()))
         caption = caption if caption is not None else self.caption(fig_id, rows)
         svg = charts.to_svg(chart)
         vl = charts.to_spec(chart)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import disclosure, i18n, synth
+from . import disclosure, display, i18n, synth
 from .dataset import Dataset
 from .measures import population_mask
 from .estimates import COLUMNS
@@ -72,11 +72,45 @@ def explain(ch) -> None:
     ch.prose("method_frame", frame_n=i18n.number(overall["frame_units"], lang),
              n_strata=i18n.number(ds.df[ds.codebook.meta["design"]["strata"]].nunique(), lang),
              respondents=i18n.number(overall["respondents"], lang))
+    _item_nonresponse(ch, ds, int(overall["respondents"]))
     ch.prose("method_weights", w_min=i18n.number(w.min(), lang, 1), w_max=i18n.number(w.max(), lang, 1))
     ch.prose("method_ci")
     rules = disclosure.rules()
     ch.prose("method_disclosure", min_base=rules.min_base, min_cell_max=rules.min_cell - 1)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")
+
+
+def item_nonresponse(df: pd.DataFrame) -> list[tuple[str, int, int]]:
+    """Where the count of answers and the count behind figures on all
+    workplaces differ: ``(level, respondents, answered)`` for the total
+    (level ``"all"``) and each government level with a difference.  The
+    difference is the answers without the innovation questions."""
+    answered = population_mask(df, "workplaces")
+    out = [("all", len(df), int(answered.sum()))]
+    if "gov_level" in df.columns:
+        for g in sorted(df["gov_level"].dropna().unique()):
+            sel = df["gov_level"] == g
+            out.append((str(int(g)), int(sel.sum()), int((answered & sel).sum())))
+    return [row for row in out if row[1] != row[2]]
+
+
+def _item_nonresponse(ch, ds: Dataset, respondents: int) -> None:
+    """Say why the method chapter's count of answers differs from the N of
+    figures on all workplaces (the same count may not differ unexplained)."""
+    from markupsafe import Markup
+
+    from .chapter import _text
+
+    lang = ch.lang
+    for level, n_resp, n_answered in item_nonresponse(ds.df):
+        if level == "all":
+            key = "item_nonresponse_one" if n_resp - n_answered == 1 else "item_nonresponse_many"
+            text = i18n.t(key, lang, gap=i18n.number(n_resp - n_answered, lang),
+                          respondents=i18n.number(n_resp, lang), answered=i18n.number(n_answered, lang))
+        else:
+            text = i18n.t("item_nonresponse_level", lang, level=i18n.t(f"level_{level}", lang),
+                          respondents=i18n.number(n_resp, lang), answered=i18n.number(n_answered, lang))
+        display.show_html(str(_text("prose")(Markup(ch._markup(text)))))
 
 
 def caveats(ch) -> None:

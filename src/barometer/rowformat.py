@@ -12,6 +12,8 @@ words of ``suppressed`` in ``data/report/i18n.yaml``.  The CSV files
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 
 from . import i18n
@@ -25,7 +27,7 @@ class RowText:
     ci: str          # "48–63"; "" when suppressed or without an interval
     n: str           # "1.942"; ".." when a suppressed count is hidden too
     p: str           # "0,012", "< 0,001" or "–"
-    words: str       # the value in a sentence: "Ikke vist: for få svar" when suppressed
+    words: str       # the value in a sentence: "79 pct." (da); "Ikke vist: for få svar" when suppressed
     suppressed: bool
 
 
@@ -59,7 +61,17 @@ def format_row(row, lang: str, decimals: int = 0) -> RowText:
         n_text = i18n.number(n, lang)
     p = _get(row, "p_value") if _has(row, "p_value") else None
     return RowText(value=value, ci=ci, n=n_text, p=i18n.p_value(None if _missing(p) else float(p), lang),
-                   words=i18n.t("suppressed", lang) if suppressed else value, suppressed=suppressed)
+                   words=i18n.t("suppressed", lang) if suppressed else in_words(value, lang), suppressed=suppressed)
+
+
+def tidy_stops(text: str) -> str:
+    """One full stop where a sentence ends on an abbreviation: "19 pct.." -> "19 pct."."""
+    return re.sub(r"\bpct\.\.(?!\.)", "pct.", text)
+
+
+def in_words(value: str, lang: str) -> str:
+    """A value as running text writes it: ``79 pct.`` in Danish (tables and charts keep ``79 %``)."""
+    return value.replace(f"{i18n.NBSP}%", f"{i18n.NBSP}pct.") if lang == "da" else value
 
 
 def _has(row, name) -> bool:

@@ -155,6 +155,7 @@ def test_duplicate_id_is_rejected(tmp_path):
     write(tmp_path, "quotes", {
         "id": "x",
         "kind": "quote",
+        "words": "summary",
         "chapter": "collaboration",
         "name": "A Person",
         "role": {"da": "leder", "en": "manager"},

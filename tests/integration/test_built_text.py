@@ -1,0 +1,119 @@
+"""What a reader reads in the built pages of every edition and language: no code
+identifiers outside the method chapter, no words put in real people's mouths, the
+caption N of a test, and one respondent count or an explanation (issue 12)."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from barometer.build import BuildConfig, build
+
+pytestmark = pytest.mark.slow
+
+#: Code and package names that may appear in the method chapter only.
+CODE_RE = re.compile(r"svyglm|svyciprop|quasibinomial|barometer\.|python -m|\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+@pytest.fixture(scope="module", params=[("2018", "da"), ("2018", "en"), ("2021", "da"), ("2024", "da")],
+                ids=lambda p: f"{p[0]}-{p[1]}")
+def site(request, tmp_path_factory, built_2018_dk_da):
+    edition, lang = request.param
+    if (edition, lang) == ("2018", "da"):
+        return edition, lang, built_2018_dk_da
+    out = tmp_path_factory.mktemp("text") / f"{edition}-dk-{lang}"
+    build(BuildConfig(edition=edition, lang=lang, out_dir=out, pdf=False, quiet=True))
+    return edition, lang, out
+
+
+def visible_text(path: Path) -> str:
+    """What a reader sees (and a screen reader reads) of a page: no scripts, styles or markup."""
+    text = path.read_text(encoding="utf-8")
+    # scripts, styles and the static chart (its SVG aria text is Vega's own: the chart-download work) go
+    text = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", text, flags=re.S)
+    text = re.sub(r'\s(?:aria-label|alt|title)="([^"]*)"', r"> \1 <", text)  # read aloud: keep
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
+
+
+def pages(out: Path) -> list[Path]:
+    return sorted(p for p in list(out.glob("*.html")) + list(out.glob("*/*.html")) if p.name != "metode.html")
+
+
+def test_no_code_identifiers_outside_the_method_chapter(site):
+    _, _, out = site
+    found = []
+    for page in pages(out):
+        text = visible_text(page)
+        found += [(page.relative_to(out).as_posix(), m.group(), text[max(0, m.start() - 50):m.end() + 30])
+                  for m in CODE_RE.finditer(text)]
+    assert len(pages(out)) >= 2
+    assert not found, found[:20]
+
+
+def test_no_template_phrasing_or_rocket(site):
+    _, lang, out = site
+    for page in pages(out) + [out / "metode.html"]:
+        text = visible_text(page)
+        assert "raket" not in text and "(raked" not in text, page
+        for a, b in re.findall(r"henholdsvis (\S+ (?:%|pct\.)) og (\S+ (?:%|pct\.))", text):
+            assert a != b, (page, a, b)
+        if lang == "da":  # running text writes "pct.": a value with "%" belongs in a table, chart or caption
+            prose = " ".join(re.findall(r'<p class="(?:prose|content-text|content-summary)[^"]*">(.*?)</p>',
+                                        page.read_text(encoding="utf-8"), flags=re.S))
+            assert not re.search(r"\d\s?%(?!-)", html.unescape(prose)), (page, prose[:300])
+
+
+def test_no_invented_words_under_a_person(site):
+    edition, lang, out = site
+    quotes = 0
+    for page in pages(out):
+        raw = page.read_text(encoding="utf-8")
+        quotes += raw.count("content-quote")
+        assert "Citat (sammenfatning)" not in raw and "Quote (summary)" not in raw, page
+        assert "ikke et ordret citat" not in raw and "not a verbatim quote" not in raw, page
+        for quote in re.findall(r'<aside[^>]*class="content-box content-quote"[^>]*>.*?</aside>', raw, flags=re.S):
+            if 'data-words="summary"' in quote:
+                assert "<blockquote" not in quote and "»" not in quote and "“" not in quote, quote
+            else:
+                assert "<blockquote" in quote and "share-link" in quote, quote
+    assert quotes or edition != "2018"  # the 2018 edition has quotes: the loop above checked them
+    for page in sorted(out.glob("advice/*.html")):
+        raw = page.read_text(encoding="utf-8")
+        assert "<ol>" not in raw and "content-body" not in raw, page  # no numbered tips under the expert's name
+        assert 'class="content-source"' in raw, page
+    for page in sorted(out.glob("cases/*.html")):
+        raw = page.read_text(encoding="utf-8")
+        body = raw[raw.index('class="content-body"'):]
+        if "content-lessons" in raw:
+            assert ("Redaktionen" if lang == "da" else "The editors") in raw[raw.index("content-lessons"):], page
+            body = body[:body.index("content-lessons")]
+        assert "Hvad kan andre lære" not in body and "What can others learn" not in body, page
+
+
+def test_caption_n_of_the_quality_test_is_the_models(site):
+    edition, lang, out = site
+    page = next(p for p in sorted(out.glob("*.html")) if 'id="fig-quality-by-partner"' in p.read_text(encoding="utf-8"))
+    raw = page.read_text(encoding="utf-8")
+    fig = raw[raw.index('id="fig-quality-by-partner"'):]
+    fig = fig[:fig.index("</figure>")]
+    caption_n = re.search(r"(?:Antal observationer|Number of observations) = ([\d.,]+)", visible_text_of(fig)).group(1)
+    n = int(caption_n.replace(".", "").replace(",", ""))
+    expected = {"2018": 1942, "2021": 1877, "2024": 1352}[edition]
+    assert n == expected, caption_n
+
+
+def visible_text_of(fragment: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def test_respondent_counts_agree_or_are_explained(site):
+    edition, lang, out = site
+    front, method = visible_text(out / "index.html"), visible_text(out / "metode.html")
+    n_re = r"\d{1,2}[.,]\d{3}"
+    answered = re.search(rf"({n_re}) (?:arbejdspladser har besvaret|workplaces answered)", front)
+    responded = re.search(rf"og ({n_re}) arbejdspladser svarede|and ({n_re}) workplaces answered", method)
+    assert answered and responded
+    a, r = answered.group(1), responded.group(1) or responded.group(2)
+    if a != r:  # two counts of respondents: the method chapter says why
+        assert re.search(rf"{r} (?:besvarelser|answers).*{a}", method), (a, r)
