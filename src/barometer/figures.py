@@ -23,7 +23,7 @@ from . import charts, disclosure, display, i18n, templates
 from .estimates import ALPHA, COLUMNS, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
-from .rowformat import chart_rows, format_row, suppressed_note
+from .rowformat import chart_rows, format_row, p_phrase, suppressed_note
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
                 "download_csv")
@@ -317,7 +317,7 @@ class FigureBlocks:
                 untested.append(label)
                 continue
             item = i18n.t("dk_no_item", self.lang, label=label, dk=format_row(dk, self.lang).words,
-                          no=format_row(no, self.lang).words, p=i18n.p_value(float(no["p_value"]), self.lang))
+                          no=format_row(no, self.lang).words, p=p_phrase(float(no["p_value"]), self.lang))
             (sig if no["p_value"] < ALPHA else not_sig).append(item)
         parts = [i18n.t(k, self.lang, items="; ".join(v)) for k, v in
                  (("dk_no_significant", sig), ("dk_no_not_significant", not_sig), ("dk_no_untested", untested)) if v]

@@ -82,6 +82,12 @@ def _flag(x) -> bool:
     return bool(x)
 
 
+def p_phrase(p: float, lang: str) -> str:
+    """A p-value in a sentence: "p = 0,012", "p < 0,001"."""
+    text = i18n.p_value(p, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _has(row, name) -> bool:
     return name in row if isinstance(row, dict) else hasattr(row, name)
 

@@ -25,7 +25,7 @@ import pandas as pd
 from . import charts, display, estimates, harmonisation, i18n, templates
 from .dataset import Dataset, load
 from .estimates import ALPHA, COLUMNS
-from .rowformat import chart_rows, format_row
+from .rowformat import chart_rows, format_row, p_phrase
 
 
 def editions(ch) -> list[str]:
@@ -84,7 +84,7 @@ def changes_text(ch, rows: pd.DataFrame) -> str:
         prev = by_key[(r.harmonised, r.change_from)]
         item = i18n.t("trend_item", ch.lang, label=_label(ch, r.measure), first=r.change_from, second=r.category,
                       v1=format_row(prev, ch.lang).words, v2=format_row(r, ch.lang).words,
-                      p=i18n.p_value(float(r.p_value), ch.lang))
+                      p=p_phrase(float(r.p_value), ch.lang))
         (sig if r.p_value < ALPHA else not_sig).append(item)
     return " ".join(i18n.t(k, ch.lang, items="; ".join(v))
                     for k, v in (("trend_significant", sig), ("trend_not_significant", not_sig)) if v)
