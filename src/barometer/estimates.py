@@ -138,6 +138,8 @@ def difference_p(a, b) -> float:
     Welch-Satterthwaite df from the designs' ``degf()`` the shares carry)."""
     from .survey import difference
 
+    if not float(a.var) + float(b.var) > 0:  # no variance on either side (e.g. 0 % against 0 %): no test
+        return float("nan")
     return float(difference(a, b).p)
 
 
