@@ -34,7 +34,7 @@ def _text(name: str):
 
 
 class Chapter(FigureBlocks):
-    EXTRA_COLUMNS: tuple[str, ...] = ()  # saved after the 11 contract columns (unit reports: by, unit)
+    EXTRA_COLUMNS: tuple[str, ...] = ()  # saved after the 15 contract columns (unit reports: by, unit)
 
     def __init__(self, chapter: str, edition: str = "2018", country: str = "dk", lang: str = "da",
                  data_path: str = "", output_dir: str = ""):

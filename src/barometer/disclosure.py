@@ -16,10 +16,17 @@ itself, in JupyterLab or nbval, uses the settings file):
   published total (a distribution over categories or over units such as
   municipalities), one suppressed cell could be recovered by subtraction, so
   the next-smallest cell is suppressed too, until at least two cells are
-  hidden and the hidden cells together hold no small count.
+  hidden and the hidden cells together hold no small count;
+* **reliability**: a share whose coefficient of variation (``cv``: its
+  design-based standard error / the share) is above ``cv_flag`` (default 0.3)
+  is published with the mark "usikkert skøn" / "unreliable estimate"
+  (``unreliable = True``); above ``cv_suppress`` (default 0.5) it is
+  suppressed like a share with too small a base.  A share of 0 (undefined
+  CV) is not affected.
 
 A suppressed row keeps its base (``n_obs``) and ``suppressed = True``; its
-estimate, interval and p-value are blanked here, before anything is written.
+estimate, interval, p-value, ``se_pct``, ``deff``, ``cv`` and the
+``unreliable`` mark are blanked here, before anything is written.
 :func:`protect_units` applies all of this to a table of units, for the
 per-municipality reports.
 """
@@ -37,7 +44,7 @@ from . import yamlio
 from .paths import DATA_DIR
 
 SETTINGS = DATA_DIR / "report" / "disclosure.yaml"
-VALUE_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value")
+VALUE_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value", "se_pct", "deff", "cv")
 FLOOR = 5  # --min-base below this would let small cells through the base rule
 
 
@@ -49,6 +56,18 @@ class DisclosureError(InputError):
 class Rules:
     min_base: int
     min_cell: int
+    cv_flag: float = 0.3
+    cv_suppress: float = 0.5
+
+    def cv_reason(self, cv: float | None) -> str:
+        """Why a share with coefficient of variation ``cv`` may not be published ('' if it may)."""
+        if cv is not None and not np.isnan(cv) and cv > self.cv_suppress:
+            return f"CV {cv:.2f} > {self.cv_suppress:g}"
+        return ""
+
+    def unreliable(self, cv: float | None) -> bool:
+        """Whether a published share with coefficient of variation ``cv`` carries the unreliable mark."""
+        return cv is not None and not np.isnan(cv) and cv > self.cv_flag
 
     def share_reason(self, n_base: int, n_yes: int | None = None) -> str:
         """Why a share of ``n_yes`` out of ``n_base`` may not be published ('' if it may)."""
@@ -106,7 +125,27 @@ def rules() -> Rules:
     min_cell = int(s["min_cell"])
     if not 1 <= min_cell <= min_base:
         raise DisclosureError(f"{SETTINGS}: min_cell must be between 1 and min_base ({min_base}), got {min_cell}")
-    return Rules(min_base=min_base, min_cell=min_cell)
+    cv_flag, cv_suppress = check_cv_limits(s.get("cv_flag", 0.3), s.get("cv_suppress", 0.5))
+    return Rules(min_base=min_base, min_cell=min_cell, cv_flag=cv_flag, cv_suppress=cv_suppress)
+
+
+def check_cv_limits(flag, suppress, source: str = str(SETTINGS)) -> tuple[float, float]:
+    """The two CV limits as numbers, or a :class:`DisclosureError` that says why not."""
+    out = []
+    for name, v in (("cv_flag", flag), ("cv_suppress", suppress)):
+        if isinstance(v, bool):
+            v = "yes" if v else "no"
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise DisclosureError(f"{source}: {name}: {v!r} is not a number; give a coefficient of variation, "
+                                  f"e.g. 0.3") from None
+        if not 0 < x < np.inf:
+            raise DisclosureError(f"{source}: {name} must be a positive number, got {v!r}")
+        out.append(x)
+    if out[0] > out[1]:
+        raise DisclosureError(f"{source}: cv_flag ({out[0]:g}) must not be above cv_suppress ({out[1]:g})")
+    return out[0], out[1]
 
 
 def blank(rows: pd.DataFrame) -> pd.DataFrame:
@@ -115,8 +154,38 @@ def blank(rows: pd.DataFrame) -> pd.DataFrame:
     sup = out["suppressed"].astype(bool)
     for c in VALUE_COLUMNS:
         if c in out.columns:
-            out[c] = out[c].astype("float64").where(~sup)
+            out[c] = pd.to_numeric(out[c], errors="coerce").astype("float64").where(~sup)
+    if "unreliable" in out.columns:
+        out["unreliable"] = flags(out["unreliable"]) & ~sup
     out["suppressed"] = sup
+    return out
+
+
+def flags(col: pd.Series) -> pd.Series:
+    """A boolean column as written or read back: True, "True", 1; blank is False."""
+    def one(x) -> bool:
+        if x is None or (not isinstance(x, str) and pd.isna(x)):
+            return False
+        if isinstance(x, str):
+            return x.strip().lower() in ("true", "1")
+        return bool(x)
+
+    return col.map(one).astype(bool)
+
+
+def reliability(rows: pd.DataFrame, r: Rules | None = None) -> pd.DataFrame:
+    """Rows with the reliability rule applied from their ``cv`` column: a
+    share with CV above ``cv_suppress`` is suppressed, one above ``cv_flag``
+    marked ``unreliable`` (rows without ``cv`` are returned as they are)."""
+    if "cv" not in rows.columns:
+        return rows
+    r = r or rules()
+    out = rows.copy()
+    cv = pd.to_numeric(out["cv"], errors="coerce").astype("float64")
+    out["suppressed"] = out["suppressed"].astype(bool) | (cv > r.cv_suppress).to_numpy()
+    flag = (cv > r.cv_flag).to_numpy()
+    old = flags(out["unreliable"]) if "unreliable" in out.columns else False
+    out["unreliable"] = (old | flag) & ~out["suppressed"]
     return out
 
 
@@ -141,12 +210,14 @@ def secondary(rows: pd.DataFrame, size: str = "n_obs", r: Rules | None = None) -
 
 def protect(rows: pd.DataFrame, partition: bool = False, r: Rules | None = None) -> pd.DataFrame:
     """The last gate before a figure is shown or saved: rows whose base is
-    below ``min_base`` are suppressed, suppressed numbers blanked and, when the
+    below ``min_base`` or whose CV is above ``cv_suppress`` are suppressed
+    (above ``cv_flag``: marked unreliable), suppressed numbers blanked and, when the
     rows partition a total, secondary suppression applied."""
     r = r or rules()
     out = rows.copy()
     has_share = out["estimate_pct"].notna() | out["suppressed"].astype(bool)
     out["suppressed"] = out["suppressed"].astype(bool) | (has_share & (out["n_obs"] < r.min_base))
+    out = reliability(out, r)
     return secondary(out, r=r) if partition else blank(out)
 
 
@@ -191,7 +262,8 @@ def protect_units(table: pd.DataFrame, base: str = "n_obs", numerator: str | Non
         out["suppressed"] = False
     reasons = [r.share_reason(int(nb), None if numerator is None or pd.isna(ny) else int(ny))
                for nb, ny in zip(out[base].fillna(0), out[numerator] if numerator else [None] * len(out))]
-    out["suppressed"] = out["suppressed"].astype(bool) | np.array([bool(x) for x in reasons])
+    out["suppressed"] = out["suppressed"].astype(bool) | np.array([bool(x) for x in reasons], dtype=bool)
+    out = reliability(out, r)
     out = secondary(out, size=base, r=r) if partition else blank(out)
     if numerator:
         out[numerator] = out[numerator].astype("Int64").where(~out["suppressed"])

@@ -20,10 +20,10 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import charts, disclosure, display, i18n, templates
-from .estimates import COLUMNS, to_csv_text
+from .estimates import ALPHA, COLUMNS, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
-from .rowformat import chart_rows, format_row, suppressed_note, tidy_stops
+from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
                 "download_csv")
@@ -151,7 +151,7 @@ class FigureBlocks:
         if fig_id not in self.numbers:
             raise ParameterError(f"figure {fig_id!r} does not belong to the {self.country!r} build "
                                  f"(see `countries` in data/report/{self.edition}.yaml)")
-        rows = rows.copy()
+        rows = with_reliability(rows)
         missing = set(COLUMNS) - set(rows.columns)
         if missing:
             raise ValueError(f"figure {fig_id}: estimates rows lack columns {sorted(missing)}")
@@ -246,11 +246,15 @@ class FigureBlocks:
         return out
 
     def comparison_data(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """Chart data of a Danish-Norwegian figure: a measure whose difference
+        is significant (the p-value of its rows, :meth:`test_countries`) is
+        labelled with ``*``."""
         out = rows.copy()
         out["label"] = [self.label(m, c) for m, c in zip(out["measure"], out["country"])]
         # one label per measure (the first country's wording), so both countries share a row
         first = dict(zip(out["measure"][::-1], out["label"][::-1]))
-        out["label"] = [first[m] for m in out["measure"]]
+        sig = set(out.loc[out["p_value"] < ALPHA, "measure"])
+        out["label"] = [first[m] + (" *" if m in sig else "") for m in out["measure"]]
         out["country_label"] = [i18n.t("denmark" if c == "dk" else "norway", self.lang) for c in out["country"]]
         return chart_rows(out, self.lang)
 
@@ -258,7 +262,7 @@ class FigureBlocks:
     def table(self, fig_id: str, rows: pd.DataFrame) -> None:
         """Show an aggregate table (counts or shares) and save its rows."""
         lang = self.lang
-        rows = disclosure.protect_counts(rows)
+        rows = disclosure.protect_counts(with_reliability(rows))
         countries = rows["country"].nunique() > 1
         head = ["", i18n.t("col_category", lang)] + ([i18n.t("col_country", lang)] if countries else []) \
             + [i18n.t("col_number", lang), i18n.t("col_share", lang)]
@@ -288,7 +292,7 @@ class FigureBlocks:
                 else:
                     row = pd.Series(estimates.share(ds, k["measure"], k["population"], fig_id))
                 cards.append((row, self.text(k["text"])))
-        rows = disclosure.protect(pd.DataFrame([r for r, _ in cards])[COLUMNS].assign(figure_id=fig_id)
+        rows = disclosure.protect(with_reliability(pd.DataFrame([r for r, _ in cards]))[COLUMNS].assign(figure_id=fig_id)
                                   .reset_index(drop=True))
         shown = []
         for row, (_, text) in zip(rows.to_dict("records"), cards):
@@ -301,8 +305,14 @@ class FigureBlocks:
 
     def country_comparison(self, fig_id: str) -> pd.DataFrame:
         """Danish and Norwegian estimates side by side: the fact box (if the
-        figure has one) filled with both countries' values, and a chart.
-        Differences are not tested."""
+        figure has one) filled with both countries' values, a chart, and a
+        sentence that says which differences are significant.
+
+        Each difference is tested design-based between the two independent
+        samples (:func:`barometer.estimates.difference_p`); its two-sided
+        p-value is the ``p_value`` of the Norwegian row (the Danish row's is
+        blank), and a significant measure (p < 0.05) is marked ``*`` in the
+        chart.  Not tested where either share is suppressed."""
         from . import content
         from .estimates import shares
         from .measures import measures_spec
@@ -310,6 +320,7 @@ class FigureBlocks:
         spec = self.figure_spec(fig_id)
         rows = pd.concat([shares(self.data(c), spec["measures"], spec["population"], fig_id) for c in COUNTRIES],
                          ignore_index=True)
+        rows = self.test_countries(rows, spec)
         values = {}
         for c in COUNTRIES:
             values.update(self.values(rows[rows["country"] == c], suffix=f"_{c}"))
@@ -325,16 +336,52 @@ class FigureBlocks:
             headline = spec["headline"][self.lang].format(**values)
         caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
                            + [f"{pop_label}: {n_text}.", ds_no.codebook.meta["survey"] + ".",
-                              i18n.t("not_tested", self.lang)])
+                              i18n.t("dk_no_tested", self.lang)])
         self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
                     headline=headline, caption=caption)
+        display.show_html(str(templates.macro("blocks/text.html.j2", "prose")(self.country_differences(rows))))
         return rows
+
+    def test_countries(self, rows: pd.DataFrame, spec: dict) -> pd.DataFrame:
+        """``rows`` with the p-value of each Norway - Denmark difference on the
+        Norwegian row (independent samples; blank where either is suppressed)."""
+        from . import estimates
+
+        out = rows.copy()
+        out["p_value"] = float("nan")
+        for m in spec["measures"]:
+            dk = out.index[(out["country"] == "dk") & (out["measure"] == m)]
+            no = out.index[(out["country"] == "no") & (out["measure"] == m)]
+            if len(dk) != 1 or len(no) != 1 or out.loc[dk[0], "suppressed"] or out.loc[no[0], "suppressed"]:
+                continue
+            a = estimates.estimate(self.data("no"), m, spec["population"])
+            b = estimates.estimate(self.data("dk"), m, spec["population"])
+            out.loc[no[0], "p_value"] = estimates.difference_p(a, b)
+        return out
+
+    def country_differences(self, rows: pd.DataFrame) -> str:
+        """In words: which Danish-Norwegian differences of ``rows`` are significant."""
+        sig, not_sig, untested = [], [], []
+        for m in dict.fromkeys(rows["measure"]):
+            dk = rows[(rows["country"] == "dk") & (rows["measure"] == m)].iloc[0]
+            no = rows[(rows["country"] == "no") & (rows["measure"] == m)].iloc[0]
+            label = self.label(m, "dk")
+            if pd.isna(no["p_value"]):
+                untested.append(label)
+                continue
+            item = i18n.t("dk_no_item", self.lang, label=label, dk=format_row(dk, self.lang).words,
+                          no=format_row(no, self.lang).words, p=p_phrase(float(no["p_value"]), self.lang))
+            (sig if no["p_value"] < ALPHA else not_sig).append(item)
+        parts = [i18n.t(k, self.lang, items="; ".join(v)) for k, v in
+                 (("dk_no_significant", sig), ("dk_no_not_significant", not_sig), ("dk_no_untested", untested)) if v]
+        return " ".join(parts)
 
     # -- files -------------------------------------------------------------------------
     def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
               spec: dict | None = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
         under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
+        rows = with_reliability(rows)
         cols = COLUMNS + [c for c in self.EXTRA_COLUMNS if c in rows.columns]
         self.estimates.append(rows[cols])
         if self.output_dir is None:

@@ -7,15 +7,13 @@ import pandas as pd
 from . import disclosure, display, i18n, synth
 from .dataset import Dataset
 from .measures import population_mask
-from .estimates import COLUMNS
+from .estimates import COLUMNS, count_row
 
 LEVEL_NAMES = {1: "state", 2: "region", 3: "municipality"}
 
 
 def _count_row(fig_id: str, ds: Dataset, measure: str, category: str, n: int, pct: float = float("nan")) -> dict:
-    return {"figure_id": fig_id, "measure": measure, "country": ds.country, "population": "workplaces",
-            "category": category, "estimate_pct": pct, "ci_low_pct": float("nan"), "ci_high_pct": float("nan"),
-            "n_obs": int(n), "p_value": float("nan"), "suppressed": False}
+    return count_row(fig_id, measure, ds.country, "workplaces", category, n, pct)
 
 
 def sample_table(ds: Dataset, fig_id: str = "method_sample") -> pd.DataFrame:
@@ -77,6 +75,7 @@ def explain(ch) -> None:
     ch.prose("method_ci")
     rules = disclosure.rules()
     ch.prose("method_disclosure", min_base=rules.min_base, min_cell_max=rules.min_cell - 1)
+    reliability(ch, rules)
     ch.prose("method_synthetic" if ds.synthetic else "method_real")
 
 
@@ -111,6 +110,18 @@ def _item_nonresponse(ch, ds: Dataset, respondents: int) -> None:
             text = i18n.t("item_nonresponse_level", lang, level=i18n.t(f"level_{level}", lang),
                           respondents=i18n.number(n_resp, lang), answered=i18n.number(n_answered, lang))
         display.show_html(str(_text("prose")(Markup(ch._markup(text)))))
+
+
+def reliability(ch, rules=None) -> None:
+    """What ``se_pct``, ``deff`` and ``cv`` of ``estimates.csv`` mean, the CV
+    limits in force (``data/report/disclosure.yaml``) and how differences
+    between independent samples are tested."""
+    from . import display, templates
+
+    rules = rules or disclosure.rules()
+    text = i18n.t("method_reliability", ch.lang, cv_flag=i18n.number(rules.cv_flag, ch.lang, 1),
+                  cv_suppress=i18n.number(rules.cv_suppress, ch.lang, 1))
+    display.show_html(str(templates.macro("blocks/text.html.j2", "prose")(text)))
 
 
 def caveats(ch) -> None:

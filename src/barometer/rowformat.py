@@ -8,6 +8,12 @@ words of ``suppressed`` in ``data/report/i18n.yaml``.  The CSV files
 (``estimates.csv``, a figure's download) show it as blank numbers with
 ``suppressed=True`` (:func:`barometer.estimates.to_csv_text`, through
 :func:`barometer.disclosure.blank`).
+
+A share whose coefficient of variation is above the reliability limit
+(``unreliable`` in the row, :mod:`barometer.disclosure`) reads with the mark
+``unreliable_mark`` after its value ("12 % (usikkert skøn)") in the chart,
+the data table and sentences, explained by the same footnote; the CSV files
+have ``unreliable=True``.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ class RowText:
     p: str           # "0,012", "< 0,001" or "–"
     words: str       # the value in a sentence: "79 pct." (da); "Ikke vist: for få svar" when suppressed
     suppressed: bool
+    unreliable: bool = False  # the value carries the "usikkert skøn" mark
 
 
 def _missing(x) -> bool:
@@ -59,9 +66,14 @@ def format_row(row, lang: str, decimals: int = 0) -> RowText:
         n_text = mark if suppressed else "–"
     else:
         n_text = i18n.number(n, lang)
+    unreliable = (not suppressed and bool(value) and _has(row, "unreliable")
+                  and not _missing(_get(row, "unreliable")) and _flag(_get(row, "unreliable")))
+    if unreliable:
+        value = f'{value} {i18n.t("unreliable_mark", lang)}'
     p = _get(row, "p_value") if _has(row, "p_value") else None
     return RowText(value=value, ci=ci, n=n_text, p=i18n.p_value(None if _missing(p) else float(p), lang),
-                   words=i18n.t("suppressed", lang) if suppressed else in_words(value, lang), suppressed=suppressed)
+                   words=i18n.t("suppressed", lang) if suppressed else in_words(value, lang), suppressed=suppressed,
+                   unreliable=unreliable)
 
 
 def tidy_stops(text: str) -> str:
@@ -74,18 +86,37 @@ def in_words(value: str, lang: str) -> str:
     return value.replace(f"{i18n.NBSP}%", f"{i18n.NBSP}pct.") if lang == "da" else value
 
 
+def _flag(x) -> bool:
+    if _missing(x):
+        return False
+    if isinstance(x, str):
+        return x.strip().lower() in ("true", "1")
+    return bool(x)
+
+
+def p_phrase(p: float, lang: str) -> str:
+    """A p-value in a sentence: "p = 0,012", "p < 0,001"."""
+    text = i18n.p_value(p, lang)
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+
 def _has(row, name) -> bool:
     return name in row if isinstance(row, dict) else hasattr(row, name)
 
 
 def suppressed_note(rows, lang: str) -> str:
-    """The footnote that explains the ``..`` of suppressed values ("" if ``rows`` has none)."""
+    """The footnote that explains the ``..`` of suppressed values and the
+    unreliable mark ("" if ``rows`` has neither)."""
     from . import disclosure
 
-    if not rows["suppressed"].astype(bool).any():
-        return ""
     r = disclosure.rules()
-    return i18n.t("suppressed_note", lang, min_base=r.min_base, min_cell_max=r.min_cell - 1)
+    notes = []
+    if rows["suppressed"].astype(bool).any():
+        notes.append(i18n.t("suppressed_note", lang, min_base=r.min_base, min_cell_max=r.min_cell - 1,
+                            cv_suppress=i18n.number(r.cv_suppress, lang, 1)))
+    if "unreliable" in rows.columns and (disclosure.flags(rows["unreliable"]) & ~rows["suppressed"].astype(bool)).any():
+        notes.append(i18n.t("unreliable_note", lang, cv_flag=i18n.number(r.cv_flag, lang, 1)))
+    return " ".join(notes)
 
 
 def chart_rows(rows, lang: str, decimals: int = 0, fields: tuple[str, ...] = ("value_text", "ci_text", "n_text"),

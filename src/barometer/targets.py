@@ -86,7 +86,8 @@ def check_model(ds, edition: str, country: str) -> pd.DataFrame:
             est_pct.append(np.nan)
             n_est.append(int(population_mask(ds.df, row.population).sum()))
             continue
-        got = estimates.share(ds, row.measure, row.population, "target", min_base=0, min_cell=0)
+        got = estimates.share(ds, row.measure, row.population, "target", min_base=0, min_cell=0,
+                              reliability=False)
         est_pct.append(got["estimate_pct"])
         n_est.append(got["n_obs"])
     m = t.assign(estimate_pct=pd.Series(est_pct, index=t.index, dtype="float64"),

@@ -7,6 +7,15 @@ editions) and ``kind: not_comparable`` (the editions' figures side by side,
 each with its own definition, no line).  What is comparable comes from the
 harmonisation table (:mod:`barometer.harmonisation`), never from code.
 Every row goes into ``estimates.csv`` with the edition in ``category``.
+
+Each change between consecutive comparable editions of a measure is tested
+design-based as a difference between two independent samples
+(:func:`barometer.estimates.difference_p`: ``barometer.survey.difference``,
+variances add); its two-sided p-value is the ``p_value`` of the later
+edition's row (blank for the first edition and where either share is
+suppressed), the chart marks a significant change (p < 0.05) with ``*``
+beside the later figure, and a sentence under the figure says which changes
+hold.
 """
 
 from __future__ import annotations
@@ -15,8 +24,8 @@ import pandas as pd
 
 from . import charts, display, estimates, harmonisation, i18n, templates
 from .dataset import Dataset, load
-from .estimates import COLUMNS
-from .rowformat import chart_rows, format_row
+from .estimates import ALPHA, COLUMNS
+from .rowformat import chart_rows, format_row, p_phrase
 
 
 def editions(ch) -> list[str]:
@@ -46,8 +55,39 @@ def trend_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     rows = []
     for m in ch.figure_spec(fig_id)["measures"]:
         if len(harmonisation.comparable(m, editions(ch))) >= 2:
-            rows += _rows(ch, data, fig_id, m, "yes")
+            rows += test_changes(data, _rows(ch, data, fig_id, m, "yes"))
     return pd.DataFrame(rows)
+
+
+def test_changes(data: dict[str, Dataset], rows: list[dict]) -> list[dict]:
+    """Rows of one measure in comparable editions, with the p-value of the
+    change from the previous edition's figure on each later row
+    (``change_from``: that edition)."""
+    out = sorted((dict(r) for r in rows), key=lambda r: str(r["category"]))
+    for prev, cur in zip(out, out[1:]):
+        cur["change_from"] = prev["category"]
+        if prev["suppressed"] or cur["suppressed"]:
+            continue
+        a = estimates.estimate(data[cur["category"]], cur["measure"], cur["population"])
+        b = estimates.estimate(data[prev["category"]], prev["measure"], prev["population"])
+        cur["p_value"] = estimates.difference_p(a, b)
+    return out
+
+
+def changes_text(ch, rows: pd.DataFrame) -> str:
+    """In words: which changes between comparable editions are significant."""
+    sig, not_sig = [], []
+    by_key = {(r.harmonised, r.category): r for r in rows.itertuples()}
+    for r in rows.itertuples():
+        if pd.isna(r.p_value) or not isinstance(getattr(r, "change_from", None), str):
+            continue
+        prev = by_key[(r.harmonised, r.change_from)]
+        item = i18n.t("trend_item", ch.lang, label=_label(ch, r.measure), first=r.change_from, second=r.category,
+                      v1=format_row(prev, ch.lang).words, v2=format_row(r, ch.lang).words,
+                      p=p_phrase(float(r.p_value), ch.lang))
+        (sig if r.p_value < ALPHA else not_sig).append(item)
+    return " ".join(i18n.t(k, ch.lang, items="; ".join(v))
+                    for k, v in (("trend_significant", sig), ("trend_not_significant", not_sig)) if v)
 
 
 def split_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
@@ -59,11 +99,12 @@ def split_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     return df.sort_values(["category", "measure"], kind="stable").reset_index(drop=True)
 
 
-def _caption(ch, fig_id: str, rows: pd.DataFrame) -> str:
+def _caption(ch, fig_id: str, rows: pd.DataFrame, tested: bool = False) -> str:
     spec = ch.figure_spec(fig_id)
     n = rows.groupby("category")["n_obs"].max()
     ns = ", ".join(f"{e}: {i18n.number(v, ch.lang)}" for e, v in n.items())
-    return " ".join([spec["caption"][ch.lang], i18n.t("n_obs", ch.lang, n=ns), i18n.t("ci_note", ch.lang)])
+    return " ".join([spec["caption"][ch.lang], i18n.t("n_obs", ch.lang, n=ns), i18n.t("ci_note", ch.lang)]
+                    + ([i18n.t("trend_tested", ch.lang)] if tested else []))
 
 
 def _values(ch, rows: pd.DataFrame) -> dict[str, str]:
@@ -74,11 +115,16 @@ def trend_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     rows = trend_rows(ch, data, fig_id)
     chart_data = chart_rows(rows.assign(label=[_label(ch, m) for m in rows["measure"]], edition=rows["category"]),
                             ch.lang, fields=("value_text",), fill=False)  # a line does not go through 0
+    sig = (chart_data["p_value"] < ALPHA).to_numpy()
+    chart_data["value_text"] = [t + " *" if s else t for t, s in zip(chart_data["value_text"], sig)]
     headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
     ch.figure(fig_id, rows[COLUMNS], charts.trend(chart_data, ch.lang), headline=headline,
-              caption=_caption(ch, fig_id, rows))
+              caption=_caption(ch, fig_id, rows, tested=True))
     if "after" in ch.figure_spec(fig_id):
         ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
+    words = changes_text(ch, rows)
+    if words:
+        display.show_html(str(templates.macro("blocks/text.html.j2", "prose")(words)))
     return rows
 
 

@@ -98,7 +98,7 @@ def related_content(by: str, code: str) -> list[str]:
 # --------------------------------------------------------------------------------------
 def key_measures(ds, by: str, code: str, figure_id: str | None = None):
     """Rows for the unit (category ``unit``) and the nation (``nation``) for
-    every key measure, with the 11 contract columns first, then ``by`` and
+    every key measure, with the 15 contract columns first, then ``by`` and
     ``unit``.  A share with too small a base comes back ``suppressed``."""
     import pandas as pd
 

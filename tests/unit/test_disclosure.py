@@ -73,8 +73,8 @@ def test_protect_counts_hides_small_counts_and_keeps_total():
          "p_value": np.nan} for c, n in [("state", 3), ("region", 41), ("municipality", 900), ("all", 944)]
     ] + [{"figure_id": "t", "measure": "frame_units", "category": "state", "n_obs": 3, "estimate_pct": np.nan,
           "suppressed": False, "country": "dk", "population": "w", "ci_low_pct": np.nan, "ci_high_pct": np.nan,
-          "p_value": np.nan}])[COLUMNS]
-    out = disclosure.protect_counts(rows, r=R)
+          "p_value": np.nan}])
+    out = disclosure.protect_counts(estimates.with_reliability(rows)[COLUMNS], r=R)
     assert out["suppressed"].tolist() == [True, True, False, False, False]
     assert out["n_obs"].isna().tolist() == [True, True, False, False, False]
 

@@ -51,7 +51,8 @@ def test_small_base_is_suppressed():
 
 def test_columns_are_the_contract():
     assert estimates.COLUMNS == ["figure_id", "measure", "country", "population", "category", "estimate_pct",
-                                 "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed"]
+                                 "ci_low_pct", "ci_high_pct", "n_obs", "p_value", "suppressed",
+                                 "se_pct", "deff", "cv", "unreliable"]
 
 
 @pytest.mark.parametrize("x,lang,decimals,expected", [

@@ -9,7 +9,7 @@ Layout::
     _build/<edition>-<country>-<lang>-by-<by>/
         index.html            every unit against the nation (CIs shown)
         units/<code>.html     one page per unit
-        estimates.csv         the 11 contract columns, then by, unit
+        estimates.csv         the 15 contract columns, then by, unit
         manifest.json         per report: cache key, hit or miss, seconds
         assets/
 
