@@ -117,4 +117,4 @@ def test_contact_check_is_linear_in_the_text_length():
     t0 = time.perf_counter()
     assert content.EMAIL_RE.search("x" * 400_000 + "@") is None
     assert time.perf_counter() - t0 < 5  # quadratic: hours; linear: milliseconds
-    assert content.EMAIL_RE.search("skriv til anne.b+x@kommune-a.dk i dag").group() == "anne.b+x@kommune-a.dk"
+    assert content.EMAIL_RE.search("skriv til anne.b+x@example.org i dag").group() == "anne.b+x@example.org"
