@@ -124,7 +124,7 @@ def test_failing_report_does_not_stop_the_others_and_state_does_not_leak(tmp_pat
     assert sorted(m["unit"] for m in metas) == ["1", "3"]
 
     # the next build runs only the failed report again; --force runs them all
-    from barometer.engine import fanout
+    from barometer.build import fanout
 
     class Stop(Exception):
         pass
