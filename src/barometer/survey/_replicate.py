@@ -533,20 +533,10 @@ class ReplicateDesign:
                     theta = rn
             v = d._coldiag_var(theta, est)
             return pd.DataFrame({by: levels[used], "estimate": est, "se": np.sqrt(v)})
-        out = []
-        for lv in used:
-            dom = self.subset(codes == lv)
-            if statistic == "ratio":
-                if denominator is None:
-                    raise ValueError("statistic='ratio' needs denominator=")
-                e = dom.ratio(y, denominator)
-                out.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
-            elif statistic == "ciprop":
-                r = dom.ciprop(y, **kw)
-                out.append({by: levels[lv], "estimate": r.estimate, "se": r.se, "ci_l": r.ci[0], "ci_u": r.ci[1]})
-            else:
-                raise ValueError(f"unknown statistic {statistic!r}: mean, total, ratio or ciprop")
-        return pd.DataFrame(out)
+        from ._results import domain_row
+
+        return pd.DataFrame([domain_row(self.subset(codes == lv), statistic, {by: levels[lv]}, y, denominator, **kw)
+                             for lv in used])
 
     def glm(self, formula: str, family: str = "gaussian", chunk: int = 16):
         """R ``svyglm(formula, design, family)`` on a replicate design

@@ -121,3 +121,20 @@ class GLMResult:
         return pd.DataFrame(
             {"estimate": self.params, "se": self.se, "t": self.tvalues, "p": self.pvalues}
         )
+
+
+def domain_row(dom, statistic: str, label: dict, y: str, denominator=None, **kw) -> dict:
+    """One row of ``by`` (R ``svyby``) computed on one domain: ``mean``, ``total``,
+    ``ratio`` or ``ciprop``.  Shared by linearisation and replicate designs."""
+    if statistic in ("mean", "total"):
+        e = getattr(dom, statistic)(y)
+        return {**label, "estimate": e.estimate, "se": e.se}
+    if statistic == "ratio":
+        if denominator is None:
+            raise ValueError("statistic='ratio' needs denominator=")
+        e = dom.ratio(y, denominator)
+        return {**label, "estimate": e.estimate, "se": e.se}
+    if statistic == "ciprop":
+        r = dom.ciprop(y, **kw)
+        return {**label, "estimate": r.estimate, "se": r.se, "ci_l": r.ci[0], "ci_u": r.ci[1]}
+    raise ValueError(f"unknown statistic {statistic!r}: mean, total, ratio or ciprop")

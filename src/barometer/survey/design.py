@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 
 from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
-from ._results import CIProp, Estimate, GLMResult, tquantile  # noqa: F401 - the result types, re-exported
+from ._results import CIProp, Estimate, GLMResult, domain_row, tquantile  # noqa: F401 - the result types, re-exported
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
@@ -499,23 +499,7 @@ class Design:
             v[np.isnan(est)] = np.nan  # R: 0/0 weights in an empty calibrated domain
             return pd.DataFrame({by: levels[used], "estimate": est, "se": np.sqrt(v)})
         for lv in used:
-            dom = self.subset(codes == lv)
-            if statistic == "mean":
-                e = dom.mean(y)
-                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
-            elif statistic == "total":
-                e = dom.total(y)
-                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
-            elif statistic == "ratio":
-                if denominator is None:
-                    raise ValueError("statistic='ratio' needs denominator=")
-                e = dom.ratio(y, denominator)
-                rows.append({by: levels[lv], "estimate": e.estimate, "se": e.se})
-            elif statistic == "ciprop":
-                r = dom.ciprop(y, **kw)
-                rows.append({by: levels[lv], "estimate": r.estimate, "se": r.se, "ci_l": r.ci[0], "ci_u": r.ci[1]})
-            else:
-                raise ValueError(f"unknown statistic {statistic!r}: mean, total, ratio or ciprop")
+            rows.append(domain_row(self.subset(codes == lv), statistic, {by: levels[lv]}, y, denominator, **kw))
         return pd.DataFrame(rows)
 
     # ------------------------------------------- descriptive statistics (issue 15)
