@@ -398,6 +398,11 @@ def collect_estimates(cfg: BuildConfig, chapters: list[Chapter], work: Path, ds,
         if (work / "figures" / f"{fig_id}.svg").exists():
             (work / "figures" / f"{fig_id}.csv").write_text(to_csv_text(rows), encoding="utf-8")
     shutil.rmtree(est_dir)
+    from .. import figtimings
+
+    timings = figtimings.collect(work)  # never published; printed with the build's timings option
+    if getattr(cfg, "timings", False):
+        print(figtimings.table(timings))
     return est, _check_targets(cfg, est, ds)
 
 
