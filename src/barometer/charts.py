@@ -62,6 +62,7 @@ class Drawing:
     """One chart as a Vega-Lite specification per layout (by :data:`LAYOUTS` name)."""
 
     specs: dict
+    build_ms: float = 0.0  # how long the builder took (the figure's "spec" time)
 
     @property
     def wide(self) -> dict:
@@ -69,7 +70,11 @@ class Drawing:
 
 
 def _drawing(build, *args, **kwargs) -> Drawing:
-    return Drawing({lay.name: build(*args, layout=lay, **kwargs) for lay in LAYOUTS})
+    import time
+
+    t = time.perf_counter()
+    specs = {lay.name: build(*args, layout=lay, **kwargs) for lay in LAYOUTS}
+    return Drawing(specs, build_ms=1000 * (time.perf_counter() - t))
 
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"
