@@ -120,7 +120,8 @@
     if (!frame || !still) return null;
     var parts;
     try { parts = JSON.parse(frame.textContent); } catch (e) { return null; }
-    return parts.head + still.outerHTML + parts.foot;
+    // XML, not outerHTML: HTML serialisation writes &nbsp;, which an SVG file may not contain
+    return parts.head + new XMLSerializer().serializeToString(still) + parts.foot;
   }
 
   function svgToPngUrl(text) {

@@ -219,7 +219,7 @@ class FigureBlocks:
     def source_lines(self, n_text: str, ds) -> list[str]:
         """What a downloaded chart says under itself: source and edition, N,
         publisher and (for the synthetic sample) the synthetic-data notice."""
-        lines = [i18n.t("figure_source", self.lang, survey=ds.codebook.meta["survey"].rstrip("."), year=self.edition),
+        lines = [i18n.t("figure_source", self.lang, survey=survey_name(ds, self.lang).rstrip("."), year=self.edition),
                  n_text, i18n.t("figure_publisher", self.lang, publisher=i18n.t("publisher", self.lang))]
         if ds.synthetic:
             lines.append(i18n.t("synthetic_banner", self.lang))
@@ -239,11 +239,11 @@ class FigureBlocks:
         number = self.numbers[fig_id]
         embed = templates.render("blocks/figure_embed.html.j2", page=page, fig_id=fig_id, alt=alt,
                                  headline=headline, source=i18n.t("figure_source", self.lang,
-                                                                  survey=ds.codebook.meta["survey"].rstrip("."),
+                                                                  survey=survey_name(ds, self.lang).rstrip("."),
                                                                   year=self.edition)).strip()
         return {"id": fig_id, "number": number, "anchor": anchor, "headline": headline, "caption": caption,
                 "chapter": self.chapter, "page": page, "n": n_text,
-                "source": ds.codebook.meta["survey"], "edition": self.edition, "country": self.country,
+                "source": survey_name(ds, self.lang), "edition": self.edition, "country": self.country,
                 "language": self.lang, "publisher": publisher,
                 "cite": i18n.t("figure_cite", self.lang, publisher=publisher, edition=edition, number=number,
                                headline=headline.rstrip(".")),
@@ -406,7 +406,7 @@ class FigureBlocks:
         else:
             headline = spec["headline"][self.lang].format(**values)
         caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
-                           + [f"{pop_label}: {n_text}.", ds_no.codebook.meta["survey"] + ".",
+                           + [f"{pop_label}: {n_text}.", survey_name(ds_no, self.lang) + ".",
                               i18n.t("dk_no_tested", self.lang)])
         self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
                     headline=headline, caption=caption, n_text=f"{pop_label}: {n_text}.")
@@ -471,6 +471,12 @@ class FigureBlocks:
             if spec is not None or chart is not None:
                 with timer("png") if timer else contextlib.nullcontext():
                     (figs / f"{fig_id}.png").write_bytes(charts.png_of(svg))
+
+
+def survey_name(ds, lang: str) -> str:
+    """The survey a dataset comes from, as its codebook names it (in ``lang`` where it gives both)."""
+    name = ds.codebook.meta["survey"]
+    return name[lang] if isinstance(name, dict) else name
 
 
 def _script_json(obj) -> str:
