@@ -83,14 +83,23 @@ def old_path(mod, kind: str, data) -> None:
     assert svg.startswith("<svg")
 
 
+STEPS: dict[str, list[float]] = {"spec": [], "svg wide": [], "svg narrow": [], "png": []}
+
+
 def new_path(kind: str, data) -> None:
     from barometer import charts
 
-    drawing = charts.grouped(data, "da") if kind == "grouped" else charts.bars_ci(data, "da")
-    specs = charts.specs(drawing, description="Søjlediagram.")
-    svgs = {k: charts.svg_of(v) for k, v in specs.items()}
+    def step(name, fn, *args):
+        t = time.perf_counter()
+        out = fn(*args)
+        STEPS[name].append(1000 * (time.perf_counter() - t))
+        return out
+
+    specs = step("spec", lambda: charts.specs(
+        charts.grouped(data, "da") if kind == "grouped" else charts.bars_ci(data, "da"), description="Søjlediagram."))
+    svgs = {k: step(f"svg {k}", charts.svg_of, v) for k, v in specs.items()}
     head, foot = charts.frame(svgs["wide"], "Overskrift", ["Kilde: Innovationsbarometeret.", "N = 1.942."])
-    charts.png_of(head + svgs["wide"] + foot)
+    step("png", charts.png_of, head + svgs["wide"] + foot)
 
 
 def timed(fn, *args) -> tuple[float, float]:
@@ -109,6 +118,8 @@ def main() -> int:
     inputs = chart_inputs(args.edition)
     old_path(mod, inputs[0][1], inputs[0][2])  # vl-convert's JavaScript runtime starts on the first call
     new_path(inputs[0][1], inputs[0][2])
+    for v in STEPS.values():
+        v.clear()
     print(f"{'figure':<28} {'old ms':>8} {'new ms':>8} {'ratio':>6}   {'old cpu':>8} {'new cpu':>8}")
     totals = {"old": [], "new": [], "old_cpu": [], "new_cpu": []}
     for fig_id, kind, data in inputs:
@@ -124,6 +135,7 @@ def main() -> int:
     med = {k: statistics.median(v) for k, v in totals.items()}
     print(f"{'median':<28} {med['old']:8.1f} {med['new']:8.1f} {med['old'] / med['new']:6.2f}   "
           f"{med['old_cpu']:8.1f} {med['new_cpu']:8.1f}")
+    print("new path, median ms per step: " + ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in STEPS.items()))
     print(f"figures: {len(inputs)}; old total {sum(totals['old']) / 1000:.2f} s, new total "
           f"{sum(totals['new']) / 1000:.2f} s: {sum(totals['old']) / sum(totals['new']):.2f}x")
     return 0
