@@ -205,7 +205,7 @@ class FigureBlocks:
                 "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, lang=self.lang,
                 number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
                 alt=alt, svgs={k: Markup(v) for k, v in svgs.items()},
-                specs={k: Markup(_script_json(v)) for k, v in specs.items()},
+                specs={k: Markup(_script_json({f: x for f, x in v.items() if f != "$schema"})) for k, v in specs.items()},
                 frame=Markup(_script_json({"head": head, "foot": foot})),
                 csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
                 embed=meta["embed"], t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS},
