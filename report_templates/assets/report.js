@@ -4,29 +4,59 @@
  * to figures/<id>.{svg,png,csv}.  Browsers ignore the download attribute for
  * file:// links, so from file:// the files are made in the page instead: the
  * CSV from the figure's embedded rows of estimates.csv, the SVG from the
- * static chart, the PNG from the chart's Vega view.
+ * static chart in its frame (headline, source, N, publisher, notice), the PNG
+ * drawn from that SVG.
  * It loads nothing from the network (the Vega libraries are in assets/vendor/). */
 (function () {
   "use strict";
 
+  /* Each figure carries its chart in two layouts (wide, narrow); the one drawn is the one the CSS
+   * shows as static SVG: narrow below 40rem.  Crossing that width draws the chart again. */
+  var NARROW = window.matchMedia ? window.matchMedia("(max-width: 40rem)") : null;
+
+  function layoutSpec(fig) {
+    var want = NARROW && NARROW.matches ? "narrow" : "wide";
+    var script = fig.querySelector('script.vega-spec[data-layout="' + want + '"]') ||
+      fig.querySelector("script.vega-spec");
+    return script ? { layout: script.getAttribute("data-layout"), text: script.textContent } : null;
+  }
+
+  function embedChart(fig) {
+    var live = fig.querySelector(".chart-live");
+    var still = fig.querySelector(".chart-static");
+    var chosen = layoutSpec(fig);
+    if (!chosen || !live || !still || fig.getAttribute("data-layout") === chosen.layout) return;
+    var spec;
+    try { spec = JSON.parse(chosen.text); } catch (e) { return; }
+    window.vegaEmbed(live, spec, { mode: "vega-lite", renderer: "svg", actions: false })
+      .then(function (result) {
+        if (fig.vegaView && fig.vegaView !== result.view) fig.vegaView.finalize();
+        live.hidden = false;
+        still.hidden = true;
+        fig.setAttribute("data-layout", chosen.layout);
+        fig.classList.add("chart-is-live");
+        fig.vegaView = result.view;
+      })
+      .catch(function () { live.hidden = true; still.hidden = false; });
+  }
+
   function embedCharts() {
     if (typeof window.vegaEmbed !== "function") return;
     var figures = document.querySelectorAll("figure.report-figure");
-    Array.prototype.forEach.call(figures, function (fig) {
-      var script = fig.querySelector("script.vega-spec");
-      var live = fig.querySelector(".chart-live");
-      var still = fig.querySelector(".chart-static");
-      if (!script || !live || !still) return;
-      var spec;
-      try { spec = JSON.parse(script.textContent); } catch (e) { return; }
-      window.vegaEmbed(live, spec, { mode: "vega-lite", renderer: "svg", actions: false })
-        .then(function (result) {
-          live.hidden = false;
-          still.hidden = true;
-          fig.classList.add("chart-is-live");
-          fig.vegaView = result.view;
-        })
-        .catch(function () { live.hidden = true; still.hidden = false; });
+    Array.prototype.forEach.call(figures, embedChart);
+    if (NARROW && NARROW.addEventListener) {
+      NARROW.addEventListener("change", function () { Array.prototype.forEach.call(figures, embedChart); });
+    }
+  }
+
+  /* The embed code names the figure's files relatively; served over http(s), it gets absolute addresses. */
+  function setupEmbed() {
+    if (!/^https?:$/.test(window.location.protocol)) return;
+    var codes = document.querySelectorAll("textarea.embed-code");
+    Array.prototype.forEach.call(codes, function (code) {
+      code.value = code.value.replace(/(href|src)="([^"]*)"/g, function (m, attr, url) {
+        return attr + '="' + new URL(url, window.location.href).href + '"';
+      });
     });
   }
 
@@ -82,11 +112,24 @@
     document.body.removeChild(a);
   }
 
-  function svgToPngUrl(svg) {
+  /* The downloaded chart: the static wide SVG inside the frame the build made (headline above, source,
+   * N, publisher and the synthetic-data notice below), the same picture as figures/<id>.svg. */
+  function framedSvg(fig) {
+    var frame = fig.querySelector("script.figure-frame");
+    var still = fig.querySelector(".chart-static .chart-wide svg") || fig.querySelector(".chart-static svg");
+    if (!frame || !still) return null;
+    var parts;
+    try { parts = JSON.parse(frame.textContent); } catch (e) { return null; }
+    // XML, not outerHTML: HTML serialisation writes &nbsp;, which an SVG file may not contain
+    return parts.head + new XMLSerializer().serializeToString(still) + parts.foot;
+  }
+
+  function svgToPngUrl(text) {
     return new Promise(function (resolve, reject) {
       var img = new Image();
-      var box = svg.viewBox && svg.viewBox.baseVal;
-      var w = (box && box.width) || svg.clientWidth, h = (box && box.height) || svg.clientHeight;
+      var root = text.slice(0, text.indexOf(">"));
+      var w = parseFloat((/ width="([0-9.]+)"/.exec(root) || [])[1]);
+      var h = parseFloat((/ height="([0-9.]+)"/.exec(root) || [])[1]);
       img.onload = function () {
         var canvas = document.createElement("canvas");
         canvas.width = 2 * w;
@@ -97,13 +140,12 @@
         resolve(canvas.toDataURL("image/png"));
       };
       img.onerror = reject;
-      img.src = URL.createObjectURL(new Blob([svg.outerHTML], { type: "image/svg+xml" }));
+      img.src = URL.createObjectURL(new Blob([text], { type: "image/svg+xml" }));
     });
   }
 
   function pngUrl(fig) {
-    if (fig.vegaView) return fig.vegaView.toImageURL("png", 2);
-    return svgToPngUrl(fig.querySelector(".chart-static svg"));
+    return svgToPngUrl(framedSvg(fig));
   }
 
   /* From file:// the links get blob:/data: URLs made in the page, so that a
@@ -119,14 +161,14 @@
       var svg = fig.querySelector('a[data-format="svg"]');
       var png = fig.querySelector('a[data-format="png"]');
       var rows = fig.querySelector("script.figure-csv");
-      var still = fig.querySelector(".chart-static svg");
+      var framed = framedSvg(fig);
       if (csv && rows) {
         csv.href = URL.createObjectURL(new Blob([rows.textContent], { type: "text/csv;charset=utf-8" }));
       }
-      if (svg && still) {
-        svg.href = URL.createObjectURL(new Blob([still.outerHTML], { type: "image/svg+xml" }));
+      if (svg && framed) {
+        svg.href = URL.createObjectURL(new Blob([framed], { type: "image/svg+xml" }));
       }
-      if (!png || !menu) return;
+      if (!png || !menu || !framed) return;
       var pending = null;
       function preparePng() {
         if (!pending) {
@@ -150,6 +192,7 @@
   function start() {
     setupShare();
     setupDownloads();
+    setupEmbed();
     embedCharts();
   }
 

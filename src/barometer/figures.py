@@ -13,6 +13,7 @@ does this.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 
@@ -20,13 +21,14 @@ import pandas as pd
 from markupsafe import Markup
 
 from . import charts, disclosure, display, i18n, templates
+from .figtimings import Timer
 from .estimates import ALPHA, COLUMNS, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
 from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
-                "download_csv")
+                "download_csv", "download_reader_csv", "download_json", "embed_figure", "embed_hint")
 
 
 def data_table(rows: pd.DataFrame, lang: str, name) -> str:
@@ -100,8 +102,6 @@ class FigureBlocks:
     """Figures, tables and key figures of a chapter (mixed into Chapter)."""
 
     def caption(self, fig_id: str, rows: pd.DataFrame, extra: str = "") -> str:
-        from .measures import population_mask
-
         spec = self.figure_spec(fig_id)
         ds = self.data(spec.get("data_country"))
         parts = []
@@ -113,17 +113,25 @@ class FigureBlocks:
         if q:
             parts.append(i18n.t("question", self.lang, q=q))
         parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
-        if spec.get("type") == "by_population":  # N of the whole population the groups come from
-            n = int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
-        elif is_test(spec):  # N of the test: the respondents in the models, not a bar's base
-            n = analysis_n(ds.df, spec)
-        else:
-            n = int(rows["n_obs"].max()) if len(rows) else 0
-        parts.append(i18n.t("n_obs", self.lang, n=i18n.number(n, self.lang)))
+        parts.append(i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang)))
         parts.append(i18n.t("ci_note", self.lang))
         if rows["p_value"].notna().any() and "*" not in " ".join(parts):
             parts.append(i18n.t("significant_note", self.lang))
         return " ".join(parts)
+
+    def figure_n(self, fig_id: str, rows: pd.DataFrame) -> int:
+        """The N a figure's caption and downloads give: the analysis N (for a
+        test, the respondents in the models; for groups of one population, that
+        population), never a bar's base unless the figure is one base."""
+        from .measures import population_mask
+
+        spec = self.figure_spec(fig_id)
+        ds = self.data(spec.get("data_country"))
+        if spec.get("type") == "by_population":  # N of the whole population the groups come from
+            return int((population_mask(ds.df, spec["population"]) & ds.df[f"m_{spec['measure']}"].notna()).sum())
+        if is_test(spec):  # N of the test: the respondents in the models, not a bar's base
+            return analysis_n(ds.df, spec)
+        return int(rows["n_obs"].max()) if len(rows) else 0
 
     def alt_text(self, headline: str, rows: pd.DataFrame, table_labels: dict[str, str]) -> str:
         """What a screen reader says for a chart: its headline and every value."""
@@ -140,13 +148,19 @@ class FigureBlocks:
         return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values=values[:-1] if values.endswith(".") else values)
 
     def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
-               caption: str | None = None, table_labels: dict[str, str] | None = None) -> None:
+               caption: str | None = None, table_labels: dict[str, str] | None = None,
+               n_text: str | None = None) -> None:
         """Show a numbered figure and save its rows of the estimates table.
 
-        The figure has a number, a headline, the chart (static SVG, replaced in
-        the browser by the same chart drawn interactively from its Vega-Lite
-        specification), a caption, share and download actions and a data table.
+        The figure has a number, a headline, the chart (static SVG in a wide and
+        a narrow layout, replaced in the browser by the same chart drawn
+        interactively from its Vega-Lite specification), a caption, share,
+        download and embed actions and a data table.  ``chart``: a
+        :class:`barometer.charts.Drawing` (or one Altair chart, drawn in one
+        layout); ``n_text``: the N the downloads give, where the caption's is
+        not :meth:`figure_n` (e.g. one per country).
         """
+        timer = Timer(fig_id)
         spec = self.figure_spec(fig_id)
         if fig_id not in self.numbers:
             raise ParameterError(f"figure {fig_id!r} does not belong to the {self.country!r} build "
@@ -168,25 +182,78 @@ class FigureBlocks:
             headline = tidy_stops(spec.get("headline", {}).get(self.lang, "").format(**self.values(rows)))
         check_headline(fig_id, headline, is_test(spec) or bool(rows["p_value"].notna().any()))
         caption = caption if caption is not None else self.caption(fig_id, rows)
-        svg = charts.to_svg(chart)
-        vl = charts.to_spec(chart)
-        anchor = figure_anchor(fig_id)
         labels = table_labels or {}
-        spec_json = json.dumps({k: v for k, v in vl.items() if k != "$schema"}, ensure_ascii=False,
-                               separators=(",", ":")).replace("<", "\\u003c")  # inert inside <script>
-        csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
-        if "</" in csv_text:
-            raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
-        display.show_html(templates.render(
-            "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id,
-            number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
-            alt=self.alt_text(headline, rows, labels), svg=Markup(svg), spec_json=Markup(spec_json),
-            csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
-            t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS}, data_table=Markup(self._data_table(rows, labels))))
-        self._save(fig_id, rows, svg=svg, chart=chart, spec=vl)
+        alt = self.alt_text(headline, rows, labels)
+        with timer("spec"):  # the builders made the dicts; an Altair chart is turned into one here
+            drawing = chart if isinstance(chart, charts.Drawing) else charts.Drawing({"wide": charts.spec_of(chart)})
+            specs = charts.specs(drawing, description=alt)
+        timer.ms["spec"] += drawing.build_ms
+        with timer("svg"):
+            svgs = {name: charts.svg_of(vl) for name, vl in specs.items()}
+        with timer("page"):
+            anchor = figure_anchor(fig_id)
+            if n_text is None:
+                n_text = i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang))
+            ds = self.data(spec.get("data_country"))
+            meta = self.figure_meta(fig_id, headline, caption, n_text, alt)
+            head, foot = charts.frame(svgs["wide"], headline, self.source_lines(n_text, ds), title=alt)
+            csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
+            if "</" in csv_text:
+                raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
+            reader = reader_csv(rows, self.lang, self._row_name(labels))
+            display.show_html(templates.render(
+                "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, lang=self.lang,
+                number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
+                alt=alt, svgs={k: Markup(v) for k, v in svgs.items()},
+                specs={k: Markup(_script_json({f: x for f, x in v.items() if f != "$schema"})) for k, v in specs.items()},
+                frame=Markup(_script_json({"head": head, "foot": foot})),
+                csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
+                embed=meta["embed"], t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS},
+                data_table=Markup(self._data_table(rows, labels))))
+        self._save(fig_id, rows, svg=head + svgs["wide"] + foot, spec=specs["wide"], reader_csv=reader,
+                   timer=timer)
         if self.output_dir is not None:
-            write_metadata(self.output_dir, {"id": fig_id, "number": self.numbers[fig_id], "anchor": anchor,
-                                             "headline": headline, "caption": caption, "chapter": self.chapter})
+            write_metadata(self.output_dir, meta)
+        timer.done(self.output_dir)
+
+    def source_lines(self, n_text: str, ds) -> list[str]:
+        """What a downloaded chart says under itself: source and edition, N,
+        publisher and (for the synthetic sample) the synthetic-data notice."""
+        lines = [i18n.t("figure_source", self.lang, survey=survey_name(ds, self.lang).rstrip("."), year=self.edition),
+                 n_text, i18n.t("figure_publisher", self.lang, publisher=i18n.t("publisher", self.lang))]
+        if ds.synthetic:
+            lines.append(i18n.t("synthetic_banner", self.lang))
+        return lines
+
+    def figure_meta(self, fig_id: str, headline: str, caption: str, n_text: str, alt: str) -> dict:
+        """``figures/<id>.json``: what the PDF lists of a figure and what a
+        reuser needs to cite it (and the embed snippet)."""
+        import datetime
+
+        spec = self.figure_spec(fig_id)
+        ds = self.data(spec.get("data_country"))
+        anchor = figure_anchor(fig_id)
+        page = f'{self.meta["slug"]}.html#{anchor}'
+        publisher = i18n.t("publisher", self.lang)
+        edition = i18n.t("edition_title", self.lang, edition=self.edition)
+        number = self.numbers[fig_id]
+        embed = templates.render("blocks/figure_embed.html.j2", page=page, fig_id=fig_id, alt=alt,
+                                 headline=headline, source=i18n.t("figure_source", self.lang,
+                                                                  survey=survey_name(ds, self.lang).rstrip("."),
+                                                                  year=self.edition)).strip()
+        return {"id": fig_id, "number": number, "anchor": anchor, "headline": headline, "caption": caption,
+                "chapter": self.chapter, "page": page, "n": n_text,
+                "source": survey_name(ds, self.lang), "edition": self.edition, "country": self.country,
+                "language": self.lang, "publisher": publisher,
+                "cite": i18n.t("figure_cite", self.lang, publisher=publisher, edition=edition, number=number,
+                               headline=headline.rstrip(".")),
+                "synthetic": bool(ds.synthetic),
+                "notice": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", self.lang),
+                "built": datetime.date.today().isoformat(),
+                "files": {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png",
+                          "csv": f"figures/{fig_id}.csv", "reader_csv": f"figures/{fig_id}.{self.lang}.csv",
+                          "vega_lite": f"figures/{fig_id}.vl.json"},
+                "embed": embed}
 
     def protect(self, fig_id: str, rows: pd.DataFrame) -> pd.DataFrame:
         """Disclosure control of a figure's rows, to apply before drawing its chart
@@ -194,6 +261,10 @@ class FigureBlocks:
         return disclosure.protect(rows, partition=bool(self.figure_spec(fig_id).get("partition")))
 
     def _data_table(self, rows: pd.DataFrame, labels: dict[str, str]) -> str:
+        return data_table(rows, self.lang, self._row_name(labels))
+
+    def _row_name(self, labels: dict[str, str]):
+        """What a row of a figure is called in its data table and reader CSV."""
         def name(r) -> str:
             if re.fullmatch(r"[0-9]{4}", str(r.category)):  # edition comparison: measure and edition
                 return labels.get(f"{r.measure}@{r.category}") or \
@@ -201,7 +272,7 @@ class FigureBlocks:
             key = r.category or r.measure
             return labels.get(key) or self._label_or(key, r.country)
 
-        return data_table(rows, self.lang, name)
+        return name
 
     def _label_or(self, key: str, country: str | None = None) -> str:
         """A reader's label for a measure, count, category or figure id."""
@@ -335,10 +406,10 @@ class FigureBlocks:
         else:
             headline = spec["headline"][self.lang].format(**values)
         caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
-                           + [f"{pop_label}: {n_text}.", ds_no.codebook.meta["survey"] + ".",
+                           + [f"{pop_label}: {n_text}.", survey_name(ds_no, self.lang) + ".",
                               i18n.t("dk_no_tested", self.lang)])
         self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
-                    headline=headline, caption=caption)
+                    headline=headline, caption=caption, n_text=f"{pop_label}: {n_text}.")
         display.show_html(str(templates.macro("blocks/text.html.j2", "prose")(self.country_differences(rows))))
         return rows
 
@@ -378,9 +449,10 @@ class FigureBlocks:
 
     # -- files -------------------------------------------------------------------------
     def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
-              spec: dict | None = None) -> None:
+              spec: dict | None = None, reader_csv: str | None = None, timer: "Timer | None" = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
-        under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
+        under ``figures/``: Vega-Lite JSON, SVG, PNG (from that SVG) and the
+        reader's CSV (the build adds the CSV of its rows of ``estimates.csv``)."""
         rows = with_reliability(rows)
         cols = COLUMNS + [c for c in self.EXTRA_COLUMNS if c in rows.columns]
         self.estimates.append(rows[cols])
@@ -394,5 +466,62 @@ class FigureBlocks:
             (figs / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
             if spec is not None:
                 (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
-            if chart is not None:
-                (figs / f"{fig_id}.png").write_bytes(charts.to_png(chart))
+            if reader_csv is not None:
+                (figs / f"{fig_id}.{self.lang}.csv").write_bytes(reader_csv.encode("utf-8-sig"))
+            if spec is not None or chart is not None:
+                with timer("png") if timer else contextlib.nullcontext():
+                    (figs / f"{fig_id}.png").write_bytes(charts.png_of(svg))
+
+
+def survey_name(ds, lang: str) -> str:
+    """The survey a dataset comes from, as its codebook names it (in ``lang`` where it gives both)."""
+    name = ds.codebook.meta["survey"]
+    return name[lang] if isinstance(name, dict) else name
+
+
+def _script_json(obj) -> str:
+    """JSON that is inert inside a ``<script>`` block."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def _excel_number(x, lang: str, decimals: int) -> str:
+    """A number as a spreadsheet in ``lang`` reads it: no thousands mark, the
+    local decimal mark ("42,7" in Danish); blank when missing."""
+    if x is None or pd.isna(x):
+        return ""
+    s = f"{float(x):.{decimals}f}"
+    return s.replace(".", ",") if lang == "da" else s
+
+
+def _excel_p(p, lang: str) -> str:
+    """A p-value with three significant digits ("0,0123", "1,2e-07"), so a small one is not read as 0."""
+    if p is None or pd.isna(p):
+        return ""
+    s = f"{float(p):.3g}"
+    return s.replace(".", ",") if lang == "da" else s
+
+
+def reader_csv(rows: pd.DataFrame, lang: str, name) -> str:
+    """A figure's rows for a reader's spreadsheet: labels and column names in
+    ``lang`` (the data table's, ``name(row)``), numbers as Excel in that
+    language reads them (Danish: ``;`` between columns and a decimal comma).
+    The caller writes it with a UTF-8 byte-order mark, so Excel reads æøå.
+    Every number is the row's of ``estimates.csv``, rounded to one decimal
+    (N whole, p to three significant digits); a suppressed row has blank numbers and says why."""
+    import csv
+    import io
+
+    sep = ";" if lang == "da" else ","
+    head = [i18n.t(k, lang) for k in ("col_category", "col_country", "percent_axis", "csv_ci_low", "csv_ci_high",
+                                      "col_n", "col_p", "csv_note")]
+    buf = io.StringIO()
+    w = csv.writer(buf, delimiter=sep, lineterminator="\r\n")
+    w.writerow(head)
+    for r in disclosure.blank(rows).itertuples():
+        suppressed = bool(r.suppressed)
+        f = format_row(r, lang)
+        note = i18n.t("suppressed", lang) if suppressed else (i18n.t("unreliable_mark", lang) if f.unreliable else "")
+        w.writerow([name(r), i18n.t("country_" + r.country, lang), _excel_number(r.estimate_pct, lang, 1),
+                    _excel_number(r.ci_low_pct, lang, 1), _excel_number(r.ci_high_pct, lang, 1),
+                    "" if pd.isna(r.n_obs) else str(int(r.n_obs)), _excel_p(r.p_value, lang), note])
+    return buf.getvalue()

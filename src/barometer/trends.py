@@ -99,11 +99,15 @@ def split_rows(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     return df.sort_values(["category", "measure"], kind="stable").reset_index(drop=True)
 
 
+def _n_text(ch, rows: pd.DataFrame) -> str:
+    """The N of each edition's rows, as the caption and the downloads give it."""
+    n = rows.groupby("category")["n_obs"].max()
+    return i18n.t("n_obs", ch.lang, n=", ".join(f"{e}: {i18n.number(v, ch.lang)}" for e, v in n.items()))
+
+
 def _caption(ch, fig_id: str, rows: pd.DataFrame, tested: bool = False) -> str:
     spec = ch.figure_spec(fig_id)
-    n = rows.groupby("category")["n_obs"].max()
-    ns = ", ".join(f"{e}: {i18n.number(v, ch.lang)}" for e, v in n.items())
-    return " ".join([spec["caption"][ch.lang], i18n.t("n_obs", ch.lang, n=ns), i18n.t("ci_note", ch.lang)]
+    return " ".join([spec["caption"][ch.lang], _n_text(ch, rows), i18n.t("ci_note", ch.lang)]
                     + ([i18n.t("trend_tested", ch.lang)] if tested else []))
 
 
@@ -119,7 +123,7 @@ def trend_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     chart_data["value_text"] = [t + " *" if s else t for t, s in zip(chart_data["value_text"], sig)]
     headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
     ch.figure(fig_id, rows[COLUMNS], charts.trend(chart_data, ch.lang), headline=headline,
-              caption=_caption(ch, fig_id, rows, tested=True))
+              caption=_caption(ch, fig_id, rows, tested=True), n_text=_n_text(ch, rows))
     if "after" in ch.figure_spec(fig_id):
         ch.prose(ch.figure_spec(fig_id)["after"], **_values(ch, rows))
     words = changes_text(ch, rows)
@@ -138,7 +142,7 @@ def split_figure(ch, data: dict[str, Dataset], fig_id: str) -> pd.DataFrame:
     headline = ch.figure_spec(fig_id)["headline"][ch.lang].format(**_values(ch, rows))
     ch.figure(fig_id, rows[COLUMNS], charts.bars_ci(chart_data, ch.lang, color_field="colour",
                                                     colors=charts.ROLE_COLOURS),
-              headline=headline, caption=_caption(ch, fig_id, rows),
+              headline=headline, caption=_caption(ch, fig_id, rows), n_text=_n_text(ch, rows),
               table_labels={f"{m}@{e}": lab for m, e, lab in zip(rows["measure"], rows["category"], chart_data["label"])})
     h = pd.concat([harmonisation.rows(m, editions(ch)) for m in ch.figure_spec(fig_id)["measures"]])
     notes = h[h["comparable"] == "no"].drop_duplicates(["edition", "note_en"])

@@ -12,6 +12,7 @@ Skipped, with the reason, when /usr/bin/chromium or Playwright is missing;
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -149,16 +150,19 @@ def test_every_page_loads_offline_without_errors_and_draws_every_chart(site, bro
     assert not OUTSIDE, f"requests outside file://: {OUTSIDE[:5]}"
 
 
-def test_static_svg_is_the_fallback_without_javascript(site, browser_context):
-    context = browser_context.browser.new_context(java_script_enabled=False)
+@pytest.mark.parametrize("width,shown,hidden", [(1280, "wide", "narrow"), (390, "narrow", "wide")])
+def test_static_svg_is_the_fallback_without_javascript(site, browser_context, width, shown, hidden):
+    context = browser_context.browser.new_context(java_script_enabled=False, viewport={"width": width, "height": 900})
     context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
     page = context.new_page()
     page.goto((site / "samarbejde.html").as_uri())
     figs = page.locator("figure.report-figure")
     assert figs.count() >= 2
-    for fig in figs.all():
-        assert fig.locator(".chart-static svg").is_visible()
-        assert fig.locator(".chart-static svg *").count() > 20
+    for fig in figs.all():  # the layout that fits the screen, drawn at its natural size
+        assert fig.locator(f".chart-static .chart-{shown} svg").is_visible()
+        assert fig.locator(f".chart-static .chart-{hidden} svg").is_hidden()
+        assert fig.locator(f".chart-static .chart-{shown} svg *").count() > 20
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     context.close()
 
 
@@ -197,12 +201,45 @@ def test_downloads_deliver_the_figures_rows_of_estimates_csv(site, browser_conte
             assert csv[1:] == [ln for ln in lines if ln.split(",", 1)[0] == fig_id], fig_id
             assert len(pd.read_csv(io.BytesIO(got["csv"]))) == (est["figure_id"] == fig_id).sum()
             assert b"<svg" in got["svg"][:200]
+            # the downloaded chart keeps its context: headline above, N, publisher and the synthetic notice below
+            svg_text = got["svg"].decode("utf-8")
+            meta = json.loads((site / "figures" / f"{fig_id}.json").read_text(encoding="utf-8"))
+            for part in (meta["headline"].split()[0], meta["publisher"], meta["notice"].split(":")[0]):
+                assert part in svg_text, (fig_id, part)
             assert got["png"][:8] == b"\x89PNG\r\n\x1a\n"
             checked += 1
         assert not problems, f"{path.name}: {problems}"
         page.close()
     assert checked == est.loc[est["figure_id"].isin([p.stem for p in (site / "figures").glob("*.svg")]),
                               "figure_id"].nunique()
+
+
+TEXT_SIZE = """() => Array.from(document.querySelectorAll('figure.report-figure')).map(fig => {
+  let min = Infinity;
+  fig.querySelectorAll('.chart-live svg text').forEach(t => {
+    const ctm = t.getScreenCTM();
+    if (!t.getBoundingClientRect().width || !ctm) return;
+    min = Math.min(min, parseFloat(getComputedStyle(t).fontSize) * Math.hypot(ctm.a, ctm.b));
+  });
+  return [fig.id, min];
+})"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_chart_text_is_at_least_11_px_on_a_phone_and_a_desktop(site, browser_context, width):
+    context = browser_context.browser.new_context(viewport={"width": width, "height": 900})
+    context.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    try:
+        for name in ("samarbejde.html", "norske-tal.html", "typer.html"):
+            page = context.new_page()
+            page.goto((site / name).as_uri())
+            _wait_for_charts(page)
+            sizes = page.evaluate(TEXT_SIZE)
+            assert sizes and all(size >= 11 for _, size in sizes), (name, width, sizes)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+            page.close()
+    finally:
+        context.close()
 
 
 def test_share_link_points_at_the_figure_and_is_copied(site, browser_context):

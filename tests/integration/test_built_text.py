@@ -30,8 +30,9 @@ def site(request, tmp_path_factory, built_2018_dk_da):
 def visible_text(path: Path) -> str:
     """What a reader sees (and a screen reader reads) of a page: no scripts, styles or markup."""
     text = path.read_text(encoding="utf-8")
-    # scripts, styles and the static chart (its SVG aria text is Vega's own: the chart-download work) go
-    text = re.sub(r"<(script|style|svg)\b.*?</\1>", " ", text, flags=re.S)
+    # scripts, styles, the static chart (its aria text is checked with the charts) and a figure's embed code
+    # (HTML to copy, naming the figure's files) go
+    text = re.sub(r"<(script|style|svg|textarea)\b.*?</\1>", " ", text, flags=re.S)
     text = re.sub(r'\s(?:aria-label|alt|title)="([^"]*)"', r"> \1 <", text)  # read aloud: keep
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 

@@ -43,11 +43,10 @@ def test_hostile_labels_are_escaped_in_figure_caption_table_and_chart(hostile_ch
     ch.figure("collab_partners", rows, chart, headline=f"Overskrift {HOSTILE}")
     markup = shown[-1]
     # the figure's own data blocks (Vega spec, CSV) are inert: no '<' survives inside them
-    blocks = re.findall(r'<script type="(?:application/json|text/csv)" class="(?:vega-spec|figure-csv)">(.*?)</script>',
-                        markup, flags=re.S)
-    assert len(blocks) == 2 and all("<" not in b for b in blocks)
-    rest = re.sub(r'<script type="(?:application/json|text/csv)" class="(?:vega-spec|figure-csv)">.*?</script>', "",
-                  markup, flags=re.S)
+    block = r'<script type="(?:application/json|text/csv)" class="(?:vega-spec|figure-frame|figure-csv)"[^>]*>(.*?)</script>'
+    blocks = re.findall(block, markup, flags=re.S)
+    assert len(blocks) == 4 and all("<" not in b for b in blocks)  # wide and narrow spec, download frame, CSV
+    rest = re.sub(block, "", markup, flags=re.S)
     assert "<script" not in rest and "<img" not in rest
     assert markup.count("&lt;script&gt;") >= 4  # headline, aria-label, caption (question), table rows
     svg = markup[markup.index("<svg"):markup.index("</svg>")]

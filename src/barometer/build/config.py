@@ -179,6 +179,9 @@ class BuildConfig(BaseConfig):
     """One edition: ``_build/<edition>-<country>-<lang>/``."""
 
     pdf: bool = option(True, "--no-pdf", "skip the PDF (faster, for drafts)", action="store_false")
+    timings: bool = option(False, "--timings", "print how long each figure took (spec, SVG, PNG, page; ms); "
+                           "a chapter from the cache shows the times of the run that made its entry",
+                           action="store_true")
 
 
 @dataclass(kw_only=True)

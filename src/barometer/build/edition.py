@@ -131,6 +131,11 @@ class EditionPlan:
         t0 = time.perf_counter()
         est, check = collect_estimates(cfg, work, ds, run.estimates_text(cache, tasks))
         timings["estimates"] = time.perf_counter() - t0
+        from .. import figtimings
+
+        figures = figtimings.collect(work)  # the chapters' per-figure times: printed, never published
+        if cfg.timings:
+            log(figtimings.table(figures))
         if ds.synthetic and not check["ok"].all():
             missed = check.loc[~check["ok"], ["country", "population", "measure", "published_pct", "estimate_pct"]]
             raise BuildError("the synthetic sample does not reproduce these published figures:\n"
