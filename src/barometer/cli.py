@@ -21,6 +21,7 @@ examples:
   python build.py --clean-cache                    # remove this checkout's cache, print how much was freed
   python build.py new-edition 2027 --from 2024     # scaffold a new edition, each value to revise marked TODO(2027)
   python build.py --check-edition 2027             # list what is still open in it
+  python build.py --serve --port 8000              # preview on http://127.0.0.1:8000/, rebuilt and reloaded on save
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
@@ -88,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
                          "(`python build.py new-edition 2027 --from 2024`), exit 2; OK and exit 0 when ready; "
                          "builds nothing")
     ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
+    # -- the preview (src/barometer/build/serve.py)
+    ap.add_argument("--serve", action="store_true",
+                    help="preview: serve the website (no PDF) on http://127.0.0.1:PORT/, rebuild (from the cache) "
+                         "when notebooks/, data/, report_templates/ or the package's code change, and reload "
+                         "the open page; a failed build shows in the page, the last good site stays; Ctrl-C stops")
+    ap.add_argument("--port", type=int, default=8000, metavar="N", help="port of --serve (default: 8000)")
     ap.add_argument("--jobs", type=int, default=0, metavar="N",
                     help="notebooks (chapters, or --by reports) run in parallel (default: the number of cores)")
     ap.add_argument("--force", action="store_true",
@@ -131,7 +138,7 @@ def main(argv=None) -> int:
 
     lifetime.install_signal_handlers()
     try:
-        return _run(args)
+        return _run(args, argv)
     except lifetime.Interrupted as exc:
         print(f"interrupted ({exc}): the build stopped; nothing was published and the previous output is "
               "unchanged", file=sys.stderr)
@@ -180,7 +187,7 @@ def _internal_error(exc: BaseException) -> int:
     return 1
 
 
-def _run(args) -> int:
+def _run(args, argv=()) -> int:
     if args.clean_cache:
         return _clean_cache(args)
     if args.check_edition is not None:
@@ -204,6 +211,10 @@ def _run(args) -> int:
     cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
                       frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
                       min_base=args.min_base, force=args.force, jobs=args.jobs, **_cache_options(args))
+    if args.serve:
+        from .build.serve import serve
+
+        return serve(cfg.target, list(argv), args.port)
     build(cfg)
     return 0
 
