@@ -173,9 +173,13 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
 
         preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
                     and codebook_path(cfg.edition, c).exists()]
+    from .keys import config_key_parts  # a chapter is keyed on the part of the report config it reads
+
     for ch in chapters:
         nb = cfg.notebook_dir / ch.notebook
-        ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing, "settings": cfg.settings()})
+        config_part, without = config_key_parts(cfg.edition, ch.id, nb)
+        ch.key = cache.key(nb, params, {"chapter": ch.id, "content_listing": listing, "settings": cfg.settings(),
+                                        "report_config": config_part}, without=without)
         meta = None if cfg.force else cache.lookup(ch.key)  # every file of the entry checked
         by_id[ch.id] = ch
         if meta is not None:
