@@ -177,13 +177,15 @@ class FigureBlocks:
         csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
         if "</" in csv_text:
             raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
-        display.show_html(templates.render(
-            "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id,
-            number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
+        number = f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}'
+        png = charts.to_png(chart)
+        display.show_html(display.FigureMarkup(templates.render(
+            "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, number=number, headline=headline,
             alt=self.alt_text(headline, rows, labels), svg=Markup(svg), spec_json=Markup(spec_json),
             csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
-            t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS}, data_table=Markup(self._data_table(rows, labels))))
-        self._save(fig_id, rows, svg=svg, chart=chart, spec=vl)
+            t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS}, data_table=Markup(self._data_table(rows, labels))),
+            spec=vl, svg=svg, png=png, text=f"{number}: {headline}"))
+        self._save(fig_id, rows, svg=svg, chart=chart, spec=vl, png=png)
         if self.output_dir is not None:
             write_metadata(self.output_dir, {"id": fig_id, "number": self.numbers[fig_id], "anchor": anchor,
                                              "headline": headline, "caption": caption, "chapter": self.chapter})
@@ -378,7 +380,7 @@ class FigureBlocks:
 
     # -- files -------------------------------------------------------------------------
     def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
-              spec: dict | None = None) -> None:
+              spec: dict | None = None, png: bytes | None = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
         under ``figures/``: Vega-Lite JSON, SVG, PNG and CSV (the same rows)."""
         rows = with_reliability(rows)
@@ -394,5 +396,5 @@ class FigureBlocks:
             (figs / f"{fig_id}.svg").write_text(svg, encoding="utf-8")
             if spec is not None:
                 (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
-            if chart is not None:
-                (figs / f"{fig_id}.png").write_bytes(charts.to_png(chart))
+            if png is not None or chart is not None:
+                (figs / f"{fig_id}.png").write_bytes(png if png is not None else charts.to_png(chart))
