@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import BarometerError
+from .errors import BarometerError, InputError
 
 EPILOG = """\
 examples:
@@ -188,6 +188,8 @@ def _internal_error(exc: BaseException) -> int:
 
 
 def _run(args, argv=()) -> int:
+    if args.serve and args.by:
+        raise InputError("--serve previews one edition's website; it does not take --by")
     if args.clean_cache:
         return _clean_cache(args)
     if args.check_edition is not None:

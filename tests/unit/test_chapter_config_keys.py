@@ -82,3 +82,9 @@ def test_literals_and_notebook_code():
     assert string_literals('ch.prose("method_frame")\nx = f"{a}_b"\ny = "two words"') == {"method_frame"}
     nb = '{"cells": [{"cell_type": "code", "source": ["a = 1\\n", "b"]}, {"cell_type": "markdown", "source": "c"}]}'
     assert notebook_code(nb) == "a = 1\nb"
+
+
+def test_another_chapters_figure_named_in_the_notebook_is_keyed_whole():
+    code = COLLAB_CODE + '\nch.xref("novelty")'
+    cfg = _edited(("figures", "novelty", "headline", "da"), "Nyt og genbrugt")
+    assert chapter_config_slice(cfg, "collab", code, WORDS) != chapter_config_slice(CONFIG, "collab", code, WORDS)

@@ -12,7 +12,7 @@ The slice of chapter ``C`` (built for ``country``):
   context figures): a change there re-runs every chapter;
 * ``chapters``: every chapter's id, notebook, slug, title and countries
   (navigation, links, figure numbering), and the ``slots`` of ``C`` only;
-* ``figures``: the figures of ``C`` whole; of the other chapters what any
+* ``figures``: the figures of ``C`` (and any its notebook or slots name) whole; of the others what any
   chapter reads of them (:data:`SHARED_FIGURE_FIELDS`: numbering, anchors,
   links, the method chapter's count per figure), not their texts;
 * ``prose``: the entries ``C`` can read: a key named in ``C``'s notebook,
@@ -89,10 +89,13 @@ def chapter_config_slice(report_config: dict, chapter: str, notebook_code: str =
     chapters = report_config.get("chapters") or []
     shared = {k: v for k, v in report_config.items() if k not in ("chapters", "figures", "prose")}
     own_chapter = next((c for c in chapters if c.get("id") == chapter), {})
-    own_figures = {fid: spec for fid, spec in figures.items() if isinstance(spec, dict) and spec.get("chapter") == chapter}
+    named = code_words(notebook_code) | words_of(own_chapter.get("slots", {}))
+    # its own figures, and any other its notebook or slots name (shown, compared or drawn from there)
+    own_figures = {fid: spec for fid, spec in figures.items()
+                   if isinstance(spec, dict) and (spec.get("chapter") == chapter or fid in named)}
     other_figures = {fid: {k: spec[k] for k in SHARED_FIGURE_FIELDS if k in spec}
                      for fid, spec in figures.items() if isinstance(spec, dict) and fid not in own_figures}
-    prefixes = code_words(notebook_code) | words_of(own_figures) | words_of(own_chapter.get("slots", {}))
+    prefixes = named | words_of(own_figures)
     exact = set(words) | words_of(shared)
     prose = {k: v for k, v in (report_config.get("prose") or {}).items() if _named(str(k), prefixes, exact)}
     return {

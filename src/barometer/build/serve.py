@@ -179,7 +179,7 @@ def _handler(state: State):
                         return self._send(inject(waiting_page(state), version), "text/html; charset=utf-8")
                     return self.send_error(404)
                 return self._send(inject(page, version), "text/html; charset=utf-8")
-            return super().do_GET()
+            return super().do_HEAD() if self.command == "HEAD" else super().do_GET()
 
     return Handler
 
