@@ -88,3 +88,9 @@ def test_another_chapters_figure_named_in_the_notebook_is_keyed_whole():
     code = COLLAB_CODE + '\nch.xref("novelty")'
     cfg = _edited(("figures", "novelty", "headline", "da"), "Nyt og genbrugt")
     assert chapter_config_slice(cfg, "collab", code, WORDS) != chapter_config_slice(CONFIG, "collab", code, WORDS)
+
+
+def test_a_variable_name_is_no_prose_stem_but_a_quoted_one_is():
+    code = 'collab = ch.show("partners")\nch.prose(f"types_after_{n}")'
+    prose = chapter_config_slice(CONFIG, "types", code, WORDS)["prose"]
+    assert "collab_intro" not in prose and "types_after_fig1_significant" in prose

@@ -15,11 +15,11 @@ The slice of chapter ``C`` (built for ``country``):
 * ``figures``: the figures of ``C`` (and any its notebook or slots name) whole; of the others what any
   chapter reads of them (:data:`SHARED_FIGURE_FIELDS`: numbering, anchors,
   links, the method chapter's count per figure), not their texts;
-* ``prose``: the entries ``C`` can read: a key named in ``C``'s notebook,
-  its figures or slots (or such a name followed by ``_`` and more: the
-  variants ``ch.outcome_prose`` and a country's own wording pick), or named
-  exactly in the shared entries or the package's code (``words``), with a
-  country's or an outcome's suffix.
+* ``prose``: the entries ``C`` can read: a key named in a string of ``C``'s
+  notebook, in its figures or slots (or such a name followed by ``_`` and
+  more: the variants ``ch.outcome_prose`` and a country's own wording pick),
+  or named exactly (with a country's or an outcome's suffix) anywhere in its
+  notebook's code, the shared entries or the package's code (``words``).
 
 A notebook that calls ``report_config(`` itself gets the whole config.
 """
@@ -59,6 +59,15 @@ def code_words(source: str) -> set[str]:
     return set(_WORD.findall(source))
 
 
+_IN_QUOTES = re.compile(r""""([^"\n]*)"|'([^'\n]*)'""")
+
+
+def quoted_words(source: str) -> set[str]:
+    """The identifier-like words inside the code's quoted strings (f-strings' text too):
+    where a notebook names a prose key or the stem of its variants."""
+    return {w for a, b in _IN_QUOTES.findall(source) for w in _WORD.findall(a or b)}
+
+
 _QUOTED = re.compile(r"""(?<![A-Za-z0-9_{])["']([A-Za-z_][A-Za-z0-9_]*)["']""")
 
 
@@ -72,7 +81,7 @@ def string_literals(source: str) -> set[str]:
 def _named(key: str, prefixes: set[str], exact: set[str]) -> bool:
     if key in prefixes or key in exact:
         return True
-    if any(key.startswith(p + "_") for p in prefixes if p):
+    if any(key.startswith(p if p.endswith("_") else p + "_") for p in prefixes if p):  # f"stem_{x}" too
         return True
     return any(key == f"{e}_{s}" for e in exact for s in PROSE_SUFFIXES)
 
@@ -95,8 +104,10 @@ def chapter_config_slice(report_config: dict, chapter: str, notebook_code: str =
                    if isinstance(spec, dict) and (spec.get("chapter") == chapter or fid in named)}
     other_figures = {fid: {k: spec[k] for k in SHARED_FIGURE_FIELDS if k in spec}
                      for fid, spec in figures.items() if isinstance(spec, dict) and fid not in own_figures}
-    prefixes = named | words_of(own_figures)
-    exact = set(words) | words_of(shared)
+    in_figures = words_of({fid: {k: v for k, v in spec.items() if k not in ("chapter", "headline", "caption")}
+                           for fid, spec in own_figures.items()})  # not their texts: words, not keys
+    prefixes = quoted_words(notebook_code) | in_figures | words_of(own_chapter.get("slots", {}))
+    exact = named | set(words) | words_of(shared)  # a variable's name, a package constant: that key, or a variant
     prose = {k: v for k, v in (report_config.get("prose") or {}).items() if _named(str(k), prefixes, exact)}
     return {
         "shared": shared,
