@@ -79,7 +79,7 @@ def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
 
 
 def test_a_headline_and_a_prose_edit_in_the_report_yaml_rerun_only_the_chapters_that_read_them(cold, root):
-    """The chapters are keyed on their part of data/report/2018.yaml (barometer.build.keys), not the whole file."""
+    """Chapters are keyed on their part of data/report/2018.yaml (build/configslice.py), not the whole file."""
     cfg = root / "data/report/2018.yaml"
     text = cfg.read_text(encoding="utf-8")
     assert "bygger videre på andres idéer" in text and "Få offentlige innovationer bliver til" in text

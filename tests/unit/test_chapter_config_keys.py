@@ -1,8 +1,8 @@
-"""A chapter's cache key holds only the part of the report config it reads (barometer.build.keys)."""
+"""A chapter's cache key holds only the part of the report config it reads (barometer.build.configslice)."""
 
 import copy
 
-from barometer.build.keys import chapter_config_slice, notebook_code, string_literals
+from barometer.build.configslice import chapter_config_slice, notebook_code, string_literals
 
 CONFIG = {
     "edition": "2018", "countries": ["dk"],

@@ -173,7 +173,7 @@ def execute(cfg: BuildConfig, chapters: list[Chapter], work: Path) -> list[str]:
 
         preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
                     and codebook_path(cfg.edition, c).exists()]
-    from .keys import config_key_parts  # a chapter is keyed on the part of the report config it reads
+    from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
 
     for ch in chapters:
         nb = cfg.notebook_dir / ch.notebook

@@ -307,7 +307,7 @@ class Cache:
     def static_inputs(self, without: tuple[str, ...] = ()) -> dict:
         """Checksums of what every report depends on (computed once per build).  ``without``:
         report configurations (names under ``data/report``) a caller keys on itself, by the
-        part each report reads (an edition's chapters: :mod:`barometer.build.keys`)."""
+        part each report reads (an edition's chapters: :mod:`barometer.build.configslice`)."""
         return {
             "engine": ENGINE_VERSION,
             "code": self.hasher.tree(paths.PACKAGE_DIR, (".py", ".yaml", ".json")),
