@@ -121,19 +121,25 @@ def main() -> None:
                      ("content file (a case)", lambda: _edit_case(root, args.edition)),
                      (f"notebook ({notebook})", lambda: _edit_notebook(root, notebook))]
             for what, edit in edits:
-                time.sleep(1.0)  # a distinct mtime, and the watcher is idle
+                time.sleep(1.0)  # a distinct mtime
+                while _state(args.port).get("building"):  # edit while the preview is idle
+                    time.sleep(0.1)
+                s = _state(args.port)
                 version = s["version"]
                 t0 = time.perf_counter()
                 marker, _ = edit()
-                s = _wait_published(args.port, proc, version)
-                pages = [p.name for p in site.rglob("*.html") if marker in p.read_text(encoding="utf-8")]
-                page = pages[0] if pages else "index.html"
-                shown = marker in _get(f"http://127.0.0.1:{args.port}/{page}")
+                while True:  # the first build that publishes the edit (a build already queued may publish first)
+                    s = _wait_published(args.port, proc, version)
+                    version = s["version"]
+                    pages = [p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                             if marker in p.read_text(encoding="utf-8")]
+                    if pages and marker in _get(f"http://127.0.0.1:{args.port}/{pages[0]}"):
+                        break
                 seconds = time.perf_counter() - t0
                 m = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
                 ran = [n["notebook"] for n in m["notebooks"] if n["cache"] == "miss"]
                 print(f"{what:32s} save -> refreshed page {seconds:6.2f} s  ({len(ran)} of {len(m['notebooks'])} "
-                      f"chapters ran: {', '.join(ran) or 'none'}; on the page: {'yes' if shown else 'NO'})  "
+                      f"chapters ran: {', '.join(ran) or 'none'})  "
                       f"full build / this = {full / seconds:4.1f}x", flush=True)
         finally:
             if proc.poll() is None:
