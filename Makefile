@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: report test test-fast test-integration test-notebooks lab data notebooks-strip notebooks-refresh clean help
+.PHONY: report preview test test-fast test-integration test-notebooks lab data notebooks-strip notebooks-refresh clean help
 
 help:
 	@echo "make report   set up .venv and build the 2018 edition (Denmark, Danish) into _build/2018-dk-da/"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast         only tests/unit (no kernels, builds or subprocesses; about a minute)"
 	@echo "make test-integration  only tests/integration (builds, kernels, browser, R)"
 	@echo "make test-notebooks    only the notebooks' key-figure cells (nbval)"
+	@echo "make preview  serve the website on http://127.0.0.1:8000/, rebuilt and reloaded on every save"
 	@echo "make lab      open the chapter notebooks in JupyterLab"
 	@echo "make data     (re)generate the synthetic samples under data/synthetic/"
 	@echo "make clean    remove _build/ and the generated synthetic samples"
@@ -26,6 +27,11 @@ $(STAMP): pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/python build.py
+
+# make preview PREVIEW_ARGS="--edition 2024 --lang en --port 8001"; Ctrl-C stops it
+PREVIEW_ARGS ?=
+preview: $(STAMP)
+	$(BIN)/python build.py --serve $(PREVIEW_ARGS)
 
 # every edition that has a report config (data/report/<year>.yaml)
 EDITIONS := $(patsubst data/report/%.yaml,%,$(wildcard data/report/[0-9][0-9][0-9][0-9].yaml))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import BarometerError
+from .errors import BarometerError, InputError
 
 EPILOG = """\
 examples:
@@ -21,6 +21,7 @@ examples:
   python build.py --clean-cache                    # remove this checkout's cache, print how much was freed
   python build.py new-edition 2027 --from 2024     # scaffold a new edition, each value to revise marked TODO(2027)
   python build.py --check-edition 2027             # list what is still open in it
+  python build.py --serve --port 8000              # preview on http://127.0.0.1:8000/, rebuilt and reloaded on save
 
 exit status: 0 built; 1 a build step failed (the failed notebook is kept under _build/.failed/);
 2 wrong parameters or input data (nothing is written).
@@ -64,6 +65,12 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--clean-cache", action="store_true",
                     help="remove the cache (this checkout's, or --cache-dir) and print how much was freed; "
                          "builds nothing")
+    # -- the preview (src/barometer/build/serve.py): builds the website again and again
+    ap.add_argument("--serve", action="store_true",
+                    help="preview: serve the website (no PDF) on http://127.0.0.1:PORT/, rebuild (from the cache) "
+                         "when notebooks/, data/, report_templates/ or the package's code change, and reload "
+                         "the open page; a failed build shows in the page, the last good site stays; Ctrl-C stops")
+    ap.add_argument("--port", type=int, default=8000, metavar="N", help="port of --serve (default: 8000)")
     return ap
 
 
@@ -79,7 +86,7 @@ def main(argv=None) -> int:
 
     lifetime.install_signal_handlers()
     try:
-        return _run(args)
+        return _run(args, argv)
     except lifetime.Interrupted as exc:
         print(f"interrupted ({exc}): the build stopped; nothing was published and the previous output is "
               "unchanged", file=sys.stderr)
@@ -128,7 +135,9 @@ def _internal_error(exc: BaseException) -> int:
     return 1
 
 
-def _run(args) -> int:
+def _run(args, argv=()) -> int:
+    if args.serve and args.by:
+        raise InputError("--serve previews one edition's website; it does not take --by")
     if args.clean_cache:
         return _clean_cache(args)
     if args.check_edition is not None:
@@ -142,7 +151,12 @@ def _run(args) -> int:
     from .build import build
     from .build.config import from_args
 
-    build(from_args(args))
+    cfg = from_args(args)
+    if args.serve:
+        from .build.serve import serve
+
+        return serve(cfg.target, list(argv), args.port)
+    build(cfg)
     return 0
 
 

@@ -14,10 +14,42 @@ from .codebook import codebook_path, load_codebook
 from .params import COUNTRIES
 
 
+#: output tag of a chart's JupyterLab output; the build's page exporter drops outputs carrying it
+LAB_ONLY_TAG = "barometer-lab-chart"
+#: the Vega-Lite version JupyterLab's renderer takes (its vega5 extension: Vega-Lite 3 to 5)
+VEGALITE_MIME = "application/vnd.vegalite.v5+json"
+
+
+class FigureMarkup(str):
+    """A figure's HTML block (what the page shows) carrying its chart for JupyterLab:
+    :func:`show_html` shows the block, then the chart as its own output."""
+
+    def __new__(cls, markup: str, *, spec: dict, svg: str, png: bytes, text: str):
+        self = super().__new__(cls, markup)
+        self.chart = {"spec": spec, "svg": svg, "png": png, "text": text}
+        return self
+
+
+def chart_bundle(spec: dict, svg: str, png: bytes, text: str) -> tuple[dict, dict]:
+    """(data, metadata) of a chart's notebook output: Vega-Lite (JupyterLab draws it, interactive,
+    also after the notebook is saved and opened again), SVG and PNG fallbacks and plain text."""
+    import base64
+
+    vl = dict(spec)
+    vl["$schema"] = "https://vega.github.io/schema/vega-lite/v5.json"
+    data = {VEGALITE_MIME: vl, "image/svg+xml": svg, "image/png": base64.b64encode(png).decode("ascii"),
+            "text/plain": text}
+    return data, {"tags": [LAB_ONLY_TAG]}
+
+
 def show_html(markup: str) -> None:
     from IPython.display import HTML, display
 
     display(HTML(markup))
+    chart = getattr(markup, "chart", None)
+    if chart is not None:  # after the block: the page is built from the block alone (the tag is dropped)
+        data, metadata = chart_bundle(**chart)
+        display(data, metadata=metadata, raw=True)
 
 
 def sensitive_names(edition: str) -> set[str]:

@@ -83,13 +83,29 @@ def _input_error_names() -> set[str]:
     return out
 
 
+def _where(error, kept) -> str:
+    """ "in code cell N": the notebook's N-th code cell as saved, counted from 1, the number
+    nbval's items carry too (:mod:`barometer.nbcheck`), found in the kept executed notebook."""
+    from pathlib import Path
+
+    from .nbcheck import failed_code_cell
+
+    if error.cell is None:
+        return "before any cell"
+    try:
+        n = failed_code_cell(Path(kept).read_text(encoding="utf-8"), error.cell) if kept else None
+    except OSError:
+        n = None
+    return f"in code cell {n}" if n else f"in the cell run as number {error.cell}"
+
+
 def notebook_failure(notebook: str, error, kept) -> str:
     """One line for a notebook that failed.  An exception raised inside this
     package's code (not in the notebook's own cell, not an input error) is a
     bug: the line says "internal error" and where its traceback was saved."""
     from .paths import PACKAGE_DIR
 
-    where = f"in cell {error.cell}" if error.cell is not None else "before any cell"
+    where = _where(error, kept)
     tb = _plain(error.traceback)
     frames = [ln for ln in tb.splitlines() if ln.lstrip().startswith("File ")]
     in_package = bool(frames) and str(PACKAGE_DIR) in frames[-1]

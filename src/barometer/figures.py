@@ -13,7 +13,6 @@ does this.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 
@@ -201,17 +200,22 @@ class FigureBlocks:
             if "</" in csv_text:
                 raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
             reader = reader_csv(rows, self.lang, self._row_name(labels))
-            display.show_html(templates.render(
+            number = f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}'
+            framed = head + svgs["wide"] + foot
+        with timer("png"):  # from the framed SVG: the download, and the chart's output in JupyterLab
+            png = charts.png_of(framed)
+        with timer("page"):
+            display.show_html(display.FigureMarkup(templates.render(
                 "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, lang=self.lang,
-                number=f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}', headline=headline,
+                number=number, headline=headline,
                 alt=alt, svgs={k: Markup(v) for k, v in svgs.items()},
                 specs={k: Markup(_script_json({f: x for f, x in v.items() if f != "$schema"})) for k, v in specs.items()},
                 frame=Markup(_script_json({"head": head, "foot": foot})),
                 csv_text=Markup(csv_text), caption=caption, note=suppressed_note(rows, self.lang),
                 embed=meta["embed"], t={k: i18n.t(k, self.lang) for k in ACTION_TEXTS},
-                data_table=Markup(self._data_table(rows, labels))))
-        self._save(fig_id, rows, svg=head + svgs["wide"] + foot, spec=specs["wide"], reader_csv=reader,
-                   timer=timer)
+                data_table=Markup(self._data_table(rows, labels))),
+                spec=specs["wide"], svg=svgs["wide"], png=png, text=f"{number}: {headline}"))
+        self._save(fig_id, rows, svg=framed, spec=specs["wide"], reader_csv=reader, png=png)
         if self.output_dir is not None:
             write_metadata(self.output_dir, meta)
         timer.done(self.output_dir)
@@ -448,8 +452,8 @@ class FigureBlocks:
         return " ".join(parts)
 
     # -- files -------------------------------------------------------------------------
-    def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None, chart=None,
-              spec: dict | None = None, reader_csv: str | None = None, timer: "Timer | None" = None) -> None:
+    def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None,
+              spec: dict | None = None, reader_csv: str | None = None, png: bytes | None = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
         under ``figures/``: Vega-Lite JSON, SVG, PNG (from that SVG) and the
         reader's CSV (the build adds the CSV of its rows of ``estimates.csv``)."""
@@ -468,9 +472,8 @@ class FigureBlocks:
                 (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
             if reader_csv is not None:
                 (figs / f"{fig_id}.{self.lang}.csv").write_bytes(reader_csv.encode("utf-8-sig"))
-            if spec is not None or chart is not None:
-                with timer("png") if timer else contextlib.nullcontext():
-                    (figs / f"{fig_id}.png").write_bytes(charts.png_of(svg))
+            if png is not None:
+                (figs / f"{fig_id}.png").write_bytes(png)
 
 
 def survey_name(ds, lang: str) -> str:

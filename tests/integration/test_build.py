@@ -198,7 +198,7 @@ def test_failed_notebook_leaves_no_half_build(tmp_path):
     nb.cells.insert(3, nbformat.v4.new_code_cell("raise RuntimeError('broken on purpose')"))
     nbformat.write(nb, nbdir / "07_collaboration.ipynb")
     out = tmp_path / "out" / "2018-dk-da"
-    with pytest.raises(BuildError, match=r"07_collaboration.ipynb failed in cell .*broken on purpose"):
+    with pytest.raises(BuildError, match=r"07_collaboration.ipynb failed in code cell 3 .*broken on purpose"):
         build(BuildConfig(out_dir=out, quiet=True, pdf=False, notebook_dir=nbdir))
     assert not out.exists()
     assert (tmp_path / "out" / ".failed" / "2018-dk-da" / "notebooks" / "07_collaboration.ipynb").exists()

@@ -78,6 +78,22 @@ def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
     assert (root / OUT / "estimates.csv").read_text(encoding="utf-8") == est_before
 
 
+def test_a_headline_and_a_prose_edit_in_the_report_yaml_rerun_only_the_chapters_that_read_them(cold, root):
+    """Chapters are keyed on their part of data/report/2018.yaml (build/configslice.py), not the whole file."""
+    cfg = root / "data/report/2018.yaml"
+    text = cfg.read_text(encoding="utf-8")
+    assert "bygger videre på andres idéer" in text and "Få offentlige innovationer bliver til" in text
+    cfg.write_text(text.replace("bygger videre på andres idéer", "bygger videre på idéer fra andre")  # types
+                   .replace("Få offentlige innovationer bliver til", "Kun få offentlige innovationer bliver til"),
+                   encoding="utf-8")  # collaboration's introduction
+    r = _build(root)
+    assert r.returncode == 0, r.stderr
+    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["notebooks"]}
+    assert {nb for nb, c in cache.items() if c == "miss"} == {"02_types.ipynb", "07_collaboration.ipynb"}, cache
+    assert "bygger videre på idéer fra andre" in (root / OUT / "typer.html").read_text(encoding="utf-8")
+    assert "Kun få offentlige innovationer" in (root / OUT / "samarbejde.html").read_text(encoding="utf-8")
+
+
 def test_force_runs_every_chapter_again(cold, root):
     r = _build(root, "--force", "--quiet")
     assert r.returncode == 0, r.stderr

@@ -115,7 +115,7 @@ def test_failing_report_does_not_stop_the_others_and_state_does_not_leak(tmp_pat
         rc = build_fanout(cfg)
     msg = err.getvalue()
     assert rc == 1
-    assert "units/2: notebook unit_report.ipynb failed in cell 3 (RuntimeError: broken on purpose)" in msg, msg
+    assert "units/2: notebook unit_report.ipynb failed in code cell 2 (RuntimeError: broken on purpose)" in msg, msg
     assert "leaked" not in msg and "units/1:" not in msg and "units/3:" not in msg
     kept = tmp_path / "out" / ".failed" / "site" / "units" / "2.ipynb"
     assert kept.is_file() and f"executed notebook kept at {kept}" in msg

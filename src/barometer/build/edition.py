@@ -50,6 +50,8 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Task], object]:
               "output_dir": "(the task's own folder)"}
     job = {"preload": _preload(cfg), "track_content": True, "collect_files": True}
     listing = keys.content_listing()
+    from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
+
     chapters = []
     for c in chapters_for(rc, cfg.country):
         nb = cfg.notebook_dir / c["notebook"]
@@ -59,10 +61,12 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Task], object]:
             check_declared(nb)
         except ParameterError as exc:
             raise InputError(str(exc)) from None
+        config_part, without = config_key_parts(cfg.edition, c["id"], nb)
         chapters.append(Task(id=c["id"], notebook=nb, parameters=params, title=c["title"][cfg.lang],
                              page=f"{c['slug']}.html", executed_as=f"notebooks/{c['notebook']}",
                              kept_as=f"notebooks/{c['notebook']}", job=job, meta_extra={"chapter": c["id"]},
-                             key_extra={"chapter": c["id"], "content_listing": listing}))
+                             key_extra={"chapter": c["id"], "content_listing": listing,
+                                        "report_config": config_part}, key_without=without))
     try:  # the content files (size, YAML, schema) before any notebook reads them
         load_content(cfg.edition)
     except ContentError as exc:

@@ -37,7 +37,8 @@ def versions() -> dict[str, str]:
 
 
 def task_key(cache: Cache, cfg, task) -> str:
-    return cache.key(task.notebook, task.parameters, {**task.key_extra, "settings": cfg.settings()})
+    return cache.key(task.notebook, task.parameters, {**task.key_extra, "settings": cfg.settings()},
+                     without=task.key_without)
 
 
 def output_key(cache: Cache, cfg, commit: str, parameters: list) -> str:

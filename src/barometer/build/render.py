@@ -46,8 +46,11 @@ def exporter():
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
+    from ..display import LAB_ONLY_TAG
+
     c = Config()
     c.TagRemovePreprocessor.remove_cell_tags = {"notes", "report-hide", "parameters", "injected-parameters"}
+    c.TagRemovePreprocessor.remove_single_output_tags = {LAB_ONLY_TAG}  # a chart's JupyterLab output
     c.TagRemovePreprocessor.enabled = True
     c.HTMLExporter.exclude_input = True
     c.HTMLExporter.exclude_input_prompt = True

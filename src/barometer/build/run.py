@@ -31,6 +31,7 @@ class Task:
     executed_as: str = ""       # where its executed notebook goes in the output ("" : not published)
     kept_as: str = ""           # where a failed run's executed notebook is kept under .failed/<name>/
     key_extra: dict = field(default_factory=dict)   # what its plan adds to its key (keys.task_key)
+    key_without: tuple = ()     # report-config files its key leaves out (its own slice of them is in key_extra)
     job: dict = field(default_factory=dict)         # how it runs (barometer.engine.executors.make_job)
     meta_extra: dict = field(default_factory=dict)  # stored with its cache entry
     key: str = ""

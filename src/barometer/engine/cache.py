@@ -110,12 +110,16 @@ class Hasher:
         self.dirty = True
         return sha
 
-    def tree(self, root: Path, suffixes: tuple[str, ...] | None = None) -> str:
+    def tree(self, root: Path, suffixes: tuple[str, ...] | None = None, without: tuple[str, ...] = ()) -> str:
+        """Checksum of the files under ``root`` (ending in ``suffixes``; ``without``: paths
+        relative to ``root`` left out)."""
         h = hashlib.sha256()
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.startswith("."))
             for name in sorted(filenames):
                 if suffixes and not name.endswith(suffixes):
+                    continue
+                if without and os.path.relpath(os.path.join(dirpath, name), root) in without:
                     continue
                 p = os.path.join(dirpath, name)
                 h.update(os.path.relpath(p, root).encode() + b"\0" + (self.file(p) or "").encode() + b"\n")
@@ -300,25 +304,31 @@ class Cache:
             raise _disk_error(exc, root, "create the cache folder") from None
 
     # -- keys ----------------------------------------------------------------------
-    def static_inputs(self) -> dict:
-        """Checksums of what every report depends on (computed once per build)."""
+    def static_inputs(self, without: tuple[str, ...] = ()) -> dict:
+        """Checksums of what every report depends on (computed once per build).  ``without``:
+        report configurations (names under ``data/report``) a caller keys on itself, by the
+        part each report reads (an edition's chapters: :mod:`barometer.build.configslice`)."""
         return {
             "engine": ENGINE_VERSION,
             "code": self.hasher.tree(paths.PACKAGE_DIR, (".py", ".yaml", ".json")),
             "templates": self.hasher.tree(paths.TEMPLATE_DIR),
             "codebooks": self.hasher.tree(paths.DATA_DIR / "codebook"),
-            "report_configs": self.hasher.tree(paths.DATA_DIR / "report"),
+            "report_configs": self.hasher.tree(paths.DATA_DIR / "report", without=without),
+            **({"report_configs_keyed_by_caller": sorted(without)} if without else {}),
         }
 
-    def static_key(self) -> str:
-        if self._static is None:
-            self._static = digest(self.static_inputs())
-        return self._static
+    def static_key(self, without: tuple[str, ...] = ()) -> str:
+        if not without:
+            if self._static is None:
+                self._static = digest(self.static_inputs())
+            return self._static
+        return digest(self.static_inputs(without))
 
-    def key(self, notebook: Path, parameters: dict, extra: dict | None = None) -> str:
+    def key(self, notebook: Path, parameters: dict, extra: dict | None = None,
+            without: tuple[str, ...] = ()) -> str:
         params = {k: self.relative(v) if isinstance(v, str) and os.path.isabs(v) else v
                   for k, v in parameters.items() if k != "output_dir"}
-        return digest({"static": self.static_key(), "notebook": self.hasher.file(notebook),
+        return digest({"static": self.static_key(without), "notebook": self.hasher.file(notebook),
                        "parameters": params, "extra": extra or {}})
 
     # -- dependencies: relative to the checkout ------------------------------------
