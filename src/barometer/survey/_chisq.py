@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 STATISTICS = ("F", "Chisq", "Wald", "adjWald")
 
@@ -109,7 +110,7 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
         else:
             ddf = nu - numdf + 1
             stat_ = wald * ddf / (numdf * nu)
-        p = float(stats.f.sf(stat_, numdf, ddf))
+        p = float(_dist.f_sf(stat_, numdf, ddf))
         return ChisqResult(stat_, float(numdf), float(ddf), p, "Design-based Wald test of association", table)
 
     # Rao-Scott: design effect matrix Delta on the interaction contrasts
@@ -137,8 +138,8 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
     d0 = trD**2 / float(np.trace(Delta @ Delta))
     if statistic == "F":
         stat_ = X2 / trD
-        p = float(stats.f.sf(stat_, d0, d0 * nu))
+        p = float(_dist.f_sf(stat_, d0, d0 * nu))
         return ChisqResult(stat_, d0, d0 * nu, p, "Pearson's X^2: Rao & Scott adjustment", table)
     k = Delta.shape[1]
-    p = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), k))
+    p = float(_dist.chi2_sf(X2 / np.mean(np.diag(Delta)), k))
     return ChisqResult(X2, float(k), np.inf, p, "Pearson's X^2: Rao & Scott adjustment", table)

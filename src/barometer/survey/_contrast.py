@@ -27,7 +27,8 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 
 def _tq(p, df):
@@ -251,9 +252,9 @@ def difference(a, b, df="welch", df_a: float | None = None, df_b: float | None =
     with np.errstate(divide="ignore", invalid="ignore"):
         t = d / se
     if np.isinf(ddf):
-        p = float(2 * stats.norm.sf(abs(t)))
+        p = float(2 * _dist.norm_sf(abs(t)))
     else:
-        p = float(2 * stats.t.sf(abs(t), ddf)) if ddf > 0 else float("nan")
+        p = float(2 * _dist.t_sf(abs(t), ddf)) if ddf > 0 else float("nan")
     q = _tq(1 - (1 - level) / 2, ddf)
     return TestResult(d, se, float(t), float(ddf), p, (float(d - q * se), float(d + q * se)), level,
                       "Difference of independent estimates")

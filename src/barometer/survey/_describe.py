@@ -46,9 +46,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import _compress
+from . import _compress, _dist
 from ._contrast import Estimates, TestResult
 from ._variance import OneHot
 
@@ -329,7 +328,7 @@ def svyttest(design, y: str, group: str | None = None, level: float = 0.95) -> T
         e = design.mean(y, factor=False)
         df = design.degf() - 1
         t = e.estimate / e.se
-        p = float(2 * stats.t.sf(abs(t), df)) if df > 0 else float("nan")
+        p = float(2 * _dist.t_sf(abs(t), df)) if df > 0 else float("nan")
         q = tquantile(1 - (1 - level) / 2, df)
         ci = (e.estimate - q * e.se, e.estimate + q * e.se)
         return TestResult(e.estimate, e.se, float(t), float(df), p, (float(ci[0]), float(ci[1])), level,

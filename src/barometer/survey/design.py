@@ -8,8 +8,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
 from ._results import CIProp, Estimate, GLMResult, domain_row, tquantile  # noqa: F401 - the result types, re-exported
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
@@ -584,7 +584,7 @@ class Design:
         se = np.sqrt(np.diag(V))
         df_resid = d.degf() + 1 - p
         tv = fit.coef / se
-        pv = 2 * stats.t.sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
+        pv = 2 * _dist.t_sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
         idx = pd.Index(names)
         res = GLMResult(
             params=pd.Series(fit.coef, index=idx),
