@@ -140,11 +140,11 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
         # influence is A (values w); a mean's is (A - b p') with b = A 1
         # (values w / sum w), so its covariance is M V_A M', M = I - p 1'
         if statistic == "mean":
-            VA = _onehot_cov(d, OneHot(gw / psum, gg, L), rows)
+            VA = d._var(OneHot(gw / psum, gg, L), rows=rows)
             M = np.eye(L) - est[:, None]
             V = M @ VA @ M.T
         else:
-            V = _onehot_cov(d, OneHot(gw, gg, L), rows)
+            V = d._var(OneHot(gw, gg, L), rows=rows)
     idx_ = pd.Index(levels, name=y)
     dseries = None
     if deff:
@@ -161,35 +161,6 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
 
 
 # ------------------------------------------------------------------- svyby
-def _onehot_cov(d, x: OneHot, rows: np.ndarray) -> np.ndarray:
-    """Full covariance of the column totals of a OneHot (rows ``rows``).
-
-    Stratified element sampling, uncalibrated: with ``u`` the unit
-    multipliers, ``m`` the stratum means (S x L) and ``A[l, h] = sum u x`` over
-    the rows of domain l in stratum h, ``V = diag(sum u x^2) - A m - (A m)' +
-    m' diag(U) m`` -- the same sum as ``VariancePlan.variance``, by bincounts.
-    Anything else goes through ``Design._var``.
-    """
-    plan = d._plan()
-    st = d._stages[0]
-    if d._calibrations or len(d._stages) != 1 or not st.identity or plan.nan or not d._present.any():
-        return d._var(x, rows=rows)
-    u, centre_s = plan.units[0]
-    U = plan.u_strata[0]
-    S, p = st.n_strata, x.p
-    pres = d._present[rows]
-    vals = np.where(pres, x.values, 0.0)
-    s = st.strata[rows]
-    uu = u[rows]
-    m = np.bincount(s * p + x.cols, weights=vals, minlength=S * p).reshape(S, p) / st.npsu[:, None]
-    if not centre_s.all():
-        m[~centre_s] = 0.0
-    a = np.bincount(x.cols, weights=uu * vals * vals, minlength=p)
-    A = np.bincount(x.cols * S + s, weights=uu * vals, minlength=p * S).reshape(p, S)
-    Am = A @ m
-    return np.diag(a) - Am - Am.T + (m * U[:, None]).T @ m
-
-
 def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff=False):
     """svyby with ``covmat`` and/or ``deff`` (see the module docstring)."""
     if y is None:
@@ -232,7 +203,7 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
     idx = np.flatnonzero(w > 0)
     oh = OneHot(vals[idx], g[idx], L)
     lv = pd.Index(levels[used], name=by)
-    V = _onehot_cov(d, oh, idx)  # L x L by bincounts on element samples (see _onehot_cov)
+    V = d._var(oh, rows=idx)  # L x L by bincounts on element samples (_variance._onehot_element)
     v = np.diag(V).copy()
     if design.lonely_psu == "average" and any((st.npsu == 1).any() for st in design._stages):
         # R's svyby SEs come from each domain's own design, whose 'average'

@@ -17,6 +17,9 @@ from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
 
 
+NUM_CACHE = 6  # converted (non-float64) numeric columns kept per design family: see Design._num
+
+
 def _as_list(x) -> list[str]:
     if x is None:
         return []
@@ -258,10 +261,27 @@ class Design:
             ) from exc
 
     def _num(self, col: str) -> np.ndarray:
+        """The column as float64 values (NaN missing).  A float64 column is a
+        view of the data and stays cached; a compact one (0/1 or codes held
+        as float32, int8, nullable integers) is converted, and only the last
+        ``NUM_CACHE`` such conversions are kept (shared by the design's
+        domains), so memory does not grow by 8 bytes a row per column read."""
         key = ("num", col)
-        if key not in self._cache:
-            self._cache[key] = self._numeric(col)
-        return self._cache[key]
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        recent = cache.setdefault("num_recent", {})
+        if col in recent:
+            recent[col] = recent.pop(col)  # most recent last
+            return recent[col]
+        v = self._numeric(col)
+        if self.data[col].dtype == np.float64:  # to_numpy gave a view
+            cache[key] = v
+        else:
+            recent[col] = v
+            while len(recent) > NUM_CACHE:
+                recent.pop(next(iter(recent)))
+        return v
 
     def _codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (sorted levels, -1 for missing) of a column, cached."""
