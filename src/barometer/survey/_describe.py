@@ -251,10 +251,9 @@ def values_mean(d, idx: np.ndarray, values: np.ndarray):
     """svymean of ``values`` (on rows ``idx``, positive weight) of the NA-free
     design ``d``: (estimate, variance); 0/1 values use the grouped path."""
     groups = None
-    binary = bool(np.all((values == 0) | (values == 1)))  # e.g. quantile's y <= q
-    vc = (values.astype(np.int64), 2) if binary and len(idx) and _compress.cells(d) is not None else None
-    if vc is not None:
-        groups = _compress.group(d, idx, [vc])
+    # 0/1 values (a share; quantile's y <= q) of a design whose rows group
+    if len(idx) and _compress.cells(d) is not None and bool(np.all((values == 0) | (values == 1))):
+        groups = _compress.group(d, idx, [(values.astype(np.int64), 2)])
     if groups is not None:
         pos = np.empty(d.n, dtype=np.int64)
         pos[idx] = np.arange(len(idx))

@@ -53,8 +53,14 @@ def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
 def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels, identity: bool = False) -> Stage:
     n = len(clusters)
     K = int(clusters.max()) + 1 if n else 0
-    first = np.arange(n, dtype=np.int64) if identity else _first_rows(clusters, K)
-    unit_stratum = strata[first]
+    if identity:  # every row its own unit: one array for rows, units and first rows
+        first = np.arange(n, dtype=np.int64)
+        if clusters.dtype == first.dtype and np.array_equal(clusters, first):
+            first = clusters
+        unit_stratum = strata
+    else:
+        first = _first_rows(clusters, K)
+        unit_stratum = strata[first]
     S = int(strata.max()) + 1 if n else 0
     npsu = np.bincount(unit_stratum, minlength=S).astype(float)
     return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first, identity)
@@ -420,19 +426,12 @@ class Design:
             from ._describe import mean_or_total
 
             return mean_or_total(self, y, "mean", factor, deff)
+        from ._describe import values_mean
+
         d, idx, w, (yv,) = self._analysis([y])
-        psum = w.sum()
-        # R: colSums over an empty design is 0 (an all-missing domain gives 0, SE 0)
-        if d._present.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                avg = float(np.dot(yv, w) / psum)
-        else:
-            avg = 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = ((yv - avg) * w / psum)[:, None]
-        v = float(d._var(x, rows=idx)[0, 0])
-        if np.isnan(avg):
-            v = np.nan
+        # R: colSums over an empty design is 0 (an all-missing domain gives 0,
+        # SE 0); a 0/1 y on a stratified element sample takes the grouped rows
+        avg, v = values_mean(d, idx, yv)
         return Estimate(avg, v, "mean", y)
 
     def total(self, y: str, factor: bool = False, deff: bool | str = False):
