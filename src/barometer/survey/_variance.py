@@ -340,14 +340,17 @@ def recvar(
 ):
     """Variance (p x p, or its diagonal) of the totals of the columns of ``x``.
 
-    ``x`` is (n, p) (or a :class:`OneHot`, or (len(rows), p) with ``rows``) of
-    weighted influence values, zero on rows with zero weight.  Stage 2 and later
+    ``x`` is (n, p) (or a :class:`OneHot`, or (len(rows), p) with ``rows``,
+    increasing row numbers unless ``freq`` is given) of weighted influence
+    values, zero on rows with zero weight.  Stage 2 and later
     enter only when a fpc was given (R: ``if (!is.null(fpcs) && NCOL(clusters) >
     1)``), each multiplied by the product of earlier sampling fractions n/N.
     """
     if plan is None:
         plan = VariancePlan(stages, present, lonely_psu)
     n = len(present)
+    if rows is not None and freq is None and len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1)):
+        rows = None  # rows without freq are increasing (np.flatnonzero): these are all rows, in order
     if calibrations:
         if freq is not None:
             raise ValueError("freq is for uncalibrated designs")
