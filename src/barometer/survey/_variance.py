@@ -284,7 +284,7 @@ class VariancePlan:
                 # another order (freq) it can come out as +-1e-16 U_h, which a
                 # huge mean (a share of 0 on the logit scale) would magnify
                 rest[np.abs(rest) <= 1e-10 * np.abs(U_h)] = 0.0
-                if diag_only:  # column by column on contiguous 1-d arrays
+                if diag_only or x.shape[1] == 1:  # column by column on contiguous 1-d arrays
                     xf = np.asfortranarray(x)
                     c = np.empty(xf.shape[1])
                     for j in range(xf.shape[1]):
@@ -295,6 +295,8 @@ class VariancePlan:
                             mj[~centre_s] = 0.0
                         Dj = xj - mj[s]
                         c[j] = np.dot(uu * Dj, Dj) + np.dot(rest, mj * mj)
+                    if not diag_only:  # one column: its 1 x 1 covariance
+                        c = c.reshape(1, 1)
                     total = c if total is None else total + c
                     continue
                 m = rowsum(x if freq is None else x * freq[:, None], s, st.n_strata) / st.npsu[:, None]
