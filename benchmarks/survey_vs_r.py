@@ -44,12 +44,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import warnings
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -275,7 +275,7 @@ def r_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
     ok = subprocess.run(
-        ["Rscript", "-e", "library(survey); library(jsonlite)"], capture_output=True, text=True
+        ["Rscript", "-e", "library(survey); library(jsonlite)"], capture_output=True, text=True, check=False
     )
     return ok.returncode == 0
 
@@ -291,7 +291,7 @@ def run_r(script: str, frames: dict[str, pd.DataFrame], *extra: str) -> dict:
             paths.append(str(tmp / f"{name}.csv"))
         (tmp / "bench.R").write_text(script)
         proc = subprocess.run(["Rscript", str(tmp / "bench.R"), *paths, str(tmp / "r.json"), *extra],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(proc.stderr[-3000:])
             raise SystemExit("R failed")
