@@ -1,8 +1,14 @@
 """Benchmark: barometer.survey against R's survey package on 1,000,000 rows.
 
     .venv/bin/python benchmarks/survey_vs_r.py [--rows 1000000] [--strata 100] [--seed 1]
+        [--part published,new] [--no-glm] [--no-r]
 
-Builds a synthetic stratified sample with fpc (100 strata), ten binary partner
+Two parts, each timed in both systems on the same CSV (R's time measured
+inside R with ``proc.time()`` around the estimation only, not the file
+reading), each ending with the largest relative difference between the two
+sets of results.
+
+``published`` -- the estimates the report publishes.  Builds a synthetic stratified sample with fpc (100 strata), ten binary partner
 indicators, a binary quality indicator, an innovation type and a sub-sector,
 then times the estimates the report publishes:
 
@@ -13,11 +19,25 @@ then times the estimates the report publishes:
   ``quality ~ partner + C(innovation_type) + C(subsector)`` on the domain
   "this partner, or no collaboration at all".
 
-The same estimates are run in R (``Rscript``, survey package) on the same data
-written to a temporary CSV; R's time is measured inside R with ``proc.time()``
-around the estimation only (not the file reading).  The script prints both
-times, the ratio, and the largest relative difference between the two sets of
-results.  Without ``Rscript``+``survey`` it prints our time only.
+``new`` -- the statistics of issue 15 on another synthetic sample: 79 strata
+x 2 PSUs, a continuous y, a positive x, a 0/1 indicator, a 15-level domain
+and three categorical margins a (4 levels), b (5), c (6):
+
+* replicate designs with 80 replicates: ``as.svrepdesign(type="BRR")`` (R's
+  Hadamard matrix of order 80) with ``svymean``, ``svytotal``, ``svyratio``,
+  ``svyby(~y, ~dom, svymean)``, ``svyciprop(method="logit")`` and (unless
+  ``--no-glm``) a quasibinomial ``svyglm(ind ~ x + a)``; and
+  ``as.svrepdesign(type="JKn")`` of the design's 40-strata x 2-PSU coarsening
+  (80 PSUs: 80 replicates) with ``svymean``, ``svyby`` and ``svyciprop``;
+* calibration on three margins: ``calibrate(~a + b + c, calfun="raking")``
+  and ``calfun="linear"``, each followed by ``svymean(~y)``;
+* quantiles: ``svyquantile(~y, q = c(.1, .25, .5, .75, .9), ci = TRUE)``
+  (R's default interval, ``interval.type="mean"``, ``qrule="math"``);
+* contrasts: ``svycontrast`` of ``svyby(~y, ~dom, svymean, covmat=TRUE)``,
+  the 14 differences of each domain from the first and their covariance.
+
+Prints both times per group, their ratio and the largest relative
+difference.  Without ``Rscript``+``survey`` it prints our times only.
 """
 
 from __future__ import annotations
@@ -29,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +58,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from barometer.survey import Design  # noqa: E402
+from barometer.survey import Design, contrast  # noqa: E402
+from barometer.survey._glm import model_matrix, parse_formula, resolve  # noqa: E402
 
 PARTNERS = [f"collab_{k}" for k in range(1, 11)]
 INDICATORS = PARTNERS + ["quality"]
@@ -124,13 +146,171 @@ writeLines(toJSON(list(elapsed = elapsed, results = out), digits = NA, auto_unbo
 """
 
 
+NEW_R_SCRIPT = r"""
+suppressPackageStartupMessages({library(survey); library(jsonlite)})
+if (!requireNamespace("MASS", quietly = TRUE)) {
+  # calibrate()'s grake calls MASS::ginv (MASS is no dependency of Debian's
+  # r-cran-survey): install MASS's ginv, verbatim, into a temporary library
+  lib <- file.path(tempdir(), "lib"); src <- file.path(tempdir(), "MASS")
+  dir.create(lib); dir.create(file.path(src, "R"), recursive = TRUE)
+  writeLines(c("Package: MASS", "Version: 0.0-1", "Title: ginv only", "Description: MASS::ginv.",
+               "License: GPL-2", "Author: B. D. Ripley", "Maintainer: none <none@example.org>"),
+             file.path(src, "DESCRIPTION"))
+  writeLines("export(ginv)", file.path(src, "NAMESPACE"))
+  writeLines(c("ginv <- function(X, tol = sqrt(.Machine$double.eps)) {",
+    "  if (!is.matrix(X)) X <- as.matrix(X)",
+    "  Xsvd <- svd(X)",
+    "  Positive <- Xsvd$d > max(tol * Xsvd$d[1L], 0)",
+    "  if (all(Positive)) Xsvd$v %*% (1/Xsvd$d * t(Xsvd$u))",
+    "  else if (!any(Positive)) array(0, dim(X)[2L:1L])",
+    "  else Xsvd$v[, Positive, drop = FALSE] %*% ((1/Xsvd$d[Positive]) * t(Xsvd$u[, Positive, drop = FALSE]))",
+    "}"), file.path(src, "R", "ginv.R"))
+  suppressMessages(install.packages(src, repos = NULL, type = "source", lib = lib, quiet = TRUE))
+  .libPaths(c(lib, .libPaths()))
+}
+a <- commandArgs(trailingOnly = TRUE)
+d <- if (requireNamespace("data.table", quietly = TRUE)) as.data.frame(data.table::fread(a[1])) else read.csv(a[1])
+pop <- read.csv(a[2], stringsAsFactors = FALSE)
+glm <- a[4] == "1"
+res <- list(); tm <- list()
+clock <- function() proc.time()[["elapsed"]]
+t0 <- clock()
+des <- svydesign(id = ~psu, strata = ~st, weights = ~w, data = d)
+r <- as.svrepdesign(des, type = "BRR")
+res$brr_mean <- c(coef(svymean(~y, r)), SE(svymean(~y, r)))
+res$brr_total <- c(coef(svytotal(~y, r)), SE(svytotal(~y, r)))
+s <- svyratio(~y, ~x, r); res$brr_ratio <- c(coef(s), SE(s))
+b <- svyby(~y, ~dom, r, svymean); res$brr_by <- c(coef(b), SE(b))
+ci <- svyciprop(~ind, r, method = "logit"); res$brr_ciprop <- c(coef(ci), attr(ci, "ci"))
+if (glm) {m <- svyglm(ind ~ x + a, r, family = quasibinomial()); res$brr_glm <- c(coef(m), SE(m))}
+j <- as.svrepdesign(svydesign(id = ~psu80, strata = ~st40, weights = ~w, data = d), type = "JKn")
+res$jkn_mean <- c(coef(svymean(~y, j)), SE(svymean(~y, j)))
+b <- svyby(~y, ~dom, j, svymean); res$jkn_by <- c(coef(b), SE(b))
+ci <- svyciprop(~ind, j, method = "logit"); res$jkn_ciprop <- c(coef(ci), attr(ci, "ci"))
+tm$replicate <- clock() - t0
+t0 <- clock()
+tot <- setNames(pop$total, pop$name)
+for (cf in c("raking", "linear")) {
+  dc <- calibrate(des, ~a + b + c, tot, calfun = cf)
+  s <- svymean(~y, dc); res[[paste0("cal_", cf)]] <- c(coef(s), SE(s))
+}
+tm$calibrate <- clock() - t0
+t0 <- clock()
+q <- svyquantile(~y, des, c(0.1, 0.25, 0.5, 0.75, 0.9), ci = TRUE)[[1]]
+res$quantile <- c(q[, 1], q[, 2], q[, 3], q[, 4])
+tm$quantile <- clock() - t0
+t0 <- clock()
+b <- svyby(~y, ~dom, des, svymean, covmat = TRUE)
+L <- cbind(-1, diag(14))
+k <- svycontrast(b, lapply(seq_len(14), function(i) L[i, ]))
+res$contrast <- c(coef(k), as.vector(vcov(k)))
+tm$contrast <- clock() - t0
+res <- lapply(res, function(v) unname(as.numeric(v)))
+writeLines(toJSON(list(elapsed = tm, results = res), digits = NA, auto_unbox = TRUE), a[3])
+"""
+
+
+def new_data(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    st = rng.integers(0, 79, rows)
+    half = rng.integers(0, 2, rows)
+    a = rng.choice(list("pqrs"), rows)
+    b = rng.choice(list("vwxyz"), rows)
+    c = rng.choice(list("ABCDEF"), rows)
+    x = rng.uniform(1, 3, rows)
+    y = 2 + x + (a == "q") + rng.normal(0, 1, rows)
+    ind = (rng.random(rows) < 1 / (1 + np.exp(-(x - 2)))).astype(float)
+    st40 = st % 40
+    return pd.DataFrame({"st": st, "psu": st * 2 + half, "st40": st40, "psu80": st40 * 2 + half,
+                         "w": np.round(rng.uniform(1, 9, rows), 4), "y": y, "x": x, "ind": ind,
+                         "dom": rng.integers(0, 15, rows), "a": a, "b": b, "c": c})
+
+
+def calibration_totals(df: pd.DataFrame) -> dict:
+    """Population totals of ~a + b + c's model-matrix columns: the weighted
+    sample totals, perturbed by up to 5 % so that the weights must move."""
+    f = resolve(parse_formula("__y ~ a + b + c"), lambda c: pd.api.types.is_numeric_dtype(df[c]))
+    X, names, _ = model_matrix(f, np.arange(len(df)), lambda c: df[c].to_numpy(float),
+                               lambda c: (pd.factorize(df[c], sort=True)[0], np.sort(df[c].unique())))
+    return dict(zip(names, (df["w"].to_numpy() @ X) * (1 + 0.05 * np.cos(np.arange(len(names))))))
+
+
+def python_new(df: pd.DataFrame, pop: dict, glm: bool) -> tuple[dict, dict]:
+    res, tm = {}, {}
+    clock = time.perf_counter
+    t0 = clock()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        des = Design(df, ids="psu", strata="st", weights="w")
+        r = des.as_replicate("BRR")
+        e = r.mean("y"); res["brr_mean"] = [e.estimate, e.se]
+        e = r.total("y"); res["brr_total"] = [e.estimate, e.se]
+        e = r.ratio("y", "x"); res["brr_ratio"] = [e.estimate, e.se]
+        b = r.by("dom", "mean", "y"); res["brr_by"] = list(b["estimate"]) + list(b["se"])
+        ci = r.ciprop("ind"); res["brr_ciprop"] = [ci.estimate, *ci.ci]
+        if glm:
+            g = r.glm("ind ~ x + a", family="quasibinomial"); res["brr_glm"] = list(g.params) + list(g.se)
+        j = Design(df, ids="psu80", strata="st40", weights="w").as_replicate("JKn")
+        e = j.mean("y"); res["jkn_mean"] = [e.estimate, e.se]
+        b = j.by("dom", "mean", "y"); res["jkn_by"] = list(b["estimate"]) + list(b["se"])
+        ci = j.ciprop("ind"); res["jkn_ciprop"] = [ci.estimate, *ci.ci]
+    tm["replicate"] = clock() - t0
+    t0 = clock()
+    for cf in ("raking", "linear"):
+        e = des.calibrate("~ a + b + c", pop, calfun=cf).mean("y"); res[f"cal_{cf}"] = [e.estimate, e.se]
+    tm["calibrate"] = clock() - t0
+    t0 = clock()
+    q = des.quantile("y", [0.1, 0.25, 0.5, 0.75, 0.9], ci=True)
+    res["quantile"] = [*q["quantile"], *q["ci_l"], *q["ci_u"], *q["se"]]
+    tm["quantile"] = clock() - t0
+    t0 = clock()
+    b = des.by("dom", "mean", "y", covmat=True)
+    k = contrast(b, np.hstack([-np.ones((14, 1)), np.eye(14)]))
+    res["contrast"] = [*k.estimate, *k.cov.to_numpy().ravel(order="F")]
+    tm["contrast"] = clock() - t0
+    return tm, res
+
+
 def r_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
     ok = subprocess.run(
-        ["Rscript", "-e", "library(survey); library(jsonlite)"], capture_output=True, text=True
+        ["Rscript", "-e", "library(survey); library(jsonlite)"], capture_output=True, text=True, check=False
     )
     return ok.returncode == 0
+
+
+def run_r(script: str, frames: dict[str, pd.DataFrame], *extra: str) -> dict:
+    """Run ``script`` with the CSVs of ``frames``, an output path and ``extra``
+    as arguments; its JSON output."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        paths = []
+        for name, frame in frames.items():
+            frame.to_csv(tmp / f"{name}.csv", index=False)
+            paths.append(str(tmp / f"{name}.csv"))
+        (tmp / "bench.R").write_text(script)
+        proc = subprocess.run(["Rscript", str(tmp / "bench.R"), *paths, str(tmp / "r.json"), *extra],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            print(proc.stderr[-3000:])
+            raise SystemExit("R failed")
+        return json.loads((tmp / "r.json").read_text())
+
+
+def largest_difference(mine: dict, theirs: dict) -> tuple[float, int]:
+    worst, count = 0.0, 0
+    for key, vals in theirs.items():
+        a = np.asarray(mine[key], dtype=float)
+        b = np.asarray(vals, dtype=float)
+        rel = np.abs(a - b) / np.maximum(np.abs(b), 1e-300)
+        worst = max(worst, float(np.nanmax(rel)))
+        count += a.size
+    return worst, count
+
+
+def scalar(v) -> float:
+    return float(v[0] if isinstance(v, list) else v)
 
 
 def main() -> None:
@@ -138,41 +318,52 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--strata", type=int, default=100)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--part", default="published,new", help="published, new or both (comma-separated)")
+    ap.add_argument("--no-glm", action="store_true", help="new part: no replicate-weight GLM (slow in R)")
     ap.add_argument("--no-r", action="store_true", help="time only the Python side")
     args = ap.parse_args()
-
-    df = synthetic(args.rows, args.strata, args.seed)
-    t0 = time.perf_counter()
-    py = python_estimates(df)
-    t_py = time.perf_counter() - t0
-    n_est = len(py)
-    label = f"survey estimates, {args.rows:.0e} rows, {args.strata} strata".replace("e+0", "e")
-
-    if args.no_r or not r_available():
+    parts = [p.strip() for p in args.part.split(",") if p.strip()]
+    if not parts or set(parts) - {"published", "new"}:
+        raise SystemExit("--part: published, new or published,new")
+    with_r = not args.no_r and r_available()
+    if not with_r:
         print("R with the survey package not found (or --no-r): timing Python only")
-        print(f"{label}: python {t_py:.2f} s ({n_est} estimate groups)")
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        csv = Path(tmp) / "data.csv"
-        res = Path(tmp) / "r.json"
-        script = Path(tmp) / "bench.R"
-        df.to_csv(csv, index=False)
-        script.write_text(R_SCRIPT)
-        proc = subprocess.run(["Rscript", str(script), str(csv), str(res)], capture_output=True, text=True)
-        if proc.returncode != 0:
-            print(proc.stderr[-3000:])
-            raise SystemExit("R failed")
-        rj = json.loads(res.read_text())
-    t_r = float(rj["elapsed"][0] if isinstance(rj["elapsed"], list) else rj["elapsed"])
-    worst, count = 0.0, 0
-    for key, vals in rj["results"].items():
-        mine = np.asarray(py[key], dtype=float)
-        theirs = np.asarray(vals, dtype=float)
-        rel = np.abs(mine - theirs) / np.maximum(np.abs(theirs), 1e-300)
-        worst = max(worst, float(np.nanmax(rel)))
-        count += mine.size
-    print(f"compared {count} values with R: largest relative difference {worst:.2e}")
-    print(f"{label}: python {t_py:.2f} s, R {t_r:.2f} s, ratio R/python = {t_r / t_py:.2f}x")
+    rows = f"{args.rows:.0e} rows".replace("e+0", "e")
+
+    if "published" in parts:
+        df = synthetic(args.rows, args.strata, args.seed)
+        t0 = time.perf_counter()
+        py = python_estimates(df)
+        t_py = time.perf_counter() - t0
+        label = f"survey estimates, {rows}, {args.strata} strata"
+        if not with_r:
+            print(f"{label}: python {t_py:.2f} s ({len(py)} estimate groups)")
+        else:
+            rj = run_r(R_SCRIPT, {"data": df})
+            t_r = scalar(rj["elapsed"])
+            worst, count = largest_difference(py, rj["results"])
+            print(f"compared {count} values with R: largest relative difference {worst:.2e}")
+            print(f"{label}: python {t_py:.2f} s, R {t_r:.2f} s, ratio R/python = {t_r / t_py:.2f}x")
+        del df
+
+    if "new" in parts:
+        df = new_data(args.rows, args.seed)
+        pop = calibration_totals(df)
+        tm, mine = python_new(df, pop, not args.no_glm)
+        if with_r:
+            popf = pd.DataFrame({"name": list(pop), "total": list(pop.values())})
+            rj = run_r(NEW_R_SCRIPT, {"data": df, "pop": popf}, "0" if args.no_glm else "1")
+            worst, count = largest_difference(mine, rj["results"])
+        for k, t in tm.items():
+            line = f"new statistics, {rows}, {k:10s}: python {t:7.2f} s"
+            if with_r:
+                t_r = scalar(rj["elapsed"][k])
+                line += f", R {t_r:7.2f} s, ratio R/python = {t_r / t:6.1f}x"
+            print(line)
+        if with_r:
+            t_all, r_all = sum(tm.values()), sum(scalar(v) for v in rj["elapsed"].values())
+            print(f"compared {count} values with R: largest relative difference {worst:.2e}")
+            print(f"RATIO survey_vs_r[new]: python {t_all:.2f} s, R {r_all:.2f} s, R/python = {r_all / t_all:.1f}x")
 
 
 if __name__ == "__main__":

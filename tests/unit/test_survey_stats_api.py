@@ -120,3 +120,20 @@ def test_edges_follow_r(d):
     assert math.isclose(r.df, d.degf() * 2)  # Welch-Satterthwaite with equal halves
     cp = compare(d, d, "ind", statistic="ciprop")
     assert math.isclose(cp.var, 2 * d.ciprop("ind").var)
+
+
+def test_difference_without_sampling_error():
+    """Both variances 0 (two censuses): an exact difference, not a ZeroDivisionError."""
+    a, b = Estimate(0.4, 0.0, "mean", "y", 10), Estimate(0.25, 0.0, "mean", "y", 12)
+    for df in ("welch", "min", np.inf, 7):
+        r = difference(a, b, df=df)
+        assert r.estimate == pytest.approx(0.15) and r.se == 0.0
+        assert r.statistic == np.inf and r.p == 0.0 and r.ci == (r.estimate, r.estimate)
+    assert difference(a, b).df == 10  # Welch with no variance: min(df_a, df_b)
+    r = difference(b, a)
+    assert r.statistic == -np.inf and r.p == 0.0
+    same = difference(a, Estimate(0.4, 0.0, "mean", "y", 12))
+    assert same.estimate == 0.0 and same.statistic == 0.0 and same.p == 1.0 and same.ci == (0.0, 0.0)
+    # one side without variance is an ordinary test on the other's
+    r = difference(a, Estimate(0.25, 0.0025, "mean", "y", 12))
+    assert math.isclose(r.statistic, 0.15 / 0.05) and r.df == 12 and 0 < r.p < 0.05

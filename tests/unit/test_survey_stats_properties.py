@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from barometer.survey import Design, Estimates, contrast, difference
-from barometer.survey._describe import _onehot_cov
 from barometer.survey._variance import OneHot
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,9 +112,37 @@ def test_onehot_covariance_shortcut_equals_the_dense_path(s):
     vals = rng.normal(size=len(df))
     rows = np.flatnonzero(rng.random(len(df)) < 0.8)
     oh = OneHot(vals[rows], codes[rows], 3)
-    fast = _onehot_cov(d, oh, rows)
+    fast = d._var(oh, rows=rows)  # element sampling: bincounts over stratum x column
     dense = d._var(oh.dense(), rows=rows)
     np.testing.assert_allclose(fast, dense, rtol=1e-10, atol=1e-12 * np.abs(dense).max())
+    np.testing.assert_allclose(d._var(oh, rows=rows, diag_only=True), np.diag(dense), rtol=1e-10,
+                               atol=1e-12 * np.abs(dense).max())
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), st.sampled_from(["adjust", "certainty", "remove", "average"]),
+       st.sampled_from([None, 1.0, 3.0, np.inf]), st.booleans())
+def test_onehot_element_variance_equals_the_dense_path_under_every_lonely_psu_rule(seed, lonely, fpc, domain):
+    """by()'s variance on an element sample (one bincount over stratum x domain)
+    against the dense n x p path, with lonely strata, fpc (finite, infinite,
+    none), a domain and large means (cancellation)."""
+    rng = np.random.default_rng(seed)
+    n, S, p = int(rng.integers(5, 300)), int(rng.integers(1, 12)), int(rng.integers(1, 8))
+    strata = rng.integers(0, S, n)
+    df = pd.DataFrame({"st": strata, "w": rng.uniform(1, 5, n)})
+    df["N"] = np.bincount(strata, minlength=S)[strata] * (fpc or 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = Design(df, strata="st", weights="w", fpc="N" if fpc else None, lonely_psu=lonely)
+        if domain:
+            d = d.subset(rng.random(n) < 0.6)
+        rows = np.flatnonzero(rng.random(n) < 0.8)
+        oh = OneHot(rng.normal(size=len(rows)) + rng.choice([0.0, 40.0]), rng.integers(0, p, len(rows)), p)
+        for diag_only in (False, True):
+            fast = d._var(oh, rows=rows, diag_only=diag_only)
+            dense = d._var(oh.dense(), rows=rows, diag_only=diag_only)
+            scale = max(np.abs(dense).max(), 1e-300)
+            np.testing.assert_allclose(fast, dense, rtol=1e-10, atol=1e-12 * scale)
 
 
 @SETTINGS

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
+from ._variance import OneHot
 
 STATISTICS = ("F", "Chisq", "Wald", "adjWald")
 
@@ -75,18 +77,20 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
 
     rows = np.tile(np.arange(nr), nc)
     cols = np.repeat(np.arange(nc), nr)
-    mm = np.zeros((d.n, ncell))
-    mm[np.flatnonzero(pres), cell[pres]] = 1.0
+    # every observed row is in exactly one cell: the cell indicators weighted
+    # are a OneHot (never an n x cells matrix), and every column R's svychisq
+    # builds from them is a linear map of it, so their covariance is
+    # K' V K with V the cells' covariance (bincounts over stratum x cell on
+    # an element sample, see _variance._onehot_element)
+    obs = np.flatnonzero(pres)
+    Vcell = d._var(OneHot(w[obs], cell[obs], ncell), rows=obs)
+    cells_w = np.bincount(cell[obs], weights=w[obs], minlength=ncell)
 
     if statistic in ("Wald", "adjWald"):
-        mr = np.zeros((d.n, nr))
-        mr[np.flatnonzero(pres), ra[pres]] = 1.0
-        mc = np.zeros((d.n, nc))
-        mc[np.flatnonzero(pres), cb[pres]] = 1.0
-        allx = np.column_stack([mm, mr, mc, pres.astype(float)])
-        xw = allx * w[:, None]
-        cells = xw.sum(0)
-        Vc = d._var(xw)
+        K = np.hstack([np.eye(ncell), (rows[:, None] == np.arange(nr)[None, :]).astype(float),
+                       (cols[:, None] == np.arange(nc)[None, :]).astype(float), np.ones((ncell, 1))])
+        cells = cells_w @ K
+        Vc = K.T @ Vcell @ K
         tot = cells[ncell + nr + nc]
         rt = cells[ncell : ncell + nr]
         ct = cells[ncell + nr : ncell + nr + nc]
@@ -109,14 +113,16 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
         else:
             ddf = nu - numdf + 1
             stat_ = wald * ddf / (numdf * nu)
-        p = float(stats.f.sf(stat_, numdf, ddf))
+        p = float(_dist.f_sf(stat_, numdf, ddf))
         return ChisqResult(stat_, float(numdf), float(ddf), p, "Design-based Wald test of association", table)
 
     # Rao-Scott: design effect matrix Delta on the interaction contrasts
+    # the cell shares' influence (I_cell - mean2) w / sum w is the OneHot
+    # times M' = I - 1 mean2': V = M Vcell M' / psum^2
     psum = w.sum()
-    mean2 = (mm * w[:, None]).sum(0) / psum
-    infl = (mm - mean2) * (w / psum)[:, None]
-    V = d._var(infl)
+    mean2 = cells_w / psum
+    M = np.eye(ncell) - mean2[:, None]
+    V = M @ Vcell @ M.T / (psum * psum)
     X1 = np.column_stack(
         [np.ones(ncell)]
         + [(rows == i).astype(float) for i in range(1, nr)]
@@ -137,8 +143,8 @@ def chisq(design, a: str, b: str, statistic: str = "F") -> ChisqResult:
     d0 = trD**2 / float(np.trace(Delta @ Delta))
     if statistic == "F":
         stat_ = X2 / trD
-        p = float(stats.f.sf(stat_, d0, d0 * nu))
+        p = float(_dist.f_sf(stat_, d0, d0 * nu))
         return ChisqResult(stat_, d0, d0 * nu, p, "Pearson's X^2: Rao & Scott adjustment", table)
     k = Delta.shape[1]
-    p = float(stats.chi2.sf(X2 / np.mean(np.diag(Delta)), k))
+    p = float(_dist.chi2_sf(X2 / np.mean(np.diag(Delta)), k))
     return ChisqResult(X2, float(k), np.inf, p, "Pearson's X^2: Rao & Scott adjustment", table)

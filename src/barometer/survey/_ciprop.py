@@ -17,9 +17,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
-from scipy import stats
 
-from . import _compress
+from . import _compress, _dist
 from ._glm import Binomial, glm_fit_intercept
 
 METHODS = ("logit", "likelihood", "asin", "beta", "mean", "xlogit", "wilson")
@@ -114,8 +113,8 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df, glm, V, idx
         n_eff = n_eff * (_tq(alpha / 2, len(design) - 1) / _tq(alpha / 2, design.degf())) ** 2
         ci = np.array(
             [
-                stats.beta.ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1),
-                stats.beta.ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)),
+                _dist.beta_ppf(alpha / 2, n_eff * p, n_eff * (1 - p) + 1),
+                _dist.beta_ppf(1 - alpha / 2, n_eff * p + 1, n_eff * (1 - p)),
             ]
         )
         est = p
@@ -127,9 +126,9 @@ def _interval(design, d, y, method, p, var, se, alpha, a, level, df, glm, V, idx
             if df <= 0:
                 ci = np.array([np.nan, np.nan])
             else:
-                tlevel = 1 - 2 * stats.norm.cdf(_tq(alpha / 2, df))
+                tlevel = 1 - 2 * _dist.norm_cdf(_tq(alpha / 2, df))
                 aa = (1 - tlevel) / 2
-                z = stats.norm.ppf([aa, 1 - aa])
+                z = _dist.norm_ppf([aa, 1 - aa])
                 ci = expit(coef + np.sqrt(v) * z)
         else:
             from ._profile import likelihood_ci

@@ -17,6 +17,11 @@ differences between independent samples.
   (normal); or a number.  Two-sided p ``2 pt(-|t|, df)`` and a Wald interval
   ``d +- qt(1 - alpha/2, df) se``.  R's survey has no function for this (it
   tests within one design: ``svyttest``, ``svycontrast`` on ``svyby``).
+  Two estimates without sampling error (both variances 0: two censuses, or
+  two domains every unit of which was taken) differ exactly: ``t = +-inf``,
+  ``p = 0`` when they differ, and ``t = 0``, ``p = 1`` when they are equal;
+  the interval is the single point ``d``; Welch's df is then ``min(df_a,
+  df_b)``.
 * :func:`cv` -- R ``cv()``: SE / estimate.
 """
 
@@ -27,7 +32,8 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 
 def _tq(p, df):
@@ -248,12 +254,15 @@ def difference(a, b, df="welch", df_a: float | None = None, df_b: float | None =
             ddf = v * v / den if den > 0 else min(da, db)
     else:
         ddf = float(df)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = d / se
+    if se == 0:  # no sampling error on either side: the difference is exact (module docstring)
+        t = 0.0 if d == 0 else float(np.copysign(np.inf, d))
+        return TestResult(d, se, t, float(ddf), 1.0 if d == 0 else 0.0, (d, d), level,
+                          "Difference of independent estimates")
+    t = d / se
     if np.isinf(ddf):
-        p = float(2 * stats.norm.sf(abs(t)))
+        p = float(2 * _dist.norm_sf(abs(t)))
     else:
-        p = float(2 * stats.t.sf(abs(t), ddf)) if ddf > 0 else float("nan")
+        p = float(2 * _dist.t_sf(abs(t), ddf)) if ddf > 0 else float("nan")
     q = _tq(1 - (1 - level) / 2, ddf)
     return TestResult(d, se, float(t), float(ddf), p, (float(d - q * se), float(d + q * se)), level,
                       "Difference of independent estimates")

@@ -46,9 +46,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from . import _compress
+from . import _compress, _dist
 from ._contrast import Estimates, TestResult
 from ._variance import OneHot
 
@@ -141,11 +140,11 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
         # influence is A (values w); a mean's is (A - b p') with b = A 1
         # (values w / sum w), so its covariance is M V_A M', M = I - p 1'
         if statistic == "mean":
-            VA = _onehot_cov(d, OneHot(gw / psum, gg, L), rows)
+            VA = d._var(OneHot(gw / psum, gg, L), rows=rows)
             M = np.eye(L) - est[:, None]
             V = M @ VA @ M.T
         else:
-            V = _onehot_cov(d, OneHot(gw, gg, L), rows)
+            V = d._var(OneHot(gw, gg, L), rows=rows)
     idx_ = pd.Index(levels, name=y)
     dseries = None
     if deff:
@@ -162,35 +161,6 @@ def factor_stat(design, y: str, statistic: str, deff=False) -> Estimates:
 
 
 # ------------------------------------------------------------------- svyby
-def _onehot_cov(d, x: OneHot, rows: np.ndarray) -> np.ndarray:
-    """Full covariance of the column totals of a OneHot (rows ``rows``).
-
-    Stratified element sampling, uncalibrated: with ``u`` the unit
-    multipliers, ``m`` the stratum means (S x L) and ``A[l, h] = sum u x`` over
-    the rows of domain l in stratum h, ``V = diag(sum u x^2) - A m - (A m)' +
-    m' diag(U) m`` -- the same sum as ``VariancePlan.variance``, by bincounts.
-    Anything else goes through ``Design._var``.
-    """
-    plan = d._plan()
-    st = d._stages[0]
-    if d._calibrations or len(d._stages) != 1 or not st.identity or plan.nan or not d._present.any():
-        return d._var(x, rows=rows)
-    u, centre_s = plan.units[0]
-    U = plan.u_strata[0]
-    S, p = st.n_strata, x.p
-    pres = d._present[rows]
-    vals = np.where(pres, x.values, 0.0)
-    s = st.strata[rows]
-    uu = u[rows]
-    m = np.bincount(s * p + x.cols, weights=vals, minlength=S * p).reshape(S, p) / st.npsu[:, None]
-    if not centre_s.all():
-        m[~centre_s] = 0.0
-    a = np.bincount(x.cols, weights=uu * vals * vals, minlength=p)
-    A = np.bincount(x.cols * S + s, weights=uu * vals, minlength=p * S).reshape(p, S)
-    Am = A @ m
-    return np.diag(a) - Am - Am.T + (m * U[:, None]).T @ m
-
-
 def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff=False):
     """svyby with ``covmat`` and/or ``deff`` (see the module docstring)."""
     if y is None:
@@ -233,7 +203,7 @@ def by_stats(design, by: str, statistic: str, y, denominator, covmat=False, deff
     idx = np.flatnonzero(w > 0)
     oh = OneHot(vals[idx], g[idx], L)
     lv = pd.Index(levels[used], name=by)
-    V = _onehot_cov(d, oh, idx)  # L x L by bincounts on element samples (see _onehot_cov)
+    V = d._var(oh, rows=idx)  # L x L by bincounts on element samples (_variance._onehot_element)
     v = np.diag(V).copy()
     if design.lonely_psu == "average" and any((st.npsu == 1).any() for st in design._stages):
         # R's svyby SEs come from each domain's own design, whose 'average'
@@ -281,10 +251,9 @@ def values_mean(d, idx: np.ndarray, values: np.ndarray):
     """svymean of ``values`` (on rows ``idx``, positive weight) of the NA-free
     design ``d``: (estimate, variance); 0/1 values use the grouped path."""
     groups = None
-    binary = bool(np.all((values == 0) | (values == 1)))  # e.g. quantile's y <= q
-    vc = (values.astype(np.int64), 2) if binary and len(idx) and _compress.cells(d) is not None else None
-    if vc is not None:
-        groups = _compress.group(d, idx, [vc])
+    # 0/1 values (a share; quantile's y <= q) of a design whose rows group
+    if len(idx) and _compress.cells(d) is not None and bool(np.all((values == 0) | (values == 1))):
+        groups = _compress.group(d, idx, [(values.astype(np.int64), 2)])
     if groups is not None:
         pos = np.empty(d.n, dtype=np.int64)
         pos[idx] = np.arange(len(idx))
@@ -329,7 +298,7 @@ def svyttest(design, y: str, group: str | None = None, level: float = 0.95) -> T
         e = design.mean(y, factor=False)
         df = design.degf() - 1
         t = e.estimate / e.se
-        p = float(2 * stats.t.sf(abs(t), df)) if df > 0 else float("nan")
+        p = float(2 * _dist.t_sf(abs(t), df)) if df > 0 else float("nan")
         q = tquantile(1 - (1 - level) / 2, df)
         ci = (e.estimate - q * e.se, e.estimate + q * e.se)
         return TestResult(e.estimate, e.se, float(t), float(df), p, (float(ci[0]), float(ci[1])), level,

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import xlogy
 
+from . import _dist
+
 DBL_EPS = np.finfo(float).eps
 THRESH, MTHRESH, INVEPS = 30.0, -30.0, 1.0 / DBL_EPS
 
@@ -609,8 +611,7 @@ def regterm_test(model, terms, null=None, df: float | None = None) -> TermTest:
     ``np.inf`` for the chi-square test.  Works for the results of
     ``Design.glm`` and ``ReplicateDesign.glm``.
     """
-    from scipy import stats
-
+    
     if isinstance(terms, str):
         t = terms.strip()
         if t.startswith("~"):
@@ -636,6 +637,6 @@ def regterm_test(model, terms, null=None, df: float | None = None) -> TermTest:
     k = len(index)
     ddf = model.df_resid if df is None else df
     if np.isinf(ddf):
-        return TermTest(terms, chisq, chisq / k, k, float("inf"), float(stats.chi2.sf(chisq, k)))
+        return TermTest(terms, chisq, chisq / k, k, float("inf"), float(_dist.chi2_sf(chisq, k)))
     F = chisq / k
-    return TermTest(terms, chisq, F, k, float(ddf), float(stats.f.sf(F, k, ddf)))
+    return TermTest(terms, chisq, F, k, float(ddf), float(_dist.f_sf(F, k, ddf)))

@@ -12,8 +12,8 @@ exactly as ``confint_profile`` does.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
+from . import _dist
 from ._glm import Binomial
 
 
@@ -97,8 +97,8 @@ def approx(x, y, xout):
 def qf_upper(a: float, d1: float, d2: float) -> float:
     """R ``qf(a, d1, d2, lower.tail=FALSE)``, accurate for tiny ``a`` (scipy's
     ``f.isf`` overflows there): via the Beta(d1/2, d2/2) representation."""
-    b = stats.beta.isf(a, d1 / 2, d2 / 2)
-    one_minus_b = stats.beta.ppf(a, d2 / 2, d1 / 2)
+    b = _dist.beta_isf(a, d1 / 2, d2 / 2)
+    one_minus_b = _dist.beta_ppf(a, d2 / 2, d1 / 2)
     return float(d2 / d1 * b / one_minus_b)
 
 
@@ -109,11 +109,11 @@ def likelihood_ci(d, y: str, coef: float, v: float, fit, good, level: float, df:
     naive = float(fit.cov_unscaled[0, 0])
     lam = v / naive
     if df is None or np.isinf(df):
-        alpha = stats.norm.cdf(stats.norm.ppf((1 - level) / 2) * np.sqrt(lam)) / 2
+        alpha = _dist.norm_cdf(_dist.norm_ppf((1 - level) / 2) * np.sqrt(lam)) / 2
     elif df <= 0:
         raise ValueError("zero or negative denominator df")
     else:
-        alpha = stats.norm.cdf(stats.t.ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
+        alpha = _dist.norm_cdf(_dist.t_ppf((1 - level) / 2, df) * np.sqrt(lam)) / 2
 
     yv = d._num(y)[good]
     # rows of the glm's model frame: rows of the design object with y observed
@@ -157,7 +157,7 @@ def likelihood_ci(d, y: str, coef: float, v: float, fit, good, level: float, df:
     bs = np.array(bs)
     o = np.argsort(zs, kind="stable")
     zs, bs = zs[o], bs[o]
-    cutoff = np.array([stats.norm.ppf(2 * alpha), stats.norm.isf(2 * alpha)])
+    cutoff = np.array([_dist.norm_ppf(2 * alpha), _dist.norm_isf(2 * alpha)])
     sx, sy = spline(bs, zs)
     return approx(sy, sx, cutoff)
 

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 QRULES = ("math", "school", "shahvaish", "hf1", "hf2", "hf3", "hf4", "hf5", "hf6", "hf7", "hf8", "hf9")
 INTERVALS = ("mean", "beta", "xlogit", "asin", "score")
@@ -242,8 +243,8 @@ def _prop_interval(method: str, m: float, v: float, alpha: float, df: float, nro
             return np.sin(np.arcsin(np.sqrt(m)) + sx * tquantile(a, df)) ** 2
         n_eff = m * (1 - m) / v
         n_eff = n_eff * (tquantile(alpha / 2, nrow - 1) / tquantile(alpha / 2, degf)) ** 2
-        return np.array([stats.beta.ppf(alpha / 2, n_eff * m, n_eff * (1 - m) + 1),
-                         stats.beta.ppf(1 - alpha / 2, n_eff * m + 1, n_eff * (1 - m))])
+        return np.array([_dist.beta_ppf(alpha / 2, n_eff * m, n_eff * (1 - m) + 1),
+                         _dist.beta_ppf(1 - alpha / 2, n_eff * m + 1, n_eff * (1 - m))])
 
 
 def svyquantile(design, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_type: str = "mean",

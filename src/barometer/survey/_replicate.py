@@ -36,8 +36,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
+from . import _dist
 from ._glm import FAMILIES, Binomial, _logit_linkinv, _logit_mu_eta, glm_fit, model_matrix, parse_formula, resolve
 from ._hadamard import hadamard
 
@@ -463,9 +464,9 @@ class ReplicateDesign:
                 else:
                     from ._results import tquantile
 
-                    tlevel = 1 - 2 * stats.norm.cdf(tquantile(alpha / 2, df))
+                    tlevel = 1 - 2 * _dist.norm_cdf(tquantile(alpha / 2, df))
                     aa = (1 - tlevel) / 2
-                    z = stats.norm.ppf([aa, 1 - aa])
+                    z = _dist.norm_ppf([aa, 1 - aa])
                     ci = expit(coef + np.sqrt(vcoef) * z)
                 est = float(_logit_linkinv(np.array([coef]))[0])
             else:
@@ -574,7 +575,7 @@ class ReplicateDesign:
         se = np.sqrt(np.diag(V))
         df_resid = self.degf() + 1 - p
         tv = fit.coef / se
-        pv = 2 * stats.t.sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
+        pv = 2 * _dist.t_sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
         idx = pd.Index(names)
         res = GLMResult(
             params=pd.Series(fit.coef, index=idx), se=pd.Series(se, index=idx),

@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from . import _dist
 
 
 def tquantile(p, df):
     """qt with R's convention that df = Inf gives the normal quantile."""
     if df is None or np.isinf(df):
-        return stats.norm.ppf(p)
+        return _dist.norm_ppf(p)
     if df <= 0:
         return np.nan * np.asarray(p, dtype=float)
-    return stats.t.ppf(p, df)
+    return _dist.t_ppf(p, df)
 
 
 @dataclass
@@ -110,9 +111,9 @@ class GLMResult:
         ddf = self.df_resid if df is None else df
         if ddf <= 0:
             return pd.DataFrame({"lower": np.nan, "upper": np.nan}, index=self.params.index)
-        tlevel = 1 - 2 * stats.norm.cdf(tquantile((1 - level) / 2, ddf))
+        tlevel = 1 - 2 * _dist.norm_cdf(tquantile((1 - level) / 2, ddf))
         a = (1 - tlevel) / 2
-        z = stats.norm.ppf([a, 1 - a])
+        z = _dist.norm_ppf([a, 1 - a])
         return pd.DataFrame(
             {"lower": self.params + z[0] * self.se, "upper": self.params + z[1] * self.se}
         )

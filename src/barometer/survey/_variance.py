@@ -119,6 +119,46 @@ def rowsum(x, codes: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def _onehot_element(x: OneHot, st: Stage, u: np.ndarray, centre_s: np.ndarray, U_h: np.ndarray,
+                    rows: np.ndarray | None, diag_only: bool):
+    """One element-sampling stage's variance of a OneHot's column totals by
+    bincounts over stratum x column: never the n x p matrix of unit totals.
+
+    Row j (stratum h, column c_j, value v_j, multiplier u_j) deviates from the
+    stratum means m[h] (S x p, 0 where the stratum is not centred) by
+    ``v_j e_c - m[h]``; units not among ``rows`` (value 0) by ``-m[h]``.  With
+    ``Uc[h, l]`` the multipliers of the given rows of stratum h in column l,
+    ``B[l, h] = sum u_j (v_j - m[h, l])`` over those rows:
+
+    * ``V[l, l] = sum_{c_j = l} u_j (v_j - m[h_j, l])^2 + sum_h (U_h - Uc[h, l]) m[h, l]^2``
+      (centred terms: no cancellation),
+    * ``V[l, k] = -(B m)[l, k] - (B m)[k, l] + sum_h (U_h - Uc[h, l] - Uc[h, k]) m[h, l] m[h, k]``.
+    """
+    S, p = st.n_strata, x.p
+    s = st.strata if rows is None else st.strata[rows]
+    uu = u if rows is None else u[rows]
+    cols, vals = x.cols, x.values
+    cell = s * p + cols
+    m = np.bincount(cell, weights=vals, minlength=S * p).reshape(S, p) / st.npsu[:, None]
+    if not centre_s.all():
+        m[~centre_s] = 0.0
+    dev = vals - m.ravel()[cell]
+    Uc = np.bincount(cell, weights=uu, minlength=S * p).reshape(S, p)
+    rest = U_h[:, None] - Uc
+    # a stratum whose units are all in one column has rest 0 there; summed in
+    # another order it can come out as +-1e-16 U_h (see the dense branch)
+    rest[np.abs(rest) <= 1e-10 * np.abs(U_h)[:, None]] = 0.0
+    diag = np.bincount(cols, weights=uu * dev * dev, minlength=p) + (rest * m * m).sum(axis=0)
+    if diag_only:
+        return diag
+    B = np.bincount(cols * S + s, weights=uu * dev, minlength=p * S).reshape(p, S)
+    Bm = B @ m
+    Um = (Uc * m).T @ m
+    V = (m * U_h[:, None]).T @ m - Um - Um.T - Bm - Bm.T
+    V[np.diag_indices(p)] = diag
+    return V
+
+
 class VariancePlan:
     """Everything of ``svyrecvar`` that depends on the design, not on x.
 
@@ -228,7 +268,11 @@ class VariancePlan:
             return np.zeros(p) if diag_only else np.zeros((p, p))
         total = None
         for st, (u, centre_s), U_h in zip(self.stages, self.units, self.u_strata):
-            if st.identity and not isinstance(x, OneHot):
+            if st.identity and isinstance(x, OneHot):
+                c = _onehot_element(x, st, u, centre_s, U_h, rows, diag_only)
+                total = c if total is None else total + c
+                continue
+            if st.identity:
                 # element sampling: units are rows; only the given rows are
                 # non-zero, the others contribute u * mean_h mean_h' each
                 s = st.strata if rows is None else st.strata[rows]
@@ -240,7 +284,7 @@ class VariancePlan:
                 # another order (freq) it can come out as +-1e-16 U_h, which a
                 # huge mean (a share of 0 on the logit scale) would magnify
                 rest[np.abs(rest) <= 1e-10 * np.abs(U_h)] = 0.0
-                if diag_only:  # column by column on contiguous 1-d arrays
+                if diag_only or x.shape[1] == 1:  # column by column on contiguous 1-d arrays
                     xf = np.asfortranarray(x)
                     c = np.empty(xf.shape[1])
                     for j in range(xf.shape[1]):
@@ -251,6 +295,8 @@ class VariancePlan:
                             mj[~centre_s] = 0.0
                         Dj = xj - mj[s]
                         c[j] = np.dot(uu * Dj, Dj) + np.dot(rest, mj * mj)
+                    if not diag_only:  # one column: its 1 x 1 covariance
+                        c = c.reshape(1, 1)
                     total = c if total is None else total + c
                     continue
                 m = rowsum(x if freq is None else x * freq[:, None], s, st.n_strata) / st.npsu[:, None]
@@ -296,14 +342,17 @@ def recvar(
 ):
     """Variance (p x p, or its diagonal) of the totals of the columns of ``x``.
 
-    ``x`` is (n, p) (or a :class:`OneHot`, or (len(rows), p) with ``rows``) of
-    weighted influence values, zero on rows with zero weight.  Stage 2 and later
+    ``x`` is (n, p) (or a :class:`OneHot`, or (len(rows), p) with ``rows``,
+    increasing row numbers unless ``freq`` is given) of weighted influence
+    values, zero on rows with zero weight.  Stage 2 and later
     enter only when a fpc was given (R: ``if (!is.null(fpcs) && NCOL(clusters) >
     1)``), each multiplied by the product of earlier sampling fractions n/N.
     """
     if plan is None:
         plan = VariancePlan(stages, present, lonely_psu)
     n = len(present)
+    if rows is not None and freq is None and len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1)):
+        rows = None  # rows without freq are increasing (np.flatnonzero): these are all rows, in order
     if calibrations:
         if freq is not None:
             raise ValueError("freq is for uncalibrated designs")

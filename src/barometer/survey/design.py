@@ -8,13 +8,16 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from . import _dist
 from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
 from ._results import CIProp, Estimate, GLMResult, domain_row, tquantile  # noqa: F401 - the result types, re-exported
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
 LONELY = ("fail", "adjust", "average", "certainty", "remove")
+
+
+NUM_CACHE = 6  # converted (non-float64) numeric columns kept per design family: see Design._num
 
 
 def _as_list(x) -> list[str]:
@@ -50,8 +53,14 @@ def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
 def _make_stage(strata: np.ndarray, clusters: np.ndarray, popsize, labels, identity: bool = False) -> Stage:
     n = len(clusters)
     K = int(clusters.max()) + 1 if n else 0
-    first = np.arange(n, dtype=np.int64) if identity else _first_rows(clusters, K)
-    unit_stratum = strata[first]
+    if identity:  # every row its own unit: one array for rows, units and first rows
+        first = np.arange(n, dtype=np.int64)
+        if clusters.dtype == first.dtype and np.array_equal(clusters, first):
+            first = clusters
+        unit_stratum = strata
+    else:
+        first = _first_rows(clusters, K)
+        unit_stratum = strata[first]
     S = int(strata.max()) + 1 if n else 0
     npsu = np.bincount(unit_stratum, minlength=S).astype(float)
     return Stage(strata, clusters, npsu, popsize, labels, unit_stratum, first, identity)
@@ -258,10 +267,27 @@ class Design:
             ) from exc
 
     def _num(self, col: str) -> np.ndarray:
+        """The column as float64 values (NaN missing).  A float64 column is a
+        view of the data and stays cached; a compact one (0/1 or codes held
+        as float32, int8, nullable integers) is converted, and only the last
+        ``NUM_CACHE`` such conversions are kept (shared by the design's
+        domains), so memory does not grow by 8 bytes a row per column read."""
         key = ("num", col)
-        if key not in self._cache:
-            self._cache[key] = self._numeric(col)
-        return self._cache[key]
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        recent = cache.setdefault("num_recent", {})
+        if col in recent:
+            recent[col] = recent.pop(col)  # most recent last
+            return recent[col]
+        v = self._numeric(col)
+        if self.data[col].dtype == np.float64:  # to_numpy gave a view
+            cache[key] = v
+        else:
+            recent[col] = v
+            while len(recent) > NUM_CACHE:
+                recent.pop(next(iter(recent)))
+        return v
 
     def _codes(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         """Integer codes (sorted levels, -1 for missing) of a column, cached."""
@@ -400,19 +426,12 @@ class Design:
             from ._describe import mean_or_total
 
             return mean_or_total(self, y, "mean", factor, deff)
+        from ._describe import values_mean
+
         d, idx, w, (yv,) = self._analysis([y])
-        psum = w.sum()
-        # R: colSums over an empty design is 0 (an all-missing domain gives 0, SE 0)
-        if d._present.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                avg = float(np.dot(yv, w) / psum)
-        else:
-            avg = 0.0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = ((yv - avg) * w / psum)[:, None]
-        v = float(d._var(x, rows=idx)[0, 0])
-        if np.isnan(avg):
-            v = np.nan
+        # R: colSums over an empty design is 0 (an all-missing domain gives 0,
+        # SE 0); a 0/1 y on a stratified element sample takes the grouped rows
+        avg, v = values_mean(d, idx, yv)
         return Estimate(avg, v, "mean", y)
 
     def total(self, y: str, factor: bool = False, deff: bool | str = False):
@@ -584,7 +603,7 @@ class Design:
         se = np.sqrt(np.diag(V))
         df_resid = d.degf() + 1 - p
         tv = fit.coef / se
-        pv = 2 * stats.t.sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
+        pv = 2 * _dist.t_sf(np.abs(tv), df_resid) if df_resid > 0 else np.full(p, np.nan)
         idx = pd.Index(names)
         res = GLMResult(
             params=pd.Series(fit.coef, index=idx),
