@@ -278,7 +278,8 @@ def _page_context(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, commi
 
     return page_context(cfg, nav=[{"id": c.id, "href": f"{c.slug}.html", "title": c.title} for c in chapters],
                         synthetic=ds.synthetic, period=ds.period, commit=commit,
-                        pdf=pdf_name(cfg) if cfg.pdf else None, edition=rc["edition"])
+                        pdf=pdf_name(cfg) if cfg.pdf else None, edition=rc["edition"],
+                        edition_number=rc.get("edition_number"))
 
 
 def pdf_name(cfg: BuildConfig) -> str:
@@ -319,7 +320,7 @@ def site(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, co
             (work / folder / f"{item.id}.html").write_text(
                 page.render(**ctx, page_id=f"{kind}-{item.id}", page_title=title, root="../",
                             body=Markup(body + nav)), encoding="utf-8")
-            pages.append({"id": item.id, "kind": kind, "body": Markup(body)})
+            pages.append({"id": item.id, "kind": kind, "title": title, "body": Markup(body)})
     # stylesheets, the site script and the vendored chart libraries (once per site)
     shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
     return pages
@@ -341,17 +342,42 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
     for ch in chapters:
         figures = listed.get(ch.id, [])
         # links to case pages and to figures on other pages point inside the PDF
-        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)
+        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-page-\1"', ch.body)
         body = re.sub(r'href="[a-z0-9-]+\.html#(fig-[^"]+)"', r'href="#\1"', body)
-        chs.append({"id": ch.id, "title": ch.title, "body": Markup(body), "figures": figures})
-    cases = [{"id": p["id"], "body": p["body"]} for p in pages]
+        title = ch.title
+        if ch.slug == "index":  # the front page opens the PDF after its cover: its key findings, not "Forside"
+            title = i18n.t("pdf_front_title", cfg.lang)
+            body = re.sub(r'<h1 class="chapter-title">.*?</h1>', f'<h1 class="chapter-title">{html.escape(title)}</h1>',
+                          body, count=1, flags=re.S)
+        chs.append({"id": ch.id, "title": title, "body": Markup(_pdf_charts(body)), "figures": figures})
+    cases = [{"id": p["id"], "title": p["title"], "body": p["body"]} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
-        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang))
+        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
+        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
-    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out))
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers
+    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out), pdf_variant="pdf/ua-1")
     (work / "print.html").unlink()
     return out
+
+
+def _pdf_charts(body: str) -> str:
+    """Each chart of a chapter as the PDF shows it: the page's static SVG as an image
+    with the chart's alt text, so that the tagged PDF's figure carries that text
+    (WeasyPrint tags an ``<img>``'s ``alt``, not an inline SVG's label)."""
+    import base64
+    import re
+
+    def img(m: re.Match) -> str:
+        svg = re.search(r"<svg\b.*?</svg>", m.group(2), re.S)
+        if svg is None:
+            return m.group(0)
+        data = base64.b64encode(svg.group(0).encode("utf-8")).decode("ascii")
+        return f'<div class="chart"><img class="chart-print" alt="{m.group(1)}" src="data:image/svg+xml;base64,{data}"></div>'
+
+    chart = re.compile(r'<div class="chart" role="img" aria-label="([^"]*)">(.*?)(?=<script type="application/json")', re.S)
+    return chart.sub(img, body)
 
 
 def _figure_list(cfg: BuildConfig, work: Path) -> dict[str, list[dict]]:
