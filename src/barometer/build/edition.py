@@ -350,7 +350,11 @@ def pdf(cfg: BuildConfig, rc: dict, chapters: list[Chapter], ds, work: Path, com
             body = re.sub(r'<h1 class="chapter-title">.*?</h1>', f'<h1 class="chapter-title">{html.escape(title)}</h1>',
                           body, count=1, flags=re.S)
         chs.append({"id": ch.id, "title": title, "body": Markup(_pdf_charts(body)), "figures": figures})
-    cases = [{"id": p["id"], "title": p["title"], "body": p["body"]} for p in pages]
+    # a case page repeats the ids of its box in the chapter: in the PDF, its own are prefixed
+    cases = [{"id": p["id"], "title": p["title"],
+              "body": Markup(re.sub(r'\b(id|aria-labelledby)="([^"]+)"',
+                                    lambda m: f'{m.group(1)}="' + " ".join("page-" + i for i in m.group(2).split()) + '"',
+                                    str(p["body"])))} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
         **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
         **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
@@ -370,13 +374,17 @@ def _pdf_charts(body: str) -> str:
     import re
 
     def img(m: re.Match) -> str:
-        svg = re.search(r"<svg\b.*?</svg>", m.group(2), re.S)
-        if svg is None:
-            return m.group(0)
-        data = base64.b64encode(svg.group(0).encode("utf-8")).decode("ascii")
-        return f'<div class="chart"><img class="chart-print" alt="{m.group(1)}" src="data:image/svg+xml;base64,{data}"></div>'
+        alt = re.search(r'\baria-label="([^"]*)"', m.group(1))
+        # an SVG file is XML: the page's HTML parser lower-cased two SVG names, and HTML-only entities go
+        svg = re.sub(r"<(/?)clippath\b", r"<\1clipPath", m.group(3)).replace(" viewbox=", " viewBox=")
+        svg = re.sub(r"&([A-Za-z][A-Za-z0-9]*);", lambda e: e.group(0) if e.group(1) in ("amp", "lt", "gt", "quot", "apos")
+                     else "".join(f"&#{ord(c)};" for c in html.unescape(e.group(0))), svg)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return (f'{m.group(1)}{m.group(2) or ""}<img class="chart-print" alt="{alt.group(1) if alt else ""}" '
+                f'src="data:image/svg+xml;base64,{data}">')
 
-    chart = re.compile(r'<div class="chart" role="img" aria-label="([^"]*)">(.*?)(?=<script type="application/json")', re.S)
+    # the chart's box (its alt text in aria-label), the static chart's box, its first SVG
+    chart = re.compile(r'(<div\b[^>]*\bclass="chart"[^>]*>)(\s*<div\b[^>]*>)?\s*(<svg\b.*?</svg>)', re.S)
     return chart.sub(img, body)
 
 
