@@ -383,8 +383,8 @@ def _pdf_charts(body: str) -> str:
         return (f'{m.group(1)}{m.group(2) or ""}<img class="chart-print" alt="{alt.group(1) if alt else ""}" '
                 f'src="data:image/svg+xml;base64,{data}">')
 
-    # the chart's box (its alt text in aria-label), the static chart's box, its first SVG
-    chart = re.compile(r'(<div\b[^>]*\bclass="chart"[^>]*>)(\s*<div\b[^>]*>)?\s*(<svg\b.*?</svg>)', re.S)
+    # the chart's box (its alt text in aria-label), the boxes inside it (static chart, layout), its first SVG
+    chart = re.compile(r'(<div\b[^>]*\bclass="chart"[^>]*>)((?:\s*<div\b[^>]*>)*)\s*(<svg\b.*?</svg>)', re.S)
     return chart.sub(img, body)
 
 
