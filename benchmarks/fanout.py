@@ -45,10 +45,10 @@ def baseline(codes: list[str], tmp: Path) -> list[float]:
     import papermill as pm
     from markupsafe import Markup
 
-    from barometer.build import edition as build
+    from barometer.build import render
 
     nb_dir = ROOT / "notebooks"
-    exporter, page = build._exporter(), build._jinja().get_template("site/page.html.j2")
+    exporter, page = render.exporter(), render.jinja().get_template("site/page.html.j2")
     times = []
     for code in codes:
         t0 = time.perf_counter()

@@ -45,7 +45,7 @@ def run(root: Path, by: str, jobs: int) -> tuple[float, dict, str]:
 
 
 def _items(by: str, m: dict) -> list[dict]:
-    return m["notebooks"] if by == "edition" else m["reports"]
+    return m["tasks"]
 
 
 def bench(by: str, jobs: int) -> None:

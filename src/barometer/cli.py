@@ -27,29 +27,13 @@ exit status: 0 built; 1 a build step failed (the failed notebook is kept under _
 """
 
 
-def _size(text: str) -> int:
-    from .engine.cache import parse_size
-
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _cache_options(args) -> dict:
-    from .build.config import DEFAULT_CACHE_MAX
-
-    return {"cache_dir": args.cache_dir.absolute() if args.cache_dir else None,
-            "cache_max": DEFAULT_CACHE_MAX if args.cache_max is None else args.cache_max}
-
-
 def _clean_cache(args) -> int:
     from .build.config import BaseConfig
     from .engine.cache import clean
     from .errors import BarometerError
 
     try:
-        _, msg = clean(BaseConfig(**_cache_options(args)).default_cache_dir)
+        _, msg = clean(BaseConfig(cache_dir=args.cache_dir).default_cache_dir)
     except BarometerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -65,20 +49,10 @@ def parser() -> argparse.ArgumentParser:
                     "estimates.csv and manifest.json. Without --data the synthetic sample is used (and "
                     "generated on first use); every page then says so.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--edition", default="2018", help="edition year (default: 2018)")
-    ap.add_argument("--country", default="dk", choices=["dk", "no"], help="country of the report (default: dk)")
-    ap.add_argument("--lang", default="da", choices=["da", "en"], help="language of every text (default: da)")
-    ap.add_argument("--data", metavar="PATH", default="",
-                    help="respondent file (.csv, .parquet, .sav, .dta, .xlsx); default: the synthetic sample")
-    ap.add_argument("--frame", metavar="PATH", default="",
-                    help="frame file (one row per population unit) to check stratum counts and, for Norway, "
-                         "rake the weights; default: the synthetic frame when the synthetic sample is used")
-    ap.add_argument("--out", metavar="DIR", type=Path, default=None,
-                    help="output folder of the edition (default: _build/<edition>-<country>-<lang>)")
-    ap.add_argument("--no-pdf", action="store_true", help="skip the PDF (faster, for drafts)")
-    ap.add_argument("--min-base", metavar="N", type=int, default=None,
-                    help="disclosure control: publish a percentage only when at least N respondents stand behind "
-                         "it (default: min_base in data/report/disclosure.yaml, 20)")
+    from .build.config import add_options
+
+    add_options(ap)  # every build setting, declared once in barometer.build.config
+    # -- what builds nothing
     ap.add_argument("--check-data", metavar="PATH", default=None,
                     help="only check PATH (with --frame, --edition, --country) against the codebook and the design; "
                          "print OK and a summary (exit 0) or one line per problem (exit 2); builds nothing")
@@ -87,35 +61,9 @@ def parser() -> argparse.ArgumentParser:
                     help="list every gap and every value still copied from the edition it was scaffolded from "
                          "(`python build.py new-edition 2027 --from 2024`), exit 2; OK and exit 0 when ready; "
                          "builds nothing")
-    ap.add_argument("--quiet", action="store_true", help="print only errors and the final line")
-    ap.add_argument("--jobs", type=int, default=0, metavar="N",
-                    help="notebooks (chapters, or --by reports) run in parallel (default: the number of cores)")
-    ap.add_argument("--force", action="store_true",
-                    help="ignore the cache: run every notebook again (default: an unchanged build is not redone, "
-                         "and only chapters or reports whose inputs changed run again)")
-    cache = ap.add_argument_group("the cache of executed notebooks")
-    cache.add_argument("--cache-dir", metavar="DIR", type=Path, default=None,
-                       help="where chapters and reports are cached (default: _build/.cache/engine in this "
-                            "checkout, whatever --out is); every cached file is checked before it is used")
-    cache.add_argument("--cache-max", metavar="SIZE", type=_size, default=None,
-                       help="keep the cache under SIZE (e.g. 500M, 2G, or bytes; default: 2G): after a build, "
-                            "the least recently used entries are removed")
-    cache.add_argument("--clean-cache", action="store_true",
-                       help="remove the cache (this checkout's, or --cache-dir) and print how much was freed; "
-                            "builds nothing")
-    # -- fan-out: one report per unit (src/barometer/engine/) --------------------------
-    from .units import DIMENSIONS
-
-    fan = ap.add_argument_group("one report per unit (--by)")
-    fan.add_argument("--by", choices=DIMENSIONS, default=None,
-                     help="build one report per sub-sector, region, municipality or government level, plus an "
-                          "index comparing each with the nation, into _build/<edition>-<country>-<lang>-by-<by>/; "
-                          "reports whose inputs did not change are taken from the cache")
-
-    fan.add_argument("--executor", choices=["local", "dask"], default="local",
-                     help="local warm worker processes (default) or a Dask distributed cluster")
-    fan.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
-                     help="Dask scheduler of an existing cluster (default: a LocalCluster on loopback)")
+    ap.add_argument("--clean-cache", action="store_true",
+                    help="remove the cache (this checkout's, or --cache-dir) and print how much was freed; "
+                         "builds nothing")
     return ap
 
 
@@ -191,20 +139,10 @@ def _run(args) -> int:
         from .checkdata import main_check
 
         return main_check(args.edition, args.country, args.check_data, args.frame)
-    if args.by:
-        from .build.fanout import FanoutConfig, build_fanout
+    from .build import build
+    from .build.config import from_args
 
-        return build_fanout(FanoutConfig(by=args.by, edition=args.edition, country=args.country, lang=args.lang,
-                                         data_path=args.data, frame_path=args.frame, out_dir=args.out,
-                                         min_base=args.min_base,
-                                         jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                                         force=args.force, quiet=args.quiet, **_cache_options(args)))
-    from .build import BuildConfig, build
-
-    cfg = BuildConfig(edition=args.edition, country=args.country, lang=args.lang, data_path=args.data,
-                      frame_path=args.frame, out_dir=args.out, pdf=not args.no_pdf, quiet=args.quiet,
-                      min_base=args.min_base, force=args.force, jobs=args.jobs, **_cache_options(args))
-    build(cfg)
+    build(from_args(args))
     return 0
 
 

@@ -83,20 +83,20 @@ def _input_error_names() -> set[str]:
     return out
 
 
-def notebook_failure(notebook: str, error: dict, kept) -> str:
+def notebook_failure(notebook: str, error, kept) -> str:
     """One line for a notebook that failed.  An exception raised inside this
     package's code (not in the notebook's own cell, not an input error) is a
     bug: the line says "internal error" and where its traceback was saved."""
     from .paths import PACKAGE_DIR
 
-    where = f"in cell {error['cell']}" if error.get("cell") is not None else "before any cell"
-    tb = _plain(error.get("traceback"))
+    where = f"in cell {error.cell}" if error.cell is not None else "before any cell"
+    tb = _plain(error.traceback)
     frames = [ln for ln in tb.splitlines() if ln.lstrip().startswith("File ")]
     in_package = bool(frames) and str(PACKAGE_DIR) in frames[-1]
     kept_text = f"; executed notebook kept at {kept}" if kept else ""
-    if in_package and error.get("ename") not in _input_error_names():
+    if in_package and error.ename not in _input_error_names():
         log = save_traceback(f"notebook {notebook} {where}\n{tb}\n")
-        return (f"internal error: {error['ename']}: {error['evalue']} raised in the package's code while notebook "
+        return (f"internal error: {error.ename}: {error.evalue} raised in the package's code while notebook "
                 f"{notebook} ran {where} (a bug in this program, not in your data); the traceback is in {log}"
                 + kept_text)
-    return f"notebook {notebook} failed {where} ({error['ename']}: {error['evalue']})" + kept_text
+    return f"notebook {notebook} failed {where} ({error.ename}: {error.evalue})" + kept_text

@@ -56,10 +56,10 @@ def test_manifest(site):
     m = json.loads((site / "manifest.json").read_text())
     assert m["parameters"] == {"edition": "2018", "country": "dk", "lang": "da", "data_path": None, "synthetic": True}
     assert all(len(i["sha256"]) == 64 for i in m["inputs"]) and len(m["inputs"]) >= 2
-    assert {n["notebook"] for n in m["notebooks"]} == {"00_front.ipynb", "02_types.ipynb", "03_initiators_value.ipynb",
+    assert {n["notebook"] for n in m["tasks"]} == {"00_front.ipynb", "02_types.ipynb", "03_initiators_value.ipynb",
                                                       "04_abroad.ipynb", "07_collaboration.ipynb", "08_norway.ipynb",
                                                       "90_method.ipynb"}
-    assert all(n["seconds"] > 0 for n in m["notebooks"])
+    assert all(n["seconds"] > 0 for n in m["tasks"])
     assert m["versions"]["pandas"] and "git_commit" in m
     assert m["targets"]["reproduced"] == m["targets"]["checked"]
 

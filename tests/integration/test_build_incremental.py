@@ -43,7 +43,7 @@ def cold(root):
 
 
 def test_chapters_run_in_parallel_workers_and_are_recorded(cold, root):
-    chapters = cold["notebooks"]
+    chapters = cold["tasks"]
     assert len(chapters) == 7 and {c["cache"] for c in chapters} == {"miss"}
     assert all(len(c["key"]) == 64 and c["seconds"] > 0 for c in chapters)
     uses = {c["notebook"]: c["uses"] for c in chapters}
@@ -72,7 +72,7 @@ def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
                                                              "Politi, kommuner og jernbanen"), encoding="utf-8")
     r = _build(root)
     assert r.returncode == 0, r.stderr
-    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["notebooks"]}
+    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["tasks"]}
     assert cache.pop("07_collaboration.ipynb") == "miss" and set(cache.values()) == {"hit"}
     assert "jernbanen" in (root / OUT / "cases" / "safer-train-stations.html").read_text(encoding="utf-8")
     assert (root / OUT / "estimates.csv").read_text(encoding="utf-8") == est_before
@@ -81,4 +81,4 @@ def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
 def test_force_runs_every_chapter_again(cold, root):
     r = _build(root, "--force", "--quiet")
     assert r.returncode == 0, r.stderr
-    assert {c["cache"] for c in _manifest(root)["notebooks"]} == {"miss"}
+    assert {c["cache"] for c in _manifest(root)["tasks"]} == {"miss"}

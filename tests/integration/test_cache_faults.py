@@ -71,7 +71,7 @@ def test_the_cache_is_the_checkouts_whatever_out_is(root, first):
     assert (root / CACHE / ".barometer-cache").is_file()
     assert not (first.parent / ".cache").exists()
     assert set(_entries(root / CACHE)) == {"1", "2", "3", "index"}
-    uses = {r["id"]: r["uses"] for r in json.loads((first / "manifest.json").read_text())["reports"]}
+    uses = {r["id"]: r["uses"] for r in json.loads((first / "manifest.json").read_text())["tasks"]}
     assert CASE in uses["units/1"] and not any(u.startswith("/") for us in uses.values() for u in us)
 
 
@@ -92,7 +92,7 @@ def test_a_tampered_number_in_a_cached_estimates_file_is_not_published(root, fir
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith("warning: cache entry ") and "estimates-0.csv changed" in lines[0]
     assert "running it again" in lines[0]
-    reports = {x["id"]: x["cache"] for x in json.loads((tmp_path / "second" / "manifest.json").read_text())["reports"]}
+    reports = {x["id"]: x["cache"] for x in json.loads((tmp_path / "second" / "manifest.json").read_text())["tasks"]}
     assert reports["units/1"] == "miss" and reports["units/2"] == reports["units/3"] == "hit"
     # the entry was replaced: the next build takes it from the cache without a word
     r = _fanout(root, tmp_path / "third")
@@ -135,7 +135,7 @@ def test_leftovers_of_killed_builds_are_removed_and_the_cache_stays_under_its_ca
     r = _fanout(root, tmp_path / "en", "--lang", "en", "--cache-max", "1")
     assert r.returncode == 0, r.stderr
     assert not any(d.exists() for d in leftovers), "a killed build's folder was left"
-    used = {x["key"] for x in json.loads((tmp_path / "en" / "manifest.json").read_text())["reports"]}
+    used = {x["key"] for x in json.loads((tmp_path / "en" / "manifest.json").read_text())["tasks"]}
     now = set(m["key"] for m in _entries(cache).values())
     assert now == used and not (now & before)
     # a bad size is refused before anything is built
@@ -189,7 +189,7 @@ def test_two_checkouts_whose_outputs_share_a_folder_publish_their_own_content(tm
         assert r.returncode == 0, r.stderr
     check(outs / "a2", outs / "b2")
     check(outs / "a3", outs / "b2")
-    reports = {x["id"]: x["cache"] for x in json.loads((outs / "b2" / "manifest.json").read_text())["reports"]}
+    reports = {x["id"]: x["cache"] for x in json.loads((outs / "b2" / "manifest.json").read_text())["tasks"]}
     assert reports["units/1"] == "miss" and reports["units/2"] == "hit"  # the rest is shared: same content
 
 
@@ -215,7 +215,7 @@ def test_the_edition_build_never_publishes_a_damaged_chapter(tmp_path_factory):
     assert len(lines) == 2, r.stderr
     assert any("files/estimates/key_figures.csv changed" in x for x in lines)
     assert any("executed.ipynb changed" in x for x in lines)
-    chapters = {c["chapter"]: c["cache"] for c in json.loads((out2 / "manifest.json").read_text())["notebooks"]}
+    chapters = {c["id"]: c["cache"] for c in json.loads((out2 / "manifest.json").read_text())["tasks"]}
     assert chapters["front"] == chapters["types"] == "miss" and chapters["method"] == "hit"
 
     # --clean-cache removes this checkout's cache (and nothing else), and says how much it freed

@@ -23,7 +23,7 @@ def _cfg(tmp_path, **kw):
 
 def _reports(tmp_path):
     m = json.loads((tmp_path / "site" / "manifest.json").read_text())
-    return {r["id"]: r for r in m["reports"]}
+    return {r["id"]: r for r in m["tasks"]}
 
 
 def test_local_cluster_with_two_workers(tmp_path):

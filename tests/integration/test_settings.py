@@ -23,7 +23,7 @@ def _build(out, *args):
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    tasks = m.get("notebooks") or m.get("reports")
+    tasks = m["tasks"]
     est = pd.read_csv(out / "estimates.csv", dtype={"category": str})
     return {t.get("chapter") or t["id"]: t["cache"] for t in tasks}, est
 

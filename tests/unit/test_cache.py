@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from barometer.engine import cache as cache_mod
+from barometer.engine.result import JobResult
 from barometer.engine.cache import MARKER, Cache, CacheChanged, clean, parse_size
 from barometer.errors import BuildError, InputError
 
@@ -35,8 +36,8 @@ def _result(root: Path, rid="chapter-a", est=EST, html="<p>page</p>"):
     deps = [str(root / "data" / "sample.csv"), str(root / "data" / "content" / "case.yaml")]
     files = [["estimates/x.csv", base64.b64encode(est.encode()).decode()],
              ["figures/x.svg", base64.b64encode(b"<svg/>").decode()]]
-    return {"id": rid, "ok": True, "executed": json.dumps({"cells": [], "nbformat": 4}), "html": html,
-            "estimates": [est], "files": files, "deps": deps, "seconds": 1.5}
+    return JobResult(id=rid, executed=json.dumps({"cells": [], "nbformat": 4}), html=html, estimates=[est],
+                     files=files, deps=deps, seconds=1.5)
 
 
 def _key(n: int = 0) -> str:
@@ -231,7 +232,7 @@ def test_dependencies_are_relative_to_the_checkout_and_resolved_against_the_curr
     ca = Cache(shared, checkout=a)
     key = _key()
     res = _result(a)
-    res["deps"].append(str(outside))
+    res.deps.append(str(outside))
     meta = ca.store(key, res)
     assert set(meta["deps"]) == {"data/sample.csv", "data/content/case.yaml", str(outside)}
     assert Cache.uses(meta) == sorted(meta["deps"])

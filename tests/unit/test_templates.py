@@ -5,7 +5,7 @@ import json
 from markupsafe import Markup
 
 from barometer import templates
-from barometer.build import edition as build
+from barometer.build import config, render
 from barometer.paths import TEMPLATE_DIR
 
 HOSTILE = '<script>alert("x")</script>\'&'
@@ -13,7 +13,7 @@ HOSTILE = '<script>alert("x")</script>\'&'
 
 def test_build_and_chapters_share_one_environment_with_autoescape():
     env = templates.environment()
-    assert build._jinja() is env and env.autoescape("blocks/figure.html.j2") and env.autoescape("site/page.html.j2")
+    assert render.jinja() is env and env.autoescape("blocks/figure.html.j2") and env.autoescape("site/page.html.j2")
     assert all((TEMPLATE_DIR / t).is_file() for t in templates.BLOCKS)
     heading = str(templates.macro("blocks/text.html.j2", "heading")(HOSTILE, 2))
     assert heading == "<h2>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27;&amp;</h2>"
@@ -32,7 +32,7 @@ def test_pdf_lists_figures_from_their_metadata_files(tmp_path):
                                                       "headline": f"Headline {fid} <&>", "caption": "",
                                                       "chapter": chapter}), encoding="utf-8")
     (figs / "a.vl.json").write_text('{"mark": "bar"}', encoding="utf-8")  # a chart spec, not metadata
-    listed = build._figure_list(build.BuildConfig(lang="en"), tmp_path)
+    listed = render.figure_list(config.BuildConfig(lang="en"), tmp_path)
     assert listed == {"front": [{"anchor": "fig-c", "number": "Figure 1", "label": "Headline c <&>"}],
                       "types": [{"anchor": "fig-a", "number": "Figure 2", "label": "Headline a <&>"},
                                 {"anchor": "fig-b", "number": "Figure 3", "label": "Headline b <&>"}]}

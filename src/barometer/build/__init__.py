@@ -1,22 +1,30 @@
 """The build: one pipeline for an edition and for one report per unit.
 
-Layers (each module imports only those below it; :mod:`barometer.engine`
-below them all knows nothing of reports):
+Modules, each importing only those listed after it (and
+:mod:`barometer.engine`, below them all, knows nothing of reports):
 
-* :mod:`.config`: the settings every build has (:class:`BaseConfig`: edition,
-  inputs, output and cache folders, ``--min-base``, jobs), each checked once;
+* :mod:`.pipeline`: check, key, plan, run, assemble, publish: the same steps
+  for every build; :func:`build` and :func:`main_exit`;
 * :mod:`.edition` and :mod:`.fanout`: the two plans (the chapters of an
-  edition; one report per unit plus an index) and their steps: execute on
-  warm workers with the cache, render pages and the PDF, collect estimates;
+  edition; one report per unit plus an index): their tasks and how their
+  output is assembled;
+* :mod:`.render`: the page context, the notebook exporter, an edition's
+  website and PDF;
+* :mod:`.run`: a task, running a stage of tasks with the cache, progress;
+* :mod:`.keys`: every cache key and the output key, computed only here;
 * :mod:`.warmup`: what a warm worker does for our reports (settings,
   preloaded data, the page renderer), named in every job;
 * :mod:`.publish`: where a build may write, the output scan for microdata,
-  the lock and the atomic swap, used by both modes.
+  the lock and the atomic swap;
+* :mod:`.config`: every setting of every build, declared once with its
+  command-line flag, help and validation.
 """
 
-from .config import BaseConfig
-from .edition import (BuildConfig, BuildError, InputError, build, build_key, collect_estimates, execute,
-                      load_input, main_exit, manifest, pdf, plan, site)
+from .config import BaseConfig, BuildConfig, FanoutConfig
+from .edition import collect_estimates, load_input, plan
+from .pipeline import build, main_exit
+from .render import pdf, site
+from ..errors import BuildError, InputError
 
-__all__ = ["BaseConfig", "BuildConfig", "BuildError", "InputError", "build", "build_key", "collect_estimates",
-           "execute", "load_input", "main_exit", "manifest", "pdf", "plan", "site"]
+__all__ = ["BaseConfig", "BuildConfig", "BuildError", "FanoutConfig", "InputError", "build", "collect_estimates",
+           "load_input", "main_exit", "pdf", "plan", "site"]

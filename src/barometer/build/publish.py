@@ -199,6 +199,15 @@ def check_target(target: Path, *, inputs: list = (), cache_dir: Path | None = No
 # --------------------------------------------------------------------------------------
 # disk and permission faults as one line
 # --------------------------------------------------------------------------------------
+def up_to_date(target: Path, key: str) -> bool:
+    """The output was built from exactly these inputs (its manifest holds ``key``) and is complete."""
+    try:
+        m = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return m.get("build_key") == key and all((target / f).is_file() for f in m.get("files", []))
+
+
 def describe_os_error(exc: OSError, doing: str = "writing") -> str:
     if isinstance(exc, shutil.Error) and exc.args and isinstance(exc.args[0], list) and exc.args[0]:
         # copytree collects its failures as (source, destination, message): the first one says it

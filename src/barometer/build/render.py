@@ -1,10 +1,19 @@
-"""What every page of every build mode is rendered with."""
+"""Rendering, the same for both build modes: the page context every page is
+rendered with, the notebook-to-page exporter (used in the build for an
+edition's chapters and in warm workers for unit reports), an edition's
+website pages and its PDF.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
+import shutil
+from pathlib import Path
 
 from .. import __version__, i18n
+from ..paths import TEMPLATE_DIR
 
 
 def palette_css() -> str:
@@ -49,3 +58,154 @@ def page_context(cfg, *, nav: list[dict], synthetic: bool, period: str, commit: 
         "colophon": i18n.t("generated", lang, date=today, commit=commit[:10] or "–"),
         "subtitle": i18n.t("edition_subtitle", lang, period=period),
     }
+
+
+def edition_context(cfg, rc: dict, chapters: list, ds, commit: str) -> dict:
+    """An edition's pages: the chapters in the navigation, the PDF linked."""
+    return page_context(cfg, nav=[{"id": c.id, "href": c.page, "title": c.title} for c in chapters],
+                        synthetic=ds.synthetic, period=ds.period, commit=commit,
+                        pdf=pdf_name(cfg) if getattr(cfg, "pdf", False) else None, edition=rc["edition"],
+                        edition_number=rc.get("edition_number"))
+
+
+def exporter():
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+    from traitlets.config import Config
+
+    c = Config()
+    c.TagRemovePreprocessor.remove_cell_tags = {"notes", "report-hide", "parameters", "injected-parameters"}
+    c.TagRemovePreprocessor.enabled = True
+    c.HTMLExporter.exclude_input = True
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    exp = HTMLExporter(config=c, template_name="chapter", extra_template_basedirs=[str(TEMPLATE_DIR)])
+    exp.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    return exp
+
+
+def jinja():
+    """The project's one Jinja environment (the chapters' blocks use it too)."""
+    from ..templates import environment
+
+    return environment()
+
+
+def pdf_name(cfg) -> str:
+    return f"innovationsbarometer-{cfg.slug}.pdf"
+
+
+def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dict]:
+    """An edition's pages: one per chapter (its executed notebook as the body), one per case and advice item;
+    returns the case and advice bodies (for the PDF)."""
+    import nbformat
+    from markupsafe import Markup
+
+    from .. import content
+
+    exp = exporter()
+    env = jinja()
+    page = env.get_template("site/page.html.j2")
+    ctx = edition_context(cfg, rc, chapters, ds, commit)
+    for ch in chapters:
+        nb = nbformat.read(work / ch.executed_as, as_version=4)
+        body, _ = exp.from_notebook_node(nb)
+        ch.body = body
+        (work / ch.page).write_text(
+            page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
+                        with_charts="report-figure" in body), encoding="utf-8")
+    # full case and advice pages
+    lib = content.load_content(cfg.edition)
+    pages = []
+    back = i18n.t("back_to_chapter", cfg.lang)
+    chapter_page = {c.id: c.page for c in chapters}
+    for kind, folder in (("case", "cases"), ("advice", "advice")):
+        for item in lib.items(kind=kind):
+            if item.chapter not in chapter_page:  # its chapter is not in this build (e.g. Norway)
+                continue
+            (work / folder).mkdir(exist_ok=True)
+            body = content.render_page_body(item, cfg.lang)
+            href = f"../{chapter_page[item.chapter]}#{kind}-{item.id}"
+            nav = f'<p class="case-nav"><a href="{html.escape(href)}">← {html.escape(back)}</a></p>'
+            title = item.text("title", cfg.lang)
+            (work / folder / f"{item.id}.html").write_text(
+                page.render(**ctx, page_id=f"{kind}-{item.id}", page_title=title, root="../",
+                            body=Markup(body + nav)), encoding="utf-8")
+            pages.append({"id": item.id, "kind": kind, "title": title, "body": Markup(body)})
+    # stylesheets, the site script and the vendored chart libraries (once per site)
+    shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
+    return pages
+
+
+def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[dict]) -> Path:
+    """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint)."""
+    import re
+
+    import weasyprint
+    from markupsafe import Markup
+
+    env = jinja()
+    ctx = edition_context(cfg, rc, chapters, ds, commit)
+    listed = figure_list(cfg, work)
+    chs = []
+    for ch in chapters:
+        figures = listed.get(ch.id, [])
+        # links to case pages and to figures on other pages point inside the PDF
+        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-page-\1"', ch.body)
+        body = re.sub(r'href="[a-z0-9-]+\.html#(fig-[^"]+)"', r'href="#\1"', body)
+        title = ch.title
+        if ch.page == "index.html":  # the front page opens the PDF after its cover: its key findings, not "Forside"
+            title = i18n.t("pdf_front_title", cfg.lang)
+            body = re.sub(r'<h1 class="chapter-title">.*?</h1>', f'<h1 class="chapter-title">{html.escape(title)}</h1>',
+                          body, count=1, flags=re.S)
+        chs.append({"id": ch.id, "title": title, "body": Markup(_pdf_charts(body)), "figures": figures})
+    # a case page repeats the ids of its box in the chapter: in the PDF, its own are prefixed
+    cases = [{"id": p["id"], "title": p["title"],
+              "body": Markup(re.sub(r'\b(id|aria-labelledby)="([^"]+)"',
+                                    lambda m: f'{m.group(1)}="' + " ".join("page-" + i for i in m.group(2).split()) + '"',
+                                    str(p["body"])))} for p in pages]
+    doc = env.get_template("pdf/print.html.j2").render(
+        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
+        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
+    (work / "print.html").write_text(doc, encoding="utf-8")
+    out = work / pdf_name(cfg)
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers
+    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out), pdf_variant="pdf/ua-1")
+    (work / "print.html").unlink()
+    return out
+
+
+def _pdf_charts(body: str) -> str:
+    """Each chart of a chapter as the PDF shows it: the page's static SVG as an image
+    with the chart's alt text, so that the tagged PDF's figure carries that text
+    (WeasyPrint tags an ``<img>``'s ``alt``, not an inline SVG's label)."""
+    import base64
+    import re
+
+    def img(m: re.Match) -> str:
+        alt = re.search(r'\baria-label="([^"]*)"', m.group(1))
+        # an SVG file is XML: the page's HTML parser lower-cased two SVG names, and HTML-only entities go
+        svg = re.sub(r"<(/?)clippath\b", r"<\1clipPath", m.group(3)).replace(" viewbox=", " viewBox=")
+        svg = re.sub(r"&([A-Za-z][A-Za-z0-9]*);", lambda e: e.group(0) if e.group(1) in ("amp", "lt", "gt", "quot", "apos")
+                     else "".join(f"&#{ord(c)};" for c in html.unescape(e.group(0))), svg)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return (f'{m.group(1)}{m.group(2) or ""}<img class="chart-print" alt="{alt.group(1) if alt else ""}" '
+                f'src="data:image/svg+xml;base64,{data}">')
+
+    # the chart's box (its alt text in aria-label), the boxes inside it (static chart, layout), its first SVG
+    chart = re.compile(r'(<div\b[^>]*\bclass="chart"[^>]*>)((?:\s*<div\b[^>]*>)*)\s*(<svg\b.*?</svg>)', re.S)
+    return chart.sub(img, body)
+
+
+def figure_list(cfg, work: Path) -> dict[str, list[dict]]:
+    """Chapter id -> its figures as the PDF's contents list them, in number
+    order, from the ``figures/<id>.json`` files the chapters wrote."""
+    word = i18n.t("figure", cfg.lang)
+    by_chapter: dict[str, list[dict]] = {}
+    for p in sorted((work / "figures").glob("*.json")):
+        if p.name.endswith(".vl.json"):  # the charts' Vega-Lite specifications
+            continue
+        m = json.loads(p.read_text(encoding="utf-8"))
+        by_chapter.setdefault(m["chapter"], []).append(m)
+    return {ch: [{"anchor": m["anchor"], "number": f"{word} {m['number']}", "label": m["headline"]}
+                 for m in sorted(figs, key=lambda m: m["number"])] for ch, figs in by_chapter.items()}

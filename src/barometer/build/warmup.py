@@ -71,10 +71,10 @@ def _warm_renderer() -> None:
     import nbformat
     from markupsafe import Markup
 
-    from .edition import _exporter
+    from .render import exporter
     from ..templates import environment
 
-    _EXPORTER["exporter"], _EXPORTER["jinja"] = _exporter(), environment()
+    _EXPORTER["exporter"], _EXPORTER["jinja"] = exporter(), environment()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
     _EXPORTER["exporter"].from_notebook_node(nb)
     _EXPORTER["jinja"].get_template("site/page.html.j2").render(body=Markup(""), nav=[])

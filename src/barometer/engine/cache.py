@@ -418,7 +418,7 @@ class Cache:
         except OSError:
             pass
 
-    def store(self, key: str, result: dict, extra_meta: dict | None = None, replace: bool = False) -> dict:
+    def store(self, key: str, result: "JobResult", extra_meta: dict | None = None, replace: bool = False) -> dict:
         """Write a report's result as the entry ``key``; returns the entry's meta.
 
         An intact entry already there whose dependencies are unchanged (a
@@ -427,24 +427,24 @@ class Cache:
         :class:`BuildError`; nothing half-written is left."""
         d = self.path(key)
         tmp = d.with_name(f".{key}.tmp-{os.getpid()}")
-        files = result.get("files") or []  # [relative path, base64], in the order they were written
+        files = result.files  # [relative path, base64], in the order they were written
         for rel, _ in files:
             if ".." in Path(rel).parts or Path(rel).is_absolute():
                 raise ValueError(f"report output outside its folder: {rel!r}")
-        contents: dict[str, bytes] = {"executed.ipynb": (result.get("executed") or "").encode("utf-8")}
-        if result.get("html") is not None:
-            contents["page.html"] = result["html"].encode("utf-8")
-        for i, text in enumerate(result.get("estimates") or []):
+        contents: dict[str, bytes] = {"executed.ipynb": (result.executed or "").encode("utf-8")}
+        if result.html is not None:
+            contents["page.html"] = result.html.encode("utf-8")
+        for i, text in enumerate(result.estimates):
             contents[f"estimates-{i}.csv"] = text.encode("utf-8")
         for rel, b64 in files:
             contents[f"files/{Path(rel).as_posix()}"] = base64.b64decode(b64)
         deps = {}
-        for p in result.get("deps", []):
+        for p in result.deps:
             sha = self.hasher.file(p)
             if sha:
                 deps[self.relative(p)] = sha
-        meta = {"key": key, "id": result["id"], "seconds": round(result.get("seconds", 0.0), 3),
-                "deps": deps, "n_estimates": len(result.get("estimates") or []), "files": [rel for rel, _ in files],
+        meta = {"key": key, "id": result.id, "seconds": round(result.seconds, 3),
+                "deps": deps, "n_estimates": len(result.estimates), "files": [rel for rel, _ in files],
                 "checksums": {rel: hashlib.sha256(b).hexdigest() for rel, b in contents.items()},
                 "bytes": sum(len(b) for b in contents.values()), **(extra_meta or {})}
         meta["meta_sha256"] = digest(meta)

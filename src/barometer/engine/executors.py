@@ -1,8 +1,10 @@
 """Where the reports run: warm local workers, or a Dask cluster of them.
 
 Both executors take jobs (dicts, see :mod:`barometer.engine.worker`) and call
-``on_start(job)`` / ``on_done(result)`` as reports start and finish; a
-failing report is a result with ``ok: False``, never an exception.
+``on_start(job)`` / ``on_done(result)`` as reports start and finish, with a
+:class:`barometer.engine.result.JobResult`; a failing report is a result with
+``ok`` false and its :class:`~barometer.engine.result.JobFailure`, never an
+exception.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
+
+from .result import JobResult
 
 WORKER_CMD = [sys.executable, "-m", "barometer.engine.worker"]
 
@@ -64,7 +68,7 @@ class WarmWorker:
             raise RuntimeError(f"the warm worker did not start (see {self.log})")
         self.pid = json.loads(hello)["pid"]
 
-    def run(self, job: dict) -> dict:
+    def run(self, job: dict) -> JobResult:
         with self.lock:
             for attempt in (1, 2):
                 if self.proc is None or self.proc.poll() is not None:
@@ -76,11 +80,9 @@ class WarmWorker:
                 except (BrokenPipeError, OSError):
                     line = ""
                 if line:
-                    return json.loads(line)
+                    return JobResult.from_dict(json.loads(line))
                 self.close()
-            return {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
-                    "seconds": 0.0, "error": {"cell": None, "ename": "WorkerError",
-                                              "evalue": "the warm worker died twice running this report"}}
+            return JobResult.failed(job["id"], "WorkerError", "the warm worker died twice running this report")
 
     def close(self) -> None:
         if self.proc is not None:
@@ -167,7 +169,7 @@ _DASK_WORKER: dict = {}
 _DASK_LOCK = threading.Lock()
 
 
-def dask_run(job: dict) -> dict:
+def dask_run(job: dict) -> JobResult:
     """Run one report on a Dask worker, in that worker's own warm worker process."""
     with _DASK_LOCK:
         w = _DASK_WORKER.get("w")
@@ -175,7 +177,7 @@ def dask_run(job: dict) -> dict:
             log = Path(job["log_dir"]) / f"dask-worker-{os.getpid()}.log" if job.get("log_dir") else None
             w = _DASK_WORKER["w"] = WarmWorker(log)
         res = w.run(job)
-    res["host"] = f"{os.uname().nodename}:{os.getpid()}"
+    res.host = f"{os.uname().nodename}:{os.getpid()}"
     return res
 
 
@@ -229,6 +231,5 @@ class DaskExecutor:
             try:
                 res = fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after too many lost workers
-                res = {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
-                       "seconds": 0.0, "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
+                res = JobResult.failed(job["id"], type(exc).__name__, str(exc))
             on_done(res)

@@ -25,6 +25,7 @@ import traceback
 from pathlib import Path
 
 from barometer.engine import lifetime
+from barometer.engine.result import JobResult
 
 # one thread of BLAS per report: reports run in parallel processes
 for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -82,8 +83,8 @@ def _without_paths(text: str, job: dict, scratch: Path) -> str:
     return text
 
 
-def run_job(job: dict, scratch: Path) -> dict:
-    """Execute one report (in the forked child); returns the result dict."""
+def run_job(job: dict, scratch: Path) -> JobResult:
+    """Execute one report (in the forked child)."""
     import papermill as pm
 
     from barometer.engine import forkserver
@@ -102,44 +103,41 @@ def run_job(job: dict, scratch: Path) -> dict:
         params[name] = str(f)
     executed = scratch / "executed.ipynb"
     forkserver.KERNEL_SETUP = _kernel_setup(job, str(deps_file))
-    result = {"id": job["id"], "ok": True, "error": None, "worker_pid": os.getppid(), "pid": os.getpid()}
+    result = JobResult(id=job["id"], worker_pid=os.getppid(), pid=os.getpid())
     try:
         pm.execute_notebook(job["notebook"], str(executed), parameters=params, engine_name="barometer",
                             kernel_name="python3", progress_bar=False, cwd=job.get("cwd"), log_output=False,
                             execution_timeout=job.get("timeout"), report_mode=False,
                             shutdown_kernel="immediate")
     except pm.PapermillExecutionError as exc:
-        result.update(ok=False, error={"cell": exc.exec_count, "ename": exc.ename, "evalue": exc.evalue,
-                                       "traceback": list(exc.traceback or [])})
+        result.fail(exc.ename, exc.evalue, exc.exec_count, list(exc.traceback or []))
     except Exception as exc:  # noqa: BLE001 - reported per report, never stops the build
-        result.update(ok=False, error={"cell": None, "ename": type(exc).__name__, "evalue": str(exc),
-                                       "traceback": traceback.format_exc()})
-    result["t_execute"] = time.perf_counter() - t0
-    result["executed"] = _without_paths(executed.read_text(encoding="utf-8"), job, scratch) \
+        result.fail(type(exc).__name__, str(exc), None, traceback.format_exc())
+    result.t_execute = time.perf_counter() - t0
+    result.executed = _without_paths(executed.read_text(encoding="utf-8"), job, scratch) \
         if executed.exists() else None
-    if result["ok"]:
+    if result.ok:
         try:
             hooks = _hooks(job)
-            result["html"] = hooks.render(job, executed) if hooks is not None else None
+            result.html = hooks.render(job, executed) if hooks is not None else None
         except Exception as exc:  # noqa: BLE001
-            result.update(ok=False, error={"cell": None, "ename": type(exc).__name__,
-                                           "evalue": f"rendering the page failed: {exc}"})
+            result.fail(type(exc).__name__, f"rendering the page failed: {exc}", None, traceback.format_exc())
     est = sorted((out_dir / "estimates").glob("*.csv"), key=lambda p: (p.stat().st_mtime_ns, p.name)) \
         if (out_dir / "estimates").is_dir() else []
-    result["estimates"] = [p.read_text(encoding="utf-8") for p in est]
+    result.estimates = [p.read_text(encoding="utf-8") for p in est]
     if job.get("collect_files"):  # everything the report wrote to output_dir, in the order it wrote it
         import base64
 
         written = sorted((p for p in out_dir.rglob("*") if p.is_file()),
                          key=lambda p: (p.stat().st_mtime_ns, str(p)))
-        result["files"] = [[str(p.relative_to(out_dir)), base64.b64encode(p.read_bytes()).decode("ascii")]
-                           for p in written]
-    result["deps"] = sorted(set(filter(None, deps_file.read_text(encoding="utf-8").splitlines())))
-    result["seconds"] = time.perf_counter() - t0
+        result.files = [[str(p.relative_to(out_dir)), base64.b64encode(p.read_bytes()).decode("ascii")]
+                        for p in written]
+    result.deps = sorted(set(filter(None, deps_file.read_text(encoding="utf-8").splitlines())))
+    result.seconds = time.perf_counter() - t0
     return result
 
 
-def run_forked(job: dict) -> dict:
+def run_forked(job: dict) -> JobResult:
     """Run ``job`` in a fork of this (warm) process and return its result."""
     hooks = _hooks(job)
     if hooks is not None:  # settings, preloaded data, warm renderer: the report and its kernel fork from here
@@ -161,7 +159,7 @@ def run_forked(job: dict) -> dict:
                 lifetime.die_with_parent()
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 res = run_job(job, scratch)
-                res_file.write_text(json.dumps(res), encoding="utf-8")
+                res_file.write_text(json.dumps(res.to_dict()), encoding="utf-8")
             except BaseException:  # noqa: BLE001
                 traceback.print_exc()
                 code = 1
@@ -175,11 +173,10 @@ def run_forked(job: dict) -> dict:
             raise
         code = os.waitstatus_to_exitcode(status)
         if res_file.exists():
-            return json.loads(res_file.read_text(encoding="utf-8"))
+            return JobResult.from_dict(json.loads(res_file.read_text(encoding="utf-8")))
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-        return {"id": job["id"], "ok": False, "executed": None, "html": None, "estimates": [], "deps": [],
-                "seconds": time.perf_counter() - t0, "worker_pid": os.getpid(),
-                "error": {"cell": None, "ename": "WorkerError", "evalue": f"the report's process {how}"}}
+        return JobResult.failed(job["id"], "WorkerError", f"the report's process {how}",
+                                seconds=time.perf_counter() - t0, worker_pid=os.getpid())
 
 
 def _wait_child(pid: int) -> int:
@@ -271,10 +268,9 @@ def main() -> int:
             try:
                 res = run_forked(job)
             except Exception as exc:  # noqa: BLE001
-                res = {"id": job.get("id"), "ok": False, "executed": None, "html": None, "estimates": [],
-                       "deps": [], "seconds": 0.0, "worker_pid": os.getpid(),
-                       "error": {"cell": None, "ename": type(exc).__name__, "evalue": str(exc)}}
-            proto.write(json.dumps(res) + "\n")
+                res = JobResult.failed(job.get("id"), type(exc).__name__, str(exc), worker_pid=os.getpid(),
+                                       traceback=traceback.format_exc())
+            proto.write(json.dumps(res.to_dict()) + "\n")
             proto.flush()
     except (BrokenPipeError, OSError):
         pass  # whoever sent the jobs is gone
