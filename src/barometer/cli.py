@@ -138,7 +138,7 @@ def _run(args) -> int:
     if args.check_data is not None:
         from .checkdata import main_check
 
-        return main_check(args.edition, args.country, args.check_data, args.frame)
+        return main_check(args.edition, args.country, args.check_data, args.frame_path)
     from .build import build
     from .build.config import from_args
 

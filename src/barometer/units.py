@@ -45,7 +45,7 @@ def config_path() -> Path:
 
 
 @functools.cache
-def _codebook_yaml(edition: str, country: str) -> dict:
+def codebook_yaml(edition: str, country: str) -> dict:
     return yamlio.load_file(DATA_DIR / "codebook" / f"{edition}-{country}.yaml")
 
 
@@ -58,7 +58,7 @@ def dimension(by: str) -> dict:
 
 def _variable(by: str, edition: str, country: str) -> dict:
     name = dimension(by)["var"]
-    cb = _codebook_yaml(edition, country)
+    cb = codebook_yaml(edition, country)
     for v in cb["variables"]:
         if v["name"] == name:
             return v
@@ -68,7 +68,7 @@ def _variable(by: str, edition: str, country: str) -> dict:
 def units(by: str, edition: str = "2018", country: str = "dk") -> list[Unit]:
     """Every unit of ``by`` in the codebook's value labels, in code order."""
     var = _variable(by, edition, country)
-    cb = _codebook_yaml(edition, country)
+    cb = codebook_yaml(edition, country)
     if "values" in var:
         labels = cb["value_sets"][var["values"]]
         out = [Unit(by, str(code), dict(text)) for code, text in labels.items()]

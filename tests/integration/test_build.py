@@ -54,7 +54,9 @@ def test_estimates_contract_and_targets(site):
 
 def test_manifest(site):
     m = json.loads((site / "manifest.json").read_text())
-    assert m["parameters"] == {"edition": "2018", "country": "dk", "lang": "da", "data_path": None, "synthetic": True}
+    assert m["parameters"] == {"edition": "2018", "country": "dk", "lang": "da", "data_path": None, "frame_path": None,
+                            "synthetic": True}
+    assert m["mode"] == "edition" and m["hits"] + m["misses"] == len(m["tasks"])
     assert all(len(i["sha256"]) == 64 for i in m["inputs"]) and len(m["inputs"]) >= 2
     assert {n["notebook"] for n in m["tasks"]} == {"00_front.ipynb", "02_types.ipynb", "03_initiators_value.ipynb",
                                                       "04_abroad.ipynb", "07_collaboration.ipynb", "08_norway.ipynb",

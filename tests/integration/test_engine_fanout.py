@@ -124,22 +124,23 @@ def test_failing_report_does_not_stop_the_others_and_state_does_not_leak(tmp_pat
     assert sorted(m["unit"] for m in metas) == ["1", "3"]
 
     # the next build runs only the failed report again; --force runs them all
-    from barometer.build import fanout
+    from barometer.build import build, run
 
     class Stop(Exception):
         pass
 
-    def fake_run(cfg, cache, tasks, *a):
-        ran.append([t.id for t in tasks])
+    real_lookup = run.lookup
+
+    def lookup_then_stop(cfg, cache, tasks):
+        ran.append([t.id for t in real_lookup(cfg, cache, tasks)])
         raise Stop
 
     for force, expected in ((False, ["units/2"]), (True, ["units/1", "units/2", "units/3"])):
         ran = []
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(fanout, "_run", fake_run)
-            mp.setattr(fanout, "_executor", lambda cfg, log_dir: object())
+            mp.setattr(run, "lookup", lookup_then_stop)
             with pytest.raises(Stop):
-                build_fanout(FanoutConfig(**{**cfg.__dict__, "force": force}))
+                build(FanoutConfig(**{**cfg.__dict__, "force": force}))
         assert ran == [expected]
 
 

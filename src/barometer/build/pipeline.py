@@ -120,7 +120,7 @@ def _build(cfg: BaseConfig, plan) -> Path:
                     (work / t.kept_as).write_text(t.result.executed, encoding="utf-8")
             return keep()
 
-        executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name), 0))
+        executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
         tasks: list[run.Task] = []
         t0 = time.perf_counter()
         try:

@@ -89,14 +89,16 @@ class Progress:
             self.live = None
 
 
-def executor(cfg, log_dir: Path, n_tasks: int):
+def executor(cfg, log_dir: Path):
     """Where the notebooks run: ``--executor local`` (warm workers on this
-    machine, no more than there are tasks) or ``dask``."""
+    machine) or ``dask`` (each Dask worker starts its warm worker with the
+    job's hooks)."""
+    from . import warmup
     from ..engine.executors import DaskExecutor, LocalExecutor
 
     if cfg.executor == "dask":
         return DaskExecutor(cfg.n_jobs, cfg.scheduler, log_dir)
-    return LocalExecutor(max(1, min(cfg.n_jobs, n_tasks)), log_dir)
+    return LocalExecutor(cfg.n_jobs, log_dir, hooks=warmup.__name__)  # no more workers start than jobs
 
 
 def lookup(cfg, cache, tasks: list[Task]) -> list[Task]:

@@ -17,6 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: what a warm worker imports before its first report (besides the notebook stack)
+MODULES = ["barometer.report", "barometer.estimates", "barometer.charts", "barometer.dataset", "barometer.units",
+           "barometer.content", "barometer.method", "barometer.survey"]
+
 _PRELOADED: dict = {}   # (edition, country, data_path, frame_path) -> (Dataset, stamps)
 _EXPORTER: dict = {}
 
@@ -99,7 +103,7 @@ def _warm_configs(job: dict) -> None:
     try:
         reportconfig.report_config(p.get("edition", "2018"))
         units.config()
-        units._codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
+        units.codebook_yaml(p.get("edition", "2018"), p.get("country", "dk"))
         i18n.strings()
         measures.measures_spec()
         display.sensitive_names(p.get("edition", "2018"))  # the display guard's list (reads the codebooks)

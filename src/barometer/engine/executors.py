@@ -42,10 +42,11 @@ def make_job(id: str, notebook: Path, parameters: dict, cwd: Path, preload: list
 
 
 class WarmWorker:
-    """One ``python -m barometer.engine.worker`` process, spoken to over pipes."""
+    """One ``python -m barometer.engine.worker`` process, spoken to over pipes;
+    ``hooks`` names the build's module that says what it preloads (``MODULES``)."""
 
-    def __init__(self, log: Path | None = None):
-        self.log = log
+    def __init__(self, log: Path | None = None, hooks: str = ""):
+        self.log, self.hooks = log, hooks
         self.proc: subprocess.Popen | None = None
         self.lock = threading.Lock()
 
@@ -58,7 +59,7 @@ class WarmWorker:
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(WORKER_CMD, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+        self.proc = subprocess.Popen(WORKER_CMD + (["--hooks", self.hooks] if self.hooks else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      text=True, bufsize=1, env=env, start_new_session=True)
         lifetime.register(self.proc)
         if self.log:
@@ -103,9 +104,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, jobs: int, log_dir: Path | None = None):
+    def __init__(self, jobs: int, log_dir: Path | None = None, hooks: str = ""):
         self.jobs = max(1, jobs)
-        self.log_dir = log_dir
+        self.log_dir, self.hooks = log_dir, hooks
         self._pool: list[WarmWorker] | None = None
 
     def __enter__(self) -> "LocalExecutor":
@@ -120,7 +121,7 @@ class LocalExecutor:
             w.close()
 
     def _worker(self, i: int) -> WarmWorker:
-        return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None)
+        return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None, self.hooks)
 
     def run(self, jobs: list[dict], on_start: Callable, on_done: Callable) -> None:
         if not jobs:
@@ -175,7 +176,7 @@ def dask_run(job: dict) -> JobResult:
         w = _DASK_WORKER.get("w")
         if w is None:
             log = Path(job["log_dir"]) / f"dask-worker-{os.getpid()}.log" if job.get("log_dir") else None
-            w = _DASK_WORKER["w"] = WarmWorker(log)
+            w = _DASK_WORKER["w"] = WarmWorker(log, job.get("hooks") or "")
         res = w.run(job)
     res.host = f"{os.uname().nodename}:{os.getpid()}"
     return res

@@ -334,22 +334,22 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def preload() -> list[str]:
-    """Import what the report notebooks import (once, in a warm worker).
+def preload(modules: list[str] = ()) -> list[str]:
+    """Import what every kernel needs (the notebook stack, once, in a warm
+    worker) and ``modules``: what the build's reports import, named by the
+    build (its hooks module's ``MODULES``; the engine knows no report code).
 
     Nothing here may start a thread or open a ZeroMQ context: the process is
     forked afterwards."""
     mods = ["numpy", "pandas", "scipy.stats", "scipy.optimize", "scipy.special", "yaml", "jsonschema", "altair",
             "vl_convert", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
             "jupyter_client", "nbclient", "nbformat", "papermill", "nbconvert", "markupsafe", "jinja2",
-            "barometer.report", "barometer.estimates", "barometer.charts", "barometer.dataset",
-            "barometer.units", "barometer.content", "barometer.method", "barometer.survey",
             "barometer.engine.deps", "barometer.engine.svgserver", "matplotlib_inline.backend_inline",
             # what IPKernelApp.initialize imports lazily (the debugger alone is ~0.5 s)
             "ipykernel.debugger", "IPython.extensions", "sqlite3", "psutil", "pdb", "bdb", "code", "faulthandler",
             "http.server", "xmlrpc.client", "xmlrpc.server", "tornado.locks", "tornado.queues",
             "papermill.engines", "papermill.clientwrap", "nbclient.client", "jupyter_client.asynchronous",
-            "jupyter_client.provisioning", "nbconvert.exporters.html"]
+            "jupyter_client.provisioning", "nbconvert.exporters.html", *modules]
     done = []
     import importlib
 

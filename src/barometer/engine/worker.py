@@ -256,7 +256,8 @@ def main() -> int:
         _start_svg_server()  # warms up while this process imports
     from barometer.engine.forkserver import preload
 
-    preload()
+    hooks = sys.argv[sys.argv.index("--hooks") + 1] if "--hooks" in sys.argv else ""
+    preload(_hooks({"hooks": hooks}).MODULES if hooks else [])
     _wait_svg_server()
     proto.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     proto.flush()
