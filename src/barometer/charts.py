@@ -28,7 +28,7 @@ from . import i18n
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 PALETTE = {
     "main": "#1f5a7a",       # deep blue: the measure
-    "accent": "#e0823d",     # orange: the key figure / significant
+    "accent": "#b35617",     # orange: the key figure / significant (4.9:1 on white: WCAG AA for text too)
     "muted": "#9aa5ad",      # grey: reference or not significant
     "dk": "#b5283b",
     "no": "#1f5a7a",

@@ -339,15 +339,20 @@ class FigureBlocks:
         lang = self.lang
         rows = disclosure.protect_counts(with_reliability(rows))
         countries = rows["country"].nunique() > 1
-        head = ["", i18n.t("col_category", lang)] + ([i18n.t("col_country", lang)] if countries else []) \
-            + [i18n.t("col_number", lang), i18n.t("col_share", lang)]
+        formatted = [format_row(r, lang, decimals=1) for r in rows.itertuples()]
+        shares = any(f.value for f in formatted)  # a column empty on every row is left out
+        head = [i18n.t("col_item", lang), i18n.t("col_category", lang)] \
+            + ([i18n.t("col_country", lang)] if countries else []) \
+            + [i18n.t("col_number", lang)] + ([i18n.t("col_share", lang)] if shares else [])
         body = []
-        for r in rows.itertuples():
-            f = format_row(r, lang, decimals=1)
+        for r, f in zip(rows.itertuples(), formatted):
             body.append((self._label_or(r.measure), self._label_or(r.category) if r.category else "")
-                        + ((i18n.t("country_" + r.country, lang),) if countries else ()) + (f.n, f.value))
+                        + ((i18n.t("country_" + r.country, lang),) if countries else ()) + (f.n,)
+                        + ((f.value,) if shares else ()))
+        caption = i18n.t(f"table_{fig_id}", lang) if f"table_{fig_id}" in i18n.strings() else ""
         display.show_html(templates.render("blocks/report_table.html.j2", table_id=f"tab-{slug(fig_id)}", head=head,
-                                           rows=body, number_from=len(head) - 2, note=suppressed_note(rows, lang)))
+                                           rows=body, number_from=len(head) - 1 - shares, caption=caption,
+                                           note=suppressed_note(rows, lang)))
         self._save(fig_id, rows)
 
     def key_figures(self, fig_id: str = "key_figures", cards: list[tuple[pd.Series, str]] | None = None) -> pd.DataFrame:

@@ -118,3 +118,26 @@ def test_respondent_counts_agree_or_are_explained(site):
     a, r = answered.group(1), responded.group(1) or responded.group(2)
     if a != r:  # two counts of respondents: the method chapter says why
         assert re.search(rf"{r} (?:besvarelser|answers).*{a}", method), (a, r)
+
+
+def test_no_machine_paths_and_the_commit_only_in_the_manifest(site):
+    """Published files (pages, executed notebooks, figure files, estimates) carry no path of
+    this machine (the checkout, the build or temporary folders): relative ones or none.  The
+    build's commit is in manifest.json and the PDF's colophon (test_pdf_report), on no page."""
+    import json
+
+    from barometer.paths import ROOT
+
+    _, _, out = site
+    commit = json.loads((out / "manifest.json").read_text(encoding="utf-8")).get("git_commit") or ""
+    needles = [str(out), str(out.resolve()), str(ROOT), "/tmp/", "_build/", str(Path.home()) + "/"]
+    found, checked = [], 0
+    for f in sorted(p for p in out.rglob("*") if p.is_file() and p.suffix in (".html", ".ipynb", ".csv", ".svg", ".json")):
+        rel = f.relative_to(out).as_posix()
+        text = f.read_text(encoding="utf-8")
+        found += [(rel, n) for n in needles if n in text or n.replace("/", "\\/") in text]
+        if commit and f.suffix in (".html", ".ipynb") and commit[:10] in text:
+            found.append((rel, f"commit {commit[:10]}"))
+        checked += f.suffix == ".ipynb"
+    assert checked >= 2  # the executed notebooks were checked
+    assert not found, found[:10]

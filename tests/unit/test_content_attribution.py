@@ -141,7 +141,9 @@ def test_summary_is_reported_speech_marked_once(tmp_path):
     item = load_one(tmp_path, QUOTE)
     html = render_item(item, "da")
     assert "<blockquote" not in html and "»" not in html and "&quot;" not in html
-    assert html.count("Redaktionens referat") == 2  # the visible label and the box's accessible name
+    assert html.count("Redaktionens referat") == 1  # the visible label, which is also the box's accessible name:
+    label_id = re.search(r'<p class="content-kind" id="([^"]+)">Redaktionens referat</p>', html).group(1)
+    assert re.search(rf'<aside[^>]*aria-labelledby="{label_id} [^"]+-title"', html), html[:300]
     assert "share-link" not in html  # only the person's own words are shared as a quote
     assert "Citat" not in html
 

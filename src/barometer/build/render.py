@@ -16,20 +16,46 @@ from .. import __version__, i18n
 from ..paths import TEMPLATE_DIR
 
 
+def palette_css() -> str:
+    """The chart colours (:data:`barometer.charts.PALETTE`) as CSS custom properties
+    (``--main``, ``--accent``, ...), so that the pages' stylesheets use the charts'
+    own definitions instead of copies."""
+    from ..charts import PALETTE
+
+    return ":root { " + " ".join(f"--{k}: {v};" for k, v in PALETTE.items()) + " }"
+
+
+def edition_name(edition: str, number: int | None, lang: str) -> str:
+    """``2. udgave (2018)`` / ``2nd edition (2018)``; the year alone without a number."""
+    if not number:
+        return edition
+    if lang == "en":
+        suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        return i18n.t("edition_name", lang, number=f"{number}{suffix}", edition=edition)
+    return i18n.t("edition_name", lang, number=f"{number}.", edition=edition)
+
+
 def page_context(cfg, *, nav: list[dict], synthetic: bool, period: str, commit: str, pdf: str | None = None,
-                 edition=None) -> dict:
+                 edition=None, edition_number: int | None = None) -> dict:
     """The context of ``report_templates/site/page.html.j2`` (title, banner,
-    navigation, footer, PDF link) for an edition's pages and a fan-out's alike."""
+    navigation, footer, PDF link) for an edition's pages and a fan-out's alike,
+    and of the PDF's cover and colophon.  The commit appears only in the
+    colophon (``colophon``), never on a website page."""
     lang = cfg.lang
     edition = cfg.edition if edition is None else edition
+    today = dt.date.today().isoformat()
+    publisher = i18n.t("publisher", lang)
     return {
         "lang": lang, "version": __version__,
         "report_title": i18n.t("report_title" if cfg.country == "dk" else "report_title_no", lang),
         "edition_label": f'{edition} · {i18n.t("country_" + cfg.country, lang)}', "edition": edition,
+        "edition_name": edition_name(str(edition), edition_number, lang), "period": period,
+        "publisher": publisher, "palette_css": palette_css(),
         "synthetic": synthetic, "banner": i18n.t("synthetic_banner" if synthetic else "real_banner", lang),
         "contents": i18n.t("contents", lang), "skip_text": i18n.t("skip_to_content", lang),
         "nav": nav, "pdf_name": pdf or "", "has_pdf": bool(pdf),
-        "footer": i18n.t("generated", lang, date=dt.date.today().isoformat(), commit=commit[:10] or "–"),
+        "footer": i18n.t("site_footer", lang, publisher=publisher, date=today),
+        "colophon": i18n.t("generated", lang, date=today, commit=commit[:10] or "–"),
         "subtitle": i18n.t("edition_subtitle", lang, period=period),
     }
 
@@ -38,7 +64,8 @@ def edition_context(cfg, rc: dict, chapters: list, ds, commit: str) -> dict:
     """An edition's pages: the chapters in the navigation, the PDF linked."""
     return page_context(cfg, nav=[{"id": c.id, "href": c.page, "title": c.title} for c in chapters],
                         synthetic=ds.synthetic, period=ds.period, commit=commit,
-                        pdf=pdf_name(cfg) if getattr(cfg, "pdf", False) else None, edition=rc["edition"])
+                        pdf=pdf_name(cfg) if getattr(cfg, "pdf", False) else None, edition=rc["edition"],
+                        edition_number=rc.get("edition_number"))
 
 
 def exporter():
@@ -107,7 +134,7 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
             (work / folder / f"{item.id}.html").write_text(
                 page.render(**ctx, page_id=f"{kind}-{item.id}", page_title=title, root="../",
                             body=Markup(body + nav)), encoding="utf-8")
-            pages.append({"id": item.id, "kind": kind, "body": Markup(body)})
+            pages.append({"id": item.id, "kind": kind, "title": title, "body": Markup(body)})
     # stylesheets, the site script and the vendored chart libraries (once per site)
     shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
     return pages
@@ -127,17 +154,50 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     for ch in chapters:
         figures = listed.get(ch.id, [])
         # links to case pages and to figures on other pages point inside the PDF
-        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-\1"', ch.body)
+        body = re.sub(r'href="(?:\.\./)?(?:cases|advice)/([^"]+)\.html"', r'href="#case-page-\1"', ch.body)
         body = re.sub(r'href="[a-z0-9-]+\.html#(fig-[^"]+)"', r'href="#\1"', body)
-        chs.append({"id": ch.id, "title": ch.title, "body": Markup(body), "figures": figures})
-    cases = [{"id": p["id"], "body": p["body"]} for p in pages]
+        title = ch.title
+        if ch.page == "index.html":  # the front page opens the PDF after its cover: its key findings, not "Forside"
+            title = i18n.t("pdf_front_title", cfg.lang)
+            body = re.sub(r'<h1 class="chapter-title">.*?</h1>', f'<h1 class="chapter-title">{html.escape(title)}</h1>',
+                          body, count=1, flags=re.S)
+        chs.append({"id": ch.id, "title": title, "body": Markup(_pdf_charts(body)), "figures": figures})
+    # a case page repeats the ids of its box in the chapter: in the PDF, its own are prefixed
+    cases = [{"id": p["id"], "title": p["title"],
+              "body": Markup(re.sub(r'\b(id|aria-labelledby)="([^"]+)"',
+                                    lambda m: f'{m.group(1)}="' + " ".join("page-" + i for i in m.group(2).split()) + '"',
+                                    str(p["body"])))} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
-        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang))
+        **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
+        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
-    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out))
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers
+    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out), pdf_variant="pdf/ua-1")
     (work / "print.html").unlink()
     return out
+
+
+def _pdf_charts(body: str) -> str:
+    """Each chart of a chapter as the PDF shows it: the page's static SVG as an image
+    with the chart's alt text, so that the tagged PDF's figure carries that text
+    (WeasyPrint tags an ``<img>``'s ``alt``, not an inline SVG's label)."""
+    import base64
+    import re
+
+    def img(m: re.Match) -> str:
+        alt = re.search(r'\baria-label="([^"]*)"', m.group(1))
+        # an SVG file is XML: the page's HTML parser lower-cased two SVG names, and HTML-only entities go
+        svg = re.sub(r"<(/?)clippath\b", r"<\1clipPath", m.group(3)).replace(" viewbox=", " viewBox=")
+        svg = re.sub(r"&([A-Za-z][A-Za-z0-9]*);", lambda e: e.group(0) if e.group(1) in ("amp", "lt", "gt", "quot", "apos")
+                     else "".join(f"&#{ord(c)};" for c in html.unescape(e.group(0))), svg)
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        return (f'{m.group(1)}{m.group(2) or ""}<img class="chart-print" alt="{alt.group(1) if alt else ""}" '
+                f'src="data:image/svg+xml;base64,{data}">')
+
+    # the chart's box (its alt text in aria-label), the boxes inside it (static chart, layout), its first SVG
+    chart = re.compile(r'(<div\b[^>]*\bclass="chart"[^>]*>)((?:\s*<div\b[^>]*>)*)\s*(<svg\b.*?</svg>)', re.S)
+    return chart.sub(img, body)
 
 
 def figure_list(cfg, work: Path) -> dict[str, list[dict]]:

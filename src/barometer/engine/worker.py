@@ -69,6 +69,20 @@ def _hooks(job: dict):
     return importlib.import_module(name)
 
 
+def _without_paths(text: str, job: dict, scratch: Path) -> str:
+    """The executed notebook as published: the paths of this machine's temporary job
+    folder and of the checkout (papermill's ``input_path``/``output_path``, the injected
+    ``output_dir``) become relative ones (``.``, the notebook's file name)."""
+
+    name = Path(job["notebook"]).name
+    swaps = [(str(scratch / "executed.ipynb"), name), (job["notebook"], name), (str(scratch / "out"), "."),
+             (str(scratch), ".")] + ([(job["cwd"], ".")] if job.get("cwd") else [])
+    for old, new in swaps:
+        if old:  # as the notebook's JSON spells them
+            text = text.replace(json.dumps(old)[1:-1], json.dumps(new)[1:-1])
+    return text
+
+
 def run_job(job: dict, scratch: Path) -> JobResult:
     """Execute one report (in the forked child)."""
     import papermill as pm
@@ -100,7 +114,8 @@ def run_job(job: dict, scratch: Path) -> JobResult:
     except Exception as exc:  # noqa: BLE001 - reported per report, never stops the build
         result.fail(type(exc).__name__, str(exc), None, traceback.format_exc())
     result.t_execute = time.perf_counter() - t0
-    result.executed = executed.read_text(encoding="utf-8") if executed.exists() else None
+    result.executed = _without_paths(executed.read_text(encoding="utf-8"), job, scratch) \
+        if executed.exists() else None
     if result.ok:
         try:
             hooks = _hooks(job)

@@ -1,0 +1,134 @@
+"""Accessibility and reading on a phone, in a real browser (Debian's chromium via Playwright):
+axe-core over every page of the built 2018 edition at 1280 and 390 px (WCAG 2.0/2.1/2.2 A and
+AA rules: zero violations), no page that scrolls sideways, a navigation that stays one line on a
+phone, body text of at least 16 px and no text under 11 px (issue 12).
+
+axe-core comes from the ``axe-playwright-python`` package (it ships ``axe.min.js``, MPL-2.0): no
+node and no network at test time.  Skipped, with the reason, without chromium, Playwright or that
+package.
+"""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+WIDTHS = (1280, 390)
+#: axe-core's rule tags for WCAG 2.0, 2.1 and 2.2 at levels A and AA
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium; "
+                ".ci/run installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
+                               reason="axe-core's Python package (axe-playwright-python) is not installed")
+
+
+def _pages(site: Path) -> list[Path]:
+    return sorted(site.glob("*.html")) + sorted(site.glob("cases/*.html")) + sorted(site.glob("advice/*.html"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module", params=WIDTHS, ids=lambda w: f"{w}px")
+def context(request, browser):
+    ctx = browser.new_context(viewport={"width": request.param, "height": 900})
+    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    yield ctx
+    ctx.close()
+
+
+def _open(context, path: Path):
+    page = context.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_load_state("load")
+    n = page.locator("figure.report-figure").count()
+    if n:  # the live charts replace the static ones: check what the reader gets
+        page.wait_for_function(f"document.querySelectorAll('figure.chart-is-live').length === {n}", timeout=20000)
+    return page
+
+
+def test_axe_finds_no_wcag_violations_on_any_page(built_2018_dk_da, context):
+    axe = axe_sync.Axe()
+    pages = _pages(built_2018_dk_da)
+    assert len(pages) >= 14
+    by_rule: dict[str, list[str]] = collections.defaultdict(list)
+    for path in pages:
+        page = _open(context, path)
+        # the data tables open: their contents are checked too
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        result = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
+                                        "resultTypes": ["violations"]})
+        for v in result.response["violations"]:
+            by_rule[v["id"]] += [f'{path.relative_to(built_2018_dk_da)} {n["target"]}' for n in v["nodes"]]
+        page.close()
+    summary = {rule: len(nodes) for rule, nodes in by_rule.items()}
+    assert not by_rule, f"axe-core violations (rule: elements): {summary}; first: " \
+                        f"{ {rule: nodes[:3] for rule, nodes in by_rule.items()} }"
+
+
+#: per page: how far it scrolls sideways, on how many lines the navigation's items lie, the body
+#: text's size, and visible text (outside charts) under 11 px
+MEASURE = """() => {
+  const items = [...document.querySelectorAll('.site-nav li')];
+  const navLines = new Set(items.map(li => Math.round(li.getBoundingClientRect().top))).size;
+  const small = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg') || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 11) small.push(`${el.tagName.toLowerCase()}.${el.className} ${size}px`);
+  }
+  const prose = [...document.querySelectorAll('main p.prose, main .content-body p, main p.content-summary')]
+    .map(p => parseFloat(getComputedStyle(p).fontSize));
+  return {scroll: document.scrollingElement.scrollWidth, inner: innerWidth,
+          navLines, small, prose};
+}"""
+
+
+def test_no_page_scrolls_sideways_and_text_is_readable(built_2018_dk_da, context):
+    problems, width = [], None
+    for path in _pages(built_2018_dk_da):
+        page = _open(context, path)
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        width = page.viewport_size["width"]
+        m = page.evaluate(MEASURE)
+        name = path.relative_to(built_2018_dk_da).as_posix()
+        if m["scroll"] > m["inner"]:
+            problems.append(f"{name} scrolls sideways: {m['scroll']} px wide in {m['inner']} px")
+        lines = 1 if width < 600 else 2  # a phone: one strip that scrolls itself; a desktop: at most two lines
+        if not 1 <= m["navLines"] <= lines:
+            problems.append(f"{name}: the navigation takes {m['navLines']} lines")
+        if not m["prose"] or min(m["prose"]) < 16:
+            problems.append(f"{name}: body text {m['prose'][:3]} px (at least 16 px)")
+        if m["small"]:
+            problems.append(f"{name}: text under 11 px: {m['small'][:5]}")
+        page.close()
+    assert not problems, f"at {width} px: {problems}"
+
+
+def test_phone_navigation_scrolls_inside_itself_to_the_current_page(built_2018_dk_da, browser):
+    ctx = browser.new_context(viewport={"width": 390, "height": 800})
+    page = ctx.new_page()
+    page.goto((built_2018_dk_da / "samarbejde.html").as_uri())
+    nav = page.locator(".site-nav ul")
+    assert page.evaluate("el => el.scrollWidth > el.clientWidth", nav.element_handle())  # more than fits: a strip
+    current = page.locator('.site-nav a[aria-current="page"]').bounding_box()
+    assert current["x"] >= 0 and current["x"] + current["width"] <= 390, current  # scrolled into view
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    ctx.close()
