@@ -491,3 +491,26 @@ def test_a_broken_checksum_memo_is_ignored(tmp_path):
     assert Cache(d).hasher.file(f) == hashlib.sha256(b"hello").hexdigest()
     (d / "checksums.json").write_text(json.dumps({"memo": {str(f): [5, 0, 0, "bogus"]}, "digest": "nope"}))
     assert Cache(d).hasher.file(f) == hashlib.sha256(b"hello").hexdigest()
+
+
+def test_changing_a_file_back_finds_the_earlier_result_again(checkout, tmp_path):
+    """One key, two states of a file the report read: the result for each state is kept,
+    so a change and its undo both come from the cache (the undo's bytes are the first's)."""
+    c = Cache(tmp_path / "cache", checkout=checkout)
+    key, case = _key(), checkout / "data" / "content" / "case.yaml"
+    c.store(key, _result(checkout, html="<p>A</p>"))
+    case.write_text("title: Bee\n")  # another size too: the checksums are remembered by file stamp
+    c = Cache(tmp_path / "cache", checkout=checkout)
+    assert c.lookup(key) is None  # the file changed: a miss
+    c.store(key, _result(checkout, html="<p>B</p>"))
+    case.write_text("title: A\n")
+    c = Cache(tmp_path / "cache", checkout=checkout)
+    meta = c.lookup(key)
+    assert meta is not None and meta["key"] != key and meta["variant_of"] == key
+    assert c.read(key, meta, "page.html") == b"<p>A</p>"
+    case.write_text("title: Bee\n")
+    c = Cache(tmp_path / "cache", checkout=checkout)
+    meta = c.lookup(key)
+    assert meta is not None and meta["key"] == key and c.read(key, meta, "page.html") == b"<p>B</p>"
+    case.write_text("title: Ceee\n")
+    assert Cache(tmp_path / "cache", checkout=checkout).lookup(key) is None  # a state never seen: a miss

@@ -132,7 +132,7 @@ def _build(cfg: BaseConfig, plan) -> Path:
             stack.close()  # the workers end before anything is assembled
         timings["execute"] = time.perf_counter() - t0
         if any(t.cache == "miss" for t in tasks):
-            cache.evict(cfg.cache_max, keep={t.key for t in tasks})
+            cache.evict(cfg.cache_max, keep={t.key for t in tasks} | {t.meta["key"] for t in tasks})
         t0 = time.perf_counter()
         run.materialise(cache, tasks, work)
         assembled = plan.assemble(work, cache, tasks, ds, progress.log, keep)

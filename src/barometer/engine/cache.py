@@ -170,6 +170,14 @@ def format_size(n: int) -> str:
     return f"{n:.1f} GB"
 
 
+#: earlier results kept per key for other states of the files they read (each an entry of its own, evicted as any)
+MAX_VARIANTS = 4
+
+
+def _variant_key(key: str, deps: dict) -> str:
+    return digest({"variant_of": key, "deps": deps})
+
+
 def _show(path: Path) -> str:
     """A path as the user knows it: relative to the checkout when inside it."""
     try:
@@ -405,11 +413,19 @@ class Cache:
         if damaged:
             self._warn(key, damaged)
             return None
-        if meta is None or not deps_ok:
+        if meta is None:
             return None
+        if not deps_ok:  # the files it read changed: an earlier result for today's files may be kept
+            for variant in meta.get("variants") or []:
+                vmeta, vdamaged, vdeps_ok, vblobs = self._check(variant)
+                if vmeta is not None and vdeps_ok and vmeta.get("variant_of") == key:
+                    key, meta, blobs = variant, vmeta, vblobs
+                    break
+            else:
+                return None
         self.touch(key)
         self._hold(key, meta, blobs)
-        return meta
+        return meta  # meta["key"]: the entry that hit (the key itself, or one of its variants)
 
     def _hold(self, key: str, meta: dict, blobs: dict[str, bytes]) -> None:
         size = sum(len(b) for b in blobs.values())
@@ -420,6 +436,29 @@ class Cache:
             if self._held_bytes + size <= HOLD_BYTES:
                 self._held[key] = (meta.get("meta_sha256"), blobs)
                 self._held_bytes += size
+
+    def _keep_variant(self, key: str, meta: dict, blobs: dict[str, bytes]) -> str:
+        """Keep the entry ``key`` (about to be replaced by a result for changed
+        files it read) as a variant of it, named by the checksums of those files;
+        returns the variant's key.  A disk problem only loses the variant."""
+        variant = _variant_key(key, meta["deps"])
+        vmeta = {k: v for k, v in meta.items() if k not in ("meta_sha256", "variants")}
+        vmeta.update(key=variant, variant_of=key)
+        vmeta["meta_sha256"] = digest(vmeta)
+        d = self.path(variant)
+        tmp = d.with_name(f".{variant}.tmp-{os.getpid()}")
+        try:
+            if tmp.exists():
+                shutil.rmtree(tmp)
+            tmp.mkdir(parents=True)
+            for rel, data in blobs.items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel).write_bytes(data)
+            (tmp / "meta.json").write_text(json.dumps(vmeta, indent=1, ensure_ascii=False), encoding="utf-8")
+            self._swap(tmp, d)
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return variant
 
     def touch(self, key: str) -> None:
         """Record a use (the mtime of meta.json is the entry's last use)."""
@@ -453,17 +492,26 @@ class Cache:
             sha = self.hasher.file(p)
             if sha:
                 deps[self.relative(p)] = sha
+        existing, blobs = None, {}
+        if d.is_dir():
+            existing, _, deps_ok, blobs = self._check(key)
+            if existing is not None and deps_ok and not replace:
+                self.touch(key)
+                self._hold(key, existing, blobs)
+                return existing
+        variants = []
+        if existing is not None and existing["deps"] != deps:  # kept: changing the files back is a hit again
+            variants = [self._keep_variant(key, existing, blobs)]
+        if existing is not None:
+            variants += [v for v in existing.get("variants") or [] if v not in variants]
         meta = {"key": key, "id": result.id, "seconds": round(result.seconds, 3),
                 "deps": deps, "n_estimates": len(result.estimates), "files": [rel for rel, _ in files],
                 "checksums": {rel: hashlib.sha256(b).hexdigest() for rel, b in contents.items()},
                 "bytes": sum(len(b) for b in contents.values()), **(extra_meta or {})}
+        variants = [v for v in variants if v != _variant_key(key, deps)][:MAX_VARIANTS]
+        if variants:
+            meta["variants"] = variants
         meta["meta_sha256"] = digest(meta)
-        if not replace and d.is_dir():
-            existing, _, deps_ok, blobs = self._check(key)
-            if existing is not None and deps_ok:
-                self.touch(key)
-                self._hold(key, existing, blobs)
-                return existing
         try:
             if tmp.exists():
                 shutil.rmtree(tmp)
@@ -511,7 +559,8 @@ class Cache:
     def read(self, key: str, meta: dict, rel: str) -> bytes:
         """The bytes of ``rel`` in the entry, checked against its recorded checksum: those
         checked by the lookup (or written by the store) of this build, else read again
-        and checked."""
+        and checked.  ``meta`` names the entry (``key`` or one of its variants)."""
+        key = meta.get("key") or key
         held = self._held.get(key)
         if held is not None and held[0] == meta.get("meta_sha256") and rel in held[1]:
             return held[1][rel]
