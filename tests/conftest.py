@@ -37,16 +37,3 @@ def built_2018_dk_da(tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "2018-dk-da"
     build(BuildConfig(out_dir=out, quiet=True, cache_dir=out.parent / "cache"))  # cold: its own cache
     return out
-
-
-def scratch_root(tmp_path_factory, name: str = "root"):
-    """A copy of the project's data, notebooks and templates to point
-    ``BAROMETER_ROOT`` at, so that a test may change them."""
-    import shutil
-
-    from barometer.paths import ROOT
-
-    root = tmp_path_factory.mktemp(name)
-    for d in ("data", "notebooks", "report_templates"):
-        shutil.copytree(ROOT / d, root / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return root

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer import targets
 from barometer.build import BuildConfig, BuildError, build

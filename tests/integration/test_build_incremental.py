@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer.paths import ROOT
 

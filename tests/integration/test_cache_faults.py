@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer.paths import ROOT
 

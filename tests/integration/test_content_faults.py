@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer.paths import ROOT
 

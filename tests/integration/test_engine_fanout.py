@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer.build.fanout import FanoutConfig, build_fanout
 from barometer.estimates import COLUMNS

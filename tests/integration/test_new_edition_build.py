@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 from barometer.paths import ROOT
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from barometer.paths import ROOT
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 MODES = {"edition": ["--no-pdf"], "fanout": ["--by", "government_level"]}
 

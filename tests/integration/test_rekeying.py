@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from barometer.paths import ROOT
-from conftest import scratch_root
+from scratchroot import scratch_root
 
 pytestmark = pytest.mark.slow
 
