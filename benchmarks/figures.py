@@ -55,7 +55,6 @@ def chart_inputs(edition: str):
     from barometer import estimates, figures
     from barometer.chapter import Chapter
     from barometer.reportconfig import figures_for, report_config
-    from barometer.rowformat import chart_rows
 
     cfg = report_config(edition)
     out = []

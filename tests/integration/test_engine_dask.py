@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from barometer.build.fanout import FanoutConfig, build_fanout
+from barometer.build import FanoutConfig, main_exit
 
 distributed = pytest.importorskip("distributed")
 
@@ -27,7 +27,7 @@ def _reports(tmp_path):
 
 
 def test_local_cluster_with_two_workers(tmp_path):
-    assert build_fanout(_cfg(tmp_path)) == 0
+    assert main_exit(_cfg(tmp_path)) == 0
     reports = _reports(tmp_path)
     assert set(reports) == {"units/1", "units/2", "index"}
     assert all(r["cache"] == "miss" for r in reports.values())
@@ -40,7 +40,7 @@ def test_build_survives_a_killed_worker(tmp_path):
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster, Client(cluster) as client:
         result = {}
-        t = threading.Thread(target=lambda: result.setdefault("rc", build_fanout(
+        t = threading.Thread(target=lambda: result.setdefault("rc", main_exit(
             _cfg(tmp_path, scheduler=cluster.scheduler_address))))
         t.start()
         victim = None

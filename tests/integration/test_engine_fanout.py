@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from scratchroot import scratch_root
 
-from barometer.build.fanout import FanoutConfig, build_fanout
+from barometer.build import FanoutConfig, main_exit
 from barometer.estimates import COLUMNS
 from barometer.paths import NOTEBOOK_DIR, ROOT
 
@@ -112,7 +112,7 @@ def test_failing_report_does_not_stop_the_others_and_state_does_not_leak(tmp_pat
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
-        rc = build_fanout(cfg)
+        rc = main_exit(cfg)
     msg = err.getvalue()
     assert rc == 1
     assert "units/2: notebook unit_report.ipynb failed in code cell 2 (RuntimeError: broken on purpose)" in msg, msg

@@ -117,6 +117,16 @@ class BaseConfig:
         """``--data`` as the reports get it (absolute), or "" for the synthetic sample."""
         return str(Path(self.data_path).resolve()) if self.data_path else ""
 
+    def load_input(self):
+        """The respondent file (``--data``, or the synthetic sample) loaded, checked
+        against the codebook and weighted; any problem is an :class:`InputError`
+        (the readers, the validation and the weighting raise it for every problem of
+        a file; anything else is a bug in this program: "internal error" and a log,
+        never "check your data").  Both plans call it before any notebook runs."""
+        from ..dataset import load
+
+        return load(self.edition, self.country, self.data_path or None, self.frame_path or None)
+
     def open_cache(self):
         """The build's :class:`barometer.engine.cache.Cache` (checked: not inside the output folder)."""
         from ..engine.cache import Cache

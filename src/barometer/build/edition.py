@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import i18n
-from .config import BaseConfig, BuildConfig  # noqa: F401 - BuildConfig re-exported
+from .config import BuildConfig
 from .run import Task
 from ..errors import BuildError, InputError
 
@@ -74,7 +74,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Task], object]:
     from ..editionlint import check_build  # the shared notebooks against every edition's figures (InputError)
 
     check_build(cfg.edition, [ch.notebook for ch in chapters], cfg.notebook_dir)
-    return rc, chapters, load_input(cfg)
+    return rc, chapters, cfg.load_input()
 
 
 def _preload(cfg: BuildConfig) -> list:
@@ -89,17 +89,6 @@ def _preload(cfg: BuildConfig) -> list:
         preload += [[cfg.edition, c, "", ""] for c in COUNTRIES if c != cfg.country
                     and codebook_path(cfg.edition, c).exists()]
     return preload
-
-
-def load_input(cfg: BaseConfig):
-    """The respondent file (``--data``, or the synthetic sample) loaded, checked
-    against the codebook and weighted; any problem is an :class:`InputError`.
-    Used by both build modes, before any notebook runs."""
-    from ..dataset import load
-
-    # the readers, the validation and the weighting raise InputError for every problem of a file;
-    # anything else is a bug in this program (cli: "internal error" and a log), never "check your data"
-    return load(cfg.edition, cfg.country, cfg.data_path or None, cfg.frame_path or None)
 
 
 class EditionPlan:
@@ -214,10 +203,3 @@ def _check_targets(cfg: BuildConfig, est: pd.DataFrame, ds) -> pd.DataFrame:
             sample = ds if country == cfg.country else dataset.load(cfg.edition, country)
             checks.append(targets.check_model(sample, cfg.edition, country))
     return pd.concat(checks, ignore_index=True) if checks else targets.compare(est, cfg.edition, cfg.country)
-
-
-def build(cfg: BuildConfig) -> Path:
-    """Build one edition into ``cfg.target``; returns that folder."""
-    from .pipeline import build as run_pipeline
-
-    return run_pipeline(cfg)

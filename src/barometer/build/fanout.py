@@ -23,7 +23,7 @@ import shutil
 from pathlib import Path
 
 from .. import yamlio
-from .config import FanoutConfig  # noqa: F401 - re-exported
+from .config import FanoutConfig
 from .run import Task
 from ..engine.cache import digest
 from ..errors import InputError
@@ -66,12 +66,11 @@ class FanoutPlan:
         return ["fanout", self.cfg.by, self.cfg.limit, [u.code for u in self.units]]
 
     def load(self, commit: str):
-        from .edition import load_input
         from .render import page_context
         from .. import units
 
         cfg = self.cfg
-        ds = load_input(cfg)
+        ds = cfg.load_input()
         self.index_title = units.config()["prose"]["index_title"][cfg.lang].format(
             edition=cfg.edition, dimension=units.dimension(cfg.by)["label"][cfg.lang].lower())
         period = yamlio.load_file(DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml")["period"]
@@ -111,10 +110,3 @@ class FanoutPlan:
         n = len(tasks) - 1
         return {"timings": {}, "manifest": {"by": self.cfg.by},
                 "summary": f"{n} unit reports + index"}
-
-
-def build_fanout(cfg: FanoutConfig) -> int:
-    """Build every unit report and the index; returns the exit status (for callers with a config)."""
-    from .pipeline import main_exit
-
-    return main_exit(cfg)

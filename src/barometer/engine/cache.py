@@ -51,9 +51,13 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import paths
 from ..errors import BuildError, InputError
+
+if TYPE_CHECKING:
+    from .result import JobResult
 
 #: checked bytes of entries a build keeps in memory to copy them out (beyond: read again and checked)
 HOLD_BYTES = 512 * 2 ** 20
