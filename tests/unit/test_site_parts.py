@@ -133,3 +133,15 @@ def test_figure_anchor_is_named_by_id_not_number():
     from barometer.reportconfig import figure_anchor
 
     assert figure_anchor("collab_partners") == "fig-collab-partners"
+
+
+@pytest.mark.parametrize("argv,word", [(["--site", "--by", "region"], "--by"), (["--site", "--edition", "2021"], "--edition"),
+                                       (["--site", "--base-url", "example.org"], "--base-url")])
+def test_site_options_that_do_not_apply_are_one_line_exit_2(argv, word, capsys, monkeypatch):
+    from barometer import cli
+    from barometer.build import pipeline
+
+    monkeypatch.setattr(pipeline, "build", lambda cfg: pytest.fail("nothing may be built"))
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and word in err

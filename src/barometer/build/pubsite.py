@@ -166,7 +166,7 @@ def switchers(report: Report, pid: str, pages: dict[Report, dict[str, str]],
     return {"langs": langs if len(langs) > 1 else [], "editions": editions if len(editions) > 1 else [],
             "countries": countries if len(countries) > 1 else [], "alternates": alternates if len(alternates) > 1 else [],
             "home": relative("index.html", here),
-            **{k: i18n.t(k, lang) for k in ("site_language", "site_edition", "site_country", "site_all_editions")}}
+            **{k: i18n.t(k, lang) for k in ("site_language", "site_edition", "site_country", "site_all_editions", "site_switchers")}}
 
 
 # --------------------------------------------------------------------------------------
