@@ -118,6 +118,11 @@ def test_sitemap_lists_every_page(small_site):
     assert (site / "404.html").is_file()
     front = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="2018/da/index.html"' in front and 'href="2018/en/index.html"' in front
+    # each edition with its key figures, as the report's own front page shows them (both languages)
+    values = lambda text: re.findall(r'<span class="key-value">([^<]+)</span>', text)
+    own = [values((site / "2018" / lang / "index.html").read_text(encoding="utf-8")) for lang in ("da", "en")]
+    assert own[0] and values(front) == own[0] + own[1]
+    assert '<div class="site-key-figures" lang="en">' in front
 
 
 def test_figure_anchors_are_named_by_id(small_site):

@@ -299,10 +299,26 @@ def _front_page(env, built: dict[Report, Path], names: dict, work: Path) -> None
             items.append({"lang": r.lang, "country": i18n.t(f"country_{r.country}", r.lang),
                           "language": i18n.t(f"site_lang_{r.lang}", r.lang), "href": f"{r.prefix}index.html",
                           "pdf": f"{r.prefix}{pdf}" if (built[r] / pdf).is_file() else ""})
-        editions.append({"edition": e, "names": {L: names.get((e, L), e) for L in i18n.LANGS}, "reports": items})
+        editions.append({"edition": e, "names": {L: names.get((e, L), e) for L in i18n.LANGS}, "reports": items,
+                         "key_figures": {r.lang: key_figures(built[r]) for r in built if r.edition == e and r.country == "dk"}})
     synthetic = any(_manifest(built[r]).get("parameters", {}).get("synthetic", True) for r in built)
     (work / "index.html").write_text(env.get_template("site/front.html.j2").render(
         editions=editions, palette_css=palette_css(), synthetic=synthetic, t={L: _strings(L) for L in i18n.LANGS}), encoding="utf-8")
+
+
+_KEY_FIGURES = re.compile(r'<section class="key-figures"[^>]*>.*?</section>(\s*<p class="table-note">.*?</p>)?', re.S)
+
+
+def key_figures(folder: Path):
+    """The key figures of a report's front page, as it shows them (its numbers come from its
+    ``estimates.csv``), without their ids (the site's front page shows several); None without."""
+    from markupsafe import Markup
+
+    try:
+        m = _KEY_FIGURES.search((folder / "index.html").read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    return Markup(re.sub(r'^(<section class="key-figures") id="[^"]*"', r"\1", m.group(0))) if m else None
 
 
 def _manifest(folder: Path) -> dict:
@@ -314,7 +330,7 @@ def _manifest(folder: Path) -> dict:
 
 def _strings(lang: str) -> dict:
     return {k: i18n.t(k, lang) for k in ("report_title", "site_all_editions", "site_not_found",
-                                          "site_not_found_text", "publisher", "synthetic_banner", "real_banner")}
+                                          "site_not_found_text", "publisher", "synthetic_banner", "real_banner", "site_key_figures")}
 
 
 def _not_found(env, work: Path, base_url: str | None) -> None:
