@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: report preview test test-fast test-integration test-notebooks lab data notebooks-strip notebooks-refresh clean help
+.PHONY: report site preview test test-fast test-integration test-notebooks lab data notebooks-strip notebooks-refresh clean help
 
 help:
 	@echo "make report   set up .venv and build the 2018 edition (Denmark, Danish) into _build/2018-dk-da/"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-fast         only tests/unit (no kernels, builds or subprocesses; about a minute)"
 	@echo "make test-integration  only tests/integration (builds, kernels, browser, R)"
 	@echo "make test-notebooks    only the notebooks' key-figure cells (nbval)"
+	@echo "make site     build every edition, language and country into one static website in _build/site/"
 	@echo "make preview  serve the website on http://127.0.0.1:8000/, rebuilt and reloaded on every save"
 	@echo "make lab      open the chapter notebooks in JupyterLab"
 	@echo "make data     (re)generate the synthetic samples under data/synthetic/"
@@ -63,3 +64,8 @@ notebooks-refresh: $(STAMP)
 
 clean:
 	rm -rf _build data/synthetic .pytest_cache
+
+# every edition x country x language in one static website: _build/site/ (SITE_ARGS="--no-pdf --base-url https://example.org/")
+SITE_ARGS ?=
+site: $(STAMP)
+	$(BIN)/python build.py --site $(SITE_ARGS)

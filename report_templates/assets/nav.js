@@ -8,3 +8,15 @@
   var item = current.parentNode;
   list.scrollLeft = Math.max(0, item.offsetLeft - list.offsetLeft - (list.clientWidth - item.offsetWidth) / 2);
 })();
+
+/* The site's language switcher leads to the same page in the other language: keep the figure anchor
+ * (figures are named by id, the same in both languages).  Without this script it opens the page's top. */
+(function () {
+  "use strict";
+  var links = document.querySelectorAll("a[data-keep-hash]");
+  for (var i = 0; i < links.length; i++) {
+    links[i].addEventListener("click", function (ev) {
+      if (location.hash && this.href.indexOf("#") < 0) { this.href = this.href + location.hash; }
+    });
+  }
+})();

@@ -70,6 +70,15 @@ def parser() -> argparse.ArgumentParser:
                          "when notebooks/, data/, report_templates/ or the package's code change, and reload "
                          "the open page; a failed build shows in the page, the last good site stays; Ctrl-C stops")
     ap.add_argument("--port", type=int, default=8000, metavar="N", help="port of --serve (default: 8000)")
+    # -- the whole publication site (src/barometer/build/pubsite.py)
+    ap.add_argument("--site", action="store_true",
+                    help="build every edition x country x language the report configs define (each into "
+                         "_build/<edition>-<country>-<lang>/, from the cache) and assemble one static website "
+                         "in _build/site/ (or --out; the reports then go to <out>-reports/) with language, "
+                         "edition and country switchers, sitemap.xml and 404.html")
+    ap.add_argument("--base-url", default=None, metavar="URL",
+                    help="with --site: the address the site is published at, for absolute sitemap.xml entries "
+                         "and 404.html links (default: relative)")
     return ap
 
 
@@ -139,6 +148,8 @@ def _run(args, argv=()) -> int:
         raise InputError("--serve previews one edition's website; it does not take --by")
     if args.clean_cache:
         return _clean_cache(args)
+    if args.site:
+        return _site(args, argv)
     if args.check_edition is not None:
         from .newedition import main_check
 
@@ -156,6 +167,27 @@ def _run(args, argv=()) -> int:
 
         return serve(cfg.target, list(argv), args.port)
     build(cfg)
+    return 0
+
+
+def _site(args, argv) -> int:
+    from dataclasses import fields
+
+    from .build.config import BuildConfig
+    from .build.pubsite import build_site
+
+    for flag, value in (("--serve", args.serve), ("--by", args.by), ("--data", args.data_path),
+                        ("--frame", args.frame_path)):
+        if value:
+            raise InputError(f"--site builds every report from the synthetic samples; it does not take {flag}")
+    for flag in ("--edition", "--country", "--lang"):
+        if any(a == flag or a.startswith(flag + "=") for a in argv):
+            raise InputError(f"--site builds every edition, country and language; it does not take {flag}")
+    keep = {"pdf", "timings", "min_base", "quiet", "jobs", "force", "executor", "scheduler", "cache_dir", "cache_max"}
+    options = {f.name: getattr(args, f.name) for f in fields(BuildConfig) if f.name in keep}
+    out = args.out_dir.absolute() if args.out_dir else None
+    build_site(out=out, builds_dir=out.parent / f"{out.name}-reports" if out else None, base_url=args.base_url,
+               log=(lambda *_: None) if args.quiet else print, **options)
     return 0
 
 
