@@ -108,18 +108,19 @@ def element_design(design) -> bool:
     return not design._calibrations and len(design._stages) == 1 and design._stages[0].identity
 
 
-def patterns(design, idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray] | None:
+def patterns(idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray] | None:
     """Rows ``idx`` grouped by the values ``codes`` alone, whatever their
     weight: (one row of each pattern, the pattern of each row), or None when
-    the design is not an element sample or there are too many patterns.
+    there are too many patterns.
 
-    For weights that vary inside strata (raked or calibrated weights kept as
-    a column), where :func:`group` finds no identical rows: a GLM's rows of
+    For weights that vary inside strata (raked or calibrated weights, cluster
+    samples), where :func:`group` finds no identical rows: a GLM's rows of
     one pattern share eta, mu and the working residual after its first
-    iteration, so the fit runs on the patterns with summed weights and a
-    row's influence is its weight times its pattern's
-    (:func:`._glm.glm_fit_patterns`, :meth:`._variance.VariancePlan.pattern_variance`)."""
-    if not element_design(design) or len(idx) == 0:
+    iteration, so the fit runs on the patterns with summed weights
+    (:func:`._glm.glm_fit_patterns`, any design) and a row's influence is
+    its weight times its pattern's (in an element sample summed by stratum
+    x pattern: :meth:`._variance.VariancePlan.pattern_variance`)."""
+    if len(idx) == 0:
         return None
     key = np.zeros(len(idx), dtype=np.int64)
     size = 1

@@ -595,7 +595,7 @@ class Design:
             rows, freq = groups.rep, groups.freq
         fit = V = None
         if groups is None and codes is not None:  # same values, varying weights: fit the patterns
-            pat = _compress.patterns(d, idx, codes)
+            pat = _compress.patterns(idx, codes)
             if pat is not None:
                 rep, code = pat
                 X, names, assign = model_matrix(f, rep, d._num, d._codes)
@@ -605,7 +605,10 @@ class Design:
                     fit, sw = out
                     # a row's estfun %*% Ainv is its prior weight times its pattern's
                     H = (X * (fit.working_resid * fit.working_weights / sw)[:, None]) @ fit.cov_unscaled
-                    V = d._plan().pattern_variance(H, code, pw, idx)
+                    if _compress.element_design(d):
+                        V = d._plan().pattern_variance(H, code, pw, idx)
+                    else:  # clusters or calibration: the influence matrix, built once
+                        V = d._var(H[code] * pw[:, None], rows=idx)
         if fit is None:
             X, names, assign = model_matrix(f, rows, d._num, d._codes)
             y = d._num(f.response)[rows]
@@ -640,9 +643,8 @@ class Design:
     @staticmethod
     def _glm_codes(d: "Design", f, idx: np.ndarray):
         """Value codes of the fitted rows' response and model variables (for
-        :mod:`._compress`), or None when a numeric one has too many values
-        or the design is not an element sample."""
-        if not _compress.element_design(d) or not len(idx):
+        :mod:`._compress`), or None when a numeric one has too many values."""
+        if not len(idx):
             return None
         limit = max(2, int(len(idx) * _compress.MAX_GROUPS_PER_ROW))
         codes = []
