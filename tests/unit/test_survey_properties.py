@@ -240,6 +240,7 @@ def test_grouped_rows_equal_row_by_row(df, lonely, use_fpc, method):
             _compress.group = counted
         else:
             _compress.group = lambda *a, **k: None
+            _compress.patterns = lambda *a, **k: None  # row by row, not by patterns either
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -259,6 +260,74 @@ def test_grouped_rows_equal_row_by_row(df, lonely, use_fpc, method):
             return np.array(out, dtype=float), hits
         finally:
             _compress.MAX_CELLS_PER_ROW, _compress.MAX_GROUPS_PER_ROW, _compress.group = old
+            _compress.patterns = patterns
+
+    patterns = _compress.patterns
+    got, hits = run(True)
+    want, _ = run(False)
+    assert hits and all(hits)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+@SETTINGS
+@given(stratified_binary(), st.sampled_from(["adjust", "certainty", "remove", "average"]), st.booleans(),
+       st.sampled_from(["quasibinomial", "gaussian", "quasipoisson"]), st.integers(0, 2**32 - 1),
+       st.sampled_from(["element", "element", "cluster", "poststratified"]))
+def test_glm_patterns_equal_row_by_row(df, lonely, use_fpc, family, seed, kind):
+    """Weights varying inside strata: the GLM fitted on patterns of
+    identical values with summed weights (barometer.survey._compress.patterns,
+    VariancePlan.pattern_variance for element samples, the influence matrix
+    for cluster samples and calibrated designs) gives the row-by-row
+    coefficients, SEs and deviance, in the whole sample and in a domain,
+    with a 0/1, a three-valued and a factor covariate and an interaction."""
+    import warnings
+
+    from barometer.survey import _compress
+
+    rng = np.random.default_rng(seed)
+    df = df.copy()
+    df["w"] = df["w"] * rng.uniform(0.3, 3.0, len(df))
+    df["k"] = rng.integers(0, 3, len(df)).astype(float)
+    df["psu"] = df["stratum"] + "-" + (df.groupby("stratum").cumcount() // 3).astype(str)  # PSUs of 3 rows
+    df["Npsu"] = 2 * df.groupby("stratum")["psu"].transform("nunique")
+    patterns = _compress.patterns
+
+    def run(by_patterns: bool):
+        hits = []
+
+        def counted(*a, **k):
+            out = patterns(*a, **k)
+            hits.append(out is not None)
+            return out
+        _compress.patterns = counted if by_patterns else (lambda *a, **k: None)
+        old = _compress.MAX_GROUPS_PER_ROW
+        _compress.MAX_GROUPS_PER_ROW = 1.0  # patterns even in tiny samples
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                d = Design(df, ids="psu" if kind == "cluster" else None, strata="stratum", weights="w",
+                           fpc=None if not use_fpc else "Npsu" if kind == "cluster" else "N", lonely_psu=lonely)
+                if kind == "poststratified":
+                    levels = sorted(df["g"].unique())
+                    d = d.poststratify("g", pd.DataFrame({"g": levels, "Freq": 100.0 * np.arange(2, 2 + len(levels))}))
+                out = []
+                for dd in (d, d.subset(df["dom"].to_numpy())):
+                    for formula in ("y ~ x + k + C(g)", "y ~ x * C(g)"):
+                        try:
+                            g = dd.glm(formula, family=family)
+                            usable = (g.converged and g.params.abs().max() < 8
+                                      and np.linalg.cond(g.naive_cov.to_numpy()) < 1e10)
+                        except ValueError:
+                            usable = False
+                        if usable:
+                            out += list(g.params) + list(g.se) + [g.deviance, g.iterations, g.df_resid]
+                        else:  # singular, aliased (summed in another order, singular or not) or
+                            out.append(-1.0)  # (quasi-)separated in a tiny sample: digits are noise
+            return np.array(out, dtype=float), hits
+        finally:
+            _compress.patterns = patterns
+            _compress.MAX_GROUPS_PER_ROW = old
 
     got, hits = run(True)
     want, _ = run(False)

@@ -102,6 +102,51 @@ def group(design, idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> Group
     return Groups(rep, np.bincount(gcode, minlength=len(uniq)).astype(np.float64))
 
 
+def element_design(design) -> bool:
+    """A one-stage element sample (``ids=~1``), not calibrated: every row is
+    its own PSU, so a row's influence enters the variance by itself."""
+    return not design._calibrations and len(design._stages) == 1 and design._stages[0].identity
+
+
+def patterns(idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows ``idx`` grouped by the values ``codes`` alone, whatever their
+    weight: (one row of each pattern, the pattern of each row), or None when
+    there are too many patterns.
+
+    For weights that vary inside strata (raked or calibrated weights, cluster
+    samples), where :func:`group` finds no identical rows: a GLM's rows of
+    one pattern share eta, mu and the working residual after its first
+    iteration, so the fit runs on the patterns with summed weights
+    (:func:`._glm.glm_fit_patterns`, any design) and a row's influence is
+    its weight times its pattern's (in an element sample summed by stratum
+    x pattern: :meth:`._variance.VariancePlan.pattern_variance`)."""
+    if len(idx) == 0:
+        return None
+    key = np.zeros(len(idx), dtype=np.int64)
+    size = 1
+    for cd, k in codes:
+        if size * k >= 2**62:
+            return None
+        key = key * k + cd
+        size *= k
+    if size <= max(_DENSE_LIMIT, 4 * len(idx)):
+        counts = np.bincount(key, minlength=size)
+        used = np.flatnonzero(counts)
+        if len(used) > len(idx) * MAX_GROUPS_PER_ROW:
+            return None
+        remap = np.empty(size, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        code = remap[key]
+    else:
+        code, uniq = pd.factorize(key)
+        if len(uniq) > len(idx) * MAX_GROUPS_PER_ROW:
+            return None
+        code = code.astype(np.int64)
+    rep = np.empty(int(code.max()) + 1, dtype=np.int64)
+    rep[code] = idx  # any row of a pattern: they have the same values
+    return rep, code
+
+
 def value_codes(values: np.ndarray, max_levels: int) -> tuple[np.ndarray, int] | None:
     """Codes 0..k-1 of a numeric column's values (0/1 columns code as
     themselves), or None when it has more than ``max_levels`` values."""

@@ -460,29 +460,51 @@ class GlmFit:
 
 
 def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25, epsilon: float = 1e-8,
-            freq: np.ndarray | None = None, start: np.ndarray | None = None) -> GlmFit:
+            freq: np.ndarray | None = None, start: np.ndarray | None = None, first=None) -> GlmFit:
     """``stats::glm.fit`` on rows with ``w > 0`` (R's ``good`` rows).
 
     ``freq``: row i stands for ``freq[i]`` identical rows (same x, y and prior
     weight; see :mod:`._compress`): every sum over rows counts it that often,
-    while starting values use the row's own weight, as R does per row."""
-    y, mu = family.initialize(y.astype(float), w)
+    while starting values use the row's own weight, as R does per row.
+
+    ``first``: ``(X'WX, X'Wz, starting deviance)`` of the first iteration,
+    summed over the original rows by :func:`glm_fit_patterns`; the rows here
+    are then patterns whose ``w`` is the sum of their rows' prior weights
+    (``ww`` stays None when the fit stops in that first iteration, whose
+    working weights are per original row)."""
+    y = y.astype(float)
+    if first is not None:
+        y, _ = family.initialize(y, w)  # its checks of y; the start is the rows'
+    else:
+        y, mu = family.initialize(y, w)
     binary = bool(np.all((y == 0) | (y == 1)))
     wf = w if freq is None else w * freq  # weights of the sums
-    eta = family.linkfun(mu) if start is None else X @ np.asarray(start, dtype=float)
-    mu = family.linkinv(eta)
-    devold = family.deviance(y, mu, wf, binary)
+    if first is None:
+        eta = family.linkfun(mu) if start is None else X @ np.asarray(start, dtype=float)
+        mu = family.linkinv(eta)
+        devold = family.deviance(y, mu, wf, binary)
+    else:
+        devold = float(first[2])
     coef = None
     conv = False
     it = 0
+    ww = None
+    Xw = None
     for it in range(1, maxit + 1):
-        mu_eta = family.mu_eta(eta)
-        z = eta + (y - mu) / mu_eta
-        ww = w * mu_eta**2 / family.variance(mu)
-        Xw = X * (ww if freq is None else ww * freq)[:, None]
-        A = X.T @ Xw
+        if it == 1 and first is not None:
+            A, rhs = first[0], first[1]
+        else:
+            mu_eta = family.mu_eta(eta)
+            z = eta + (y - mu) / mu_eta
+            ww = w * mu_eta**2 / family.variance(mu)
+            wz = ww if freq is None else ww * freq
+            if Xw is None:
+                Xw = np.empty_like(X)
+            np.multiply(X, wz[:, None], out=Xw)  # one buffer for every iteration
+            A = X.T @ Xw
+            rhs = Xw.T @ z
         try:
-            coef = np.linalg.solve(A, Xw.T @ z)
+            coef = np.linalg.solve(A, rhs)
         except np.linalg.LinAlgError as exc:
             raise ValueError("model matrix is singular (aliased terms or empty level in the domain)") from exc
         eta = X @ coef
@@ -495,6 +517,57 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
     resid = (y - mu) / family.mu_eta(eta)
     cov_unscaled = np.linalg.inv(A)
     return GlmFit(coef, eta, mu, resid, ww, cov_unscaled, dev, it, conv)
+
+
+def glm_fit_patterns(X: np.ndarray, y_rows: np.ndarray, w_rows: np.ndarray, codes: np.ndarray, family,
+                     maxit: int = 25, epsilon: float = 1e-8):
+    """``glm.fit`` on rows that fall into patterns of identical values
+    (:func:`._compress.patterns`), their weights varying: ``X`` holds one row
+    per pattern, ``codes`` gives each original row's pattern (y is the same
+    within a pattern).  The first iteration starts from per-row values
+    (R's ``mustart`` uses each row's weight); its working weights and
+    responses are summed per pattern.  From the second on, a row's eta, mu,
+    working response and working weight / prior weight are its pattern's, so
+    every iteration is a weighted fit of the patterns, weighted by their
+    summed prior weights.  Returns (fit on the patterns, summed weights), or
+    None when the fit stops in the first iteration (its working weights
+    are per row: the caller fits row by row)."""
+    G = X.shape[0]
+    w = w_rows
+    y = y_rows.astype(float)
+    binary = bool(np.all((y == 0) | (y == 1)))
+    if family is Binomial and binary and bool((w > 0).all()):
+        ww, wz, devold = _binomial_first(y, w)
+    else:
+        yy, mu = family.initialize(y, w)
+        eta = family.linkfun(mu)
+        mu = family.linkinv(eta)
+        devold = family.deviance(yy, mu, w, binary)
+        mu_eta = family.mu_eta(eta)
+        ww = w * mu_eta**2 / family.variance(mu)
+        wz = ww * (eta + (yy - mu) / mu_eta)
+    ww_g = np.bincount(codes, weights=ww, minlength=G)
+    A = X.T @ (X * ww_g[:, None])
+    rhs = X.T @ np.bincount(codes, weights=wz, minlength=G)
+    sw = np.bincount(codes, weights=w, minlength=G)
+    yg = np.empty(G)
+    yg[codes] = y
+    fit = glm_fit(X, yg, sw, family, maxit=maxit, epsilon=epsilon, first=(A, rhs, devold))
+    if fit.working_weights is None:
+        return None
+    return fit, sw
+
+
+def _binomial_first(y: np.ndarray, w: np.ndarray):
+    """The binomial first IRLS iteration per row in closed form, 0/1 ``y``,
+    positive ``w``: with ``mustart = (w y + 0.5)/(w + 1)``, mu (1 - mu) =
+    (w + 0.5) r / (w + 1) with r = 0.5/(w + 1) for both answers, eta =
+    +-log(1 + 2w), y - mu = +-r.  Returns working weights ``ww``, ``ww z``
+    and the starting deviance ``-2 sum w log(1 - r)``."""
+    r = 0.5 / (w + 1.0)
+    g = (w + 0.5) * r / (w + 1.0)
+    a = w * (g * np.log1p(2.0 * w) + r)  # w g z for y = 1, minus it for y = 0
+    return w * g, np.where(y == 1, a, -a), float(-2.0 * np.dot(w, np.log1p(-r)))
 
 
 def glm_fit_intercept(y: np.ndarray, w: np.ndarray, family=Binomial, maxit: int = 25, epsilon: float = 1e-8,

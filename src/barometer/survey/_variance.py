@@ -31,6 +31,7 @@ import copy
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["Stage", "OneHot", "VariancePlan", "recvar", "LonelyPSUError"]
 
@@ -251,6 +252,60 @@ class VariancePlan:
         new = copy.copy(self)
         new.present = present
         return new
+
+    def pattern_variance(self, H: np.ndarray, codes: np.ndarray, wv: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Variance of the column totals of x with ``x[rows[i]] = wv[i] *
+        H[codes[i]]`` (0 on other rows), for a one-stage element sample: the
+        influence of a GLM whose rows share their pattern's values (see
+        :func:`._compress.patterns`), without the n x p matrix.
+
+        Per stratum h the rows deviate from the stratum mean m_h; grouped
+        into cells c = (h, pattern g) with multipliers U_c = sum u, u-weighted
+        mean weight wbar_c and Q_c = sum u (w - wbar_c)^2, a cell contributes
+        ``Q_c H_g H_g' + U_c d_c d_c'`` with ``d_c = wbar_c H_g - m_h`` (the
+        cross term sums to 0), and the units not among ``rows`` ``rest_h
+        m_h m_h'``, as in :meth:`variance`: sums of positive semi-definite
+        terms, no cancellation."""
+        st = self.stages[0]
+        if len(self.stages) != 1 or not st.identity:  # pragma: no cover - callers check
+            raise ValueError("pattern_variance needs a one-stage element-sampling design")
+        p = H.shape[1]
+        if self.nan:
+            return np.full((p, p), np.nan)
+        if not self.present.any():
+            return np.zeros((p, p))
+        u, centre_s = self.units[0]
+        U_h = self.u_strata[0]
+        S, G = st.n_strata, H.shape[0]
+        wv = np.where(self.present[rows], wv, 0.0)
+        s = st.strata[rows]
+        uu = u[rows]
+        key = s.astype(np.int64) * G + codes
+        if S * G <= max(1 << 22, 4 * len(rows)):
+            cell, C = key, S * G
+        else:
+            cell, uniq = pd.factorize(key)
+            C = len(uniq)
+            key = np.asarray(uniq, dtype=np.int64)
+        Wc = np.bincount(cell, weights=wv, minlength=C)
+        Uc = np.bincount(cell, weights=uu, minlength=C)
+        Ac = np.bincount(cell, weights=uu * wv, minlength=C)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            wbar = np.where(Uc > 0, Ac / Uc, 0.0)
+        dev = wv - wbar[cell]
+        Qg = np.bincount(codes, weights=uu * dev * dev, minlength=G)
+        used = np.flatnonzero((Wc != 0) | (Uc != 0))
+        ukey = used if cell is key else key[used]
+        cs, cg = ukey // G, ukey % G
+        m = rowsum(Wc[used][:, None] * H[cg], cs, S) / st.npsu[:, None]
+        if not centre_s.all():
+            m[~centre_s] = 0.0
+        D = wbar[used][:, None] * H[cg] - m[cs]
+        rest = U_h - np.bincount(s, weights=uu, minlength=S)
+        rest[np.abs(rest) <= 1e-10 * np.abs(U_h)] = 0.0  # as in variance()
+        rest = np.maximum(rest, 0.0)
+        V = (H * Qg[:, None]).T @ H + (D * Uc[used][:, None]).T @ D + (m * rest[:, None]).T @ m
+        return (V + V.T) / 2
 
     def variance(self, x, rows: np.ndarray | None = None, diag_only: bool = False, freq: np.ndarray | None = None):
         """Variance of the column totals of x (rows ``rows`` of the data, or all).

@@ -9,8 +9,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from . import _dist
-from ._glm import FAMILIES, glm_fit, model_matrix, parse_formula, resolve
+from . import _compress, _dist
+from ._glm import FAMILIES, glm_fit, glm_fit_patterns, model_matrix, parse_formula, resolve
 from ._results import CIProp, Estimate, GLMResult, domain_row, tquantile  # noqa: F401 - the result types, re-exported
 from ._variance import LonelyPSUError, OneHot, Stage, VariancePlan, recvar
 
@@ -589,17 +589,35 @@ class Design:
         good = d._w > 0
         idx = np.flatnonzero(good)
         rows, freq = idx, None
-        groups = self._glm_groups(d, f, idx)  # identical rows counted once (exact; see _compress)
+        codes = self._glm_codes(d, f, idx)
+        groups = self._glm_groups(d, idx, codes)  # identical rows counted once (exact; see _compress)
         if groups is not None:
             rows, freq = groups.rep, groups.freq
-        X, names, assign = model_matrix(f, rows, d._num, d._codes)
-        y = d._num(f.response)[rows]
-        pw = d._w[rows] / scale
-        fit = glm_fit(X, y, pw, fam, freq=freq)
+        fit = V = None
+        if groups is None and codes is not None:  # same values, varying weights: fit the patterns
+            pat = _compress.patterns(idx, codes)
+            if pat is not None:
+                rep, code = pat
+                X, names, assign = model_matrix(f, rep, d._num, d._codes)
+                pw = d._w[idx] / scale
+                out = glm_fit_patterns(X, d._num(f.response)[idx], pw, code, fam)
+                if out is not None:
+                    fit, sw = out
+                    # a row's estfun %*% Ainv is its prior weight times its pattern's
+                    H = (X * (fit.working_resid * fit.working_weights / sw)[:, None]) @ fit.cov_unscaled
+                    if _compress.element_design(d):
+                        V = d._plan().pattern_variance(H, code, pw, idx)
+                    else:  # clusters or calibration: the influence matrix, built once
+                        V = d._var(H[code] * pw[:, None], rows=idx)
+        if fit is None:
+            X, names, assign = model_matrix(f, rows, d._num, d._codes)
+            y = d._num(f.response)[rows]
+            pw = d._w[rows] / scale
+            fit = glm_fit(X, y, pw, fam, freq=freq)
+            # estfun %*% Ainv (R svy.varcoef), on the fitted rows only
+            infl = (X * (fit.working_resid * fit.working_weights)[:, None]) @ fit.cov_unscaled
+            V = d._var(infl, rows=rows, freq=freq)
         p = len(names)
-        # estfun %*% Ainv (R svy.varcoef), on the fitted rows only
-        infl = (X * (fit.working_resid * fit.working_weights)[:, None]) @ fit.cov_unscaled
-        V = d._var(infl, rows=rows, freq=freq)
         se = np.sqrt(np.diag(V))
         df_resid = d.degf() + 1 - p
         tv = fit.coef / se
@@ -623,11 +641,10 @@ class Design:
         return res
 
     @staticmethod
-    def _glm_groups(d: "Design", f, idx: np.ndarray):
-        """Groups of identical fitted rows (same cell, response and terms), or None."""
-        from . import _compress
-
-        if _compress.cells(d) is None or not len(idx):
+    def _glm_codes(d: "Design", f, idx: np.ndarray):
+        """Value codes of the fitted rows' response and model variables (for
+        :mod:`._compress`), or None when a numeric one has too many values."""
+        if not len(idx):
             return None
         limit = max(2, int(len(idx) * _compress.MAX_GROUPS_PER_ROW))
         codes = []
@@ -640,6 +657,13 @@ class Design:
             else:
                 c, levels = d._codes(t.column)
                 codes.append((c[idx], max(1, len(levels))))
+        return codes
+
+    @staticmethod
+    def _glm_groups(d: "Design", idx: np.ndarray, codes):
+        """Groups of identical fitted rows (same cell, response and terms), or None."""
+        if codes is None or _compress.cells(d) is None:
+            return None
         return _compress.group(d, idx, codes)
 
     # ------------------------------------------------------------------- chisq
