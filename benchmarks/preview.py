@@ -113,7 +113,7 @@ def main() -> None:
             s = _wait_published(args.port, proc, 0)
             full = time.perf_counter() - t0
             site = root / "_build" / f"{args.edition}-{args.country}-da"
-            chapters = json.loads((site / "manifest.json").read_text(encoding="utf-8"))["notebooks"]
+            chapters = json.loads((site / "manifest.json").read_text(encoding="utf-8"))["tasks"]
             print(f"full build (first build of the preview, {len(chapters)} chapters, cold cache): {full:6.2f} s",
                   flush=True)
             notebook = next(c["notebook"] for c in chapters if c["chapter"] != "front")
@@ -137,7 +137,7 @@ def main() -> None:
                         break
                 seconds = time.perf_counter() - t0
                 m = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
-                ran = [n["notebook"] for n in m["notebooks"] if n["cache"] == "miss"]
+                ran = [n["notebook"] for n in m["tasks"] if n["cache"] == "miss"]
                 print(f"{what:32s} save -> refreshed page {seconds:6.2f} s  ({len(ran)} of {len(m['notebooks'])} "
                       f"chapters ran: {', '.join(ran) or 'none'})  "
                       f"full build / this = {full / seconds:4.1f}x", flush=True)

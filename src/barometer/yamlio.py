@@ -47,6 +47,12 @@ class _AliasFound(yaml.YAMLError):
         self.node = node
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, line: int, first: int):
+        super().__init__("duplicate key")
+        self.key, self.line, self.first = key, line, first
+
+
 class _NoAliasLoader(_BASE):
     """The safe (C) loader, refusing every alias.
 
@@ -59,6 +65,17 @@ class _NoAliasLoader(_BASE):
         if node in self.constructed_objects:
             raise _AliasFound(node)
         return super().construct_object(node, deep)
+
+    def construct_mapping(self, node, deep=False):
+        """A key written twice in one mapping is refused (YAML would keep the last value silently)."""
+        seen: dict[str, int] = {}
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                line = key_node.start_mark.line + 1
+                if key_node.value in seen:
+                    raise _DuplicateKey(key_node.value, line, seen[key_node.value])
+                seen[key_node.value] = line
+        return super().construct_mapping(node, deep)
 
 
 def _first_alias(text: str) -> tuple[int, str] | None:
@@ -75,6 +92,9 @@ def _first_alias(text: str) -> tuple[int, str] | None:
 def _loads(text: str, name: str):
     try:
         return yaml.load(text, Loader=_NoAliasLoader)
+    except _DuplicateKey as exc:
+        raise YamlError(f"{name}: line {exc.line}: the key {exc.key!r} is given twice (first on line {exc.first}); "
+                        "the second would silently replace the first: keep one") from None
     except _AliasFound as exc:
         found = _first_alias(text)
         line, alias = found if found else (exc.node.start_mark.line + 1, "")

@@ -88,7 +88,7 @@ def test_a_headline_and_a_prose_edit_in_the_report_yaml_rerun_only_the_chapters_
                    encoding="utf-8")  # collaboration's introduction
     r = _build(root)
     assert r.returncode == 0, r.stderr
-    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["notebooks"]}
+    cache = {c["notebook"]: c["cache"] for c in _manifest(root)["tasks"]}
     assert {nb for nb, c in cache.items() if c == "miss"} == {"02_types.ipynb", "07_collaboration.ipynb"}, cache
     assert "bygger videre på idéer fra andre" in (root / OUT / "typer.html").read_text(encoding="utf-8")
     assert "Kun få offentlige innovationer" in (root / OUT / "samarbejde.html").read_text(encoding="utf-8")

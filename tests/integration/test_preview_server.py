@@ -80,7 +80,7 @@ def test_preview_rebuilds_reloads_shows_errors_and_stops_cleanly(tmp_path):
         s = _wait(port, proc, lambda s: s["version"] > 1)
         assert not s["error"] and "Preview marker 4711" in _get(f"http://127.0.0.1:{port}/")
         manifest = json.loads((root / "_build" / "2018-no-da" / "manifest.json").read_text(encoding="utf-8"))
-        assert [n["notebook"] for n in manifest["notebooks"] if n["cache"] == "miss"] == ["00_front.ipynb"]
+        assert [n["notebook"] for n in manifest["tasks"] if n["cache"] == "miss"] == ["00_front.ipynb"]
 
         # a broken cell: one line in the page's state (notebook, cell, message); the last good site stays
         version = s["version"]

@@ -110,3 +110,10 @@ def test_synth_model_and_codebook_refuse_aliases(tmp_path, monkeypatch):
     (tmp_path / "2018-dk.yaml").write_text(BOMB, encoding="utf-8")
     with pytest.raises(codebook.CodebookError, match=r"2018-dk\.yaml: line 2: uses the YAML alias"):
         codebook.load_codebook("2018", "dk", tmp_path)
+
+
+def test_a_key_given_twice_is_refused_with_both_lines():
+    """Two helpers once added the same key to i18n.yaml: YAML kept the last one silently."""
+    with pytest.raises(yamlio.YamlError, match=r"x.yaml: line 4: the key 'publisher' is given twice \(first on line 2\)"):
+        yamlio.load("a: 1\npublisher: {da: A, en: B}\nb: 2\npublisher: {da: C, en: D}\n", "x.yaml")
+    assert yamlio.load("a: {x: 1}\nb: {x: 2}\n", "x.yaml") == {"a": {"x": 1}, "b": {"x": 2}}  # same key, other maps
