@@ -71,6 +71,17 @@ def cells(design) -> tuple[np.ndarray, int] | None:
     return cache["cells"]
 
 
+def _combine(key: np.ndarray, size: int, codes: list[tuple[np.ndarray, int]]):
+    """One integer per row naming its combination of ``key`` (``size`` values) and each
+    ``(codes, k)``, and how many combinations there can be; (None, 0) past int64."""
+    for cd, k in codes:
+        if size * k >= 2**62:
+            return None, 0
+        key = key * k + cd
+        size *= k
+    return key, size
+
+
 def group(design, idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> Groups | None:
     """Groups of identical rows among ``idx``: same cell and same value of
     each ``(codes, k)`` (codes 0..k-1 of the rows ``idx``).  None when the
@@ -79,13 +90,9 @@ def group(design, idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> Group
     if c is None or len(idx) == 0:
         return None
     cell, k_cells = c
-    key = cell[idx]
-    size = k_cells
-    for cd, k in codes:
-        if size * k >= 2**62:
-            return None
-        key = key * k + cd
-        size *= k
+    key, size = _combine(cell[idx], k_cells, codes)
+    if key is None:
+        return None
     if size <= max(_DENSE_LIMIT, 4 * len(idx)):
         counts = np.bincount(key, minlength=size)
         used = np.flatnonzero(counts)
@@ -122,13 +129,9 @@ def patterns(idx: np.ndarray, codes: list[tuple[np.ndarray, int]]) -> tuple[np.n
     x pattern: :meth:`._variance.VariancePlan.pattern_variance`)."""
     if len(idx) == 0:
         return None
-    key = np.zeros(len(idx), dtype=np.int64)
-    size = 1
-    for cd, k in codes:
-        if size * k >= 2**62:
-            return None
-        key = key * k + cd
-        size *= k
+    key, size = _combine(np.zeros(len(idx), dtype=np.int64), 1, codes)
+    if key is None:
+        return None
     if size <= max(_DENSE_LIMIT, 4 * len(idx)):
         counts = np.bincount(key, minlength=size)
         used = np.flatnonzero(counts)
