@@ -4,6 +4,7 @@ Modules, each importing only those listed after it (and
 :mod:`barometer.engine`, below them all, knows nothing of reports):
 
 * :mod:`.serve`: ``build.py --serve``, the preview (builds in a child process);
+* :mod:`.pubsite`: ``build.py --site``: every report built, one site assembled;
 * :mod:`.pipeline`: check, key, plan, run, assemble, publish: the same steps
   for every build; :func:`build` and :func:`main_exit`;
 * :mod:`.edition` and :mod:`.fanout`: the two plans (the chapters of an
