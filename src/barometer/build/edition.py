@@ -142,7 +142,6 @@ class EditionPlan:
             log("rendering PDF ...")
             render.pdf(cfg, self.rc, tasks, ds, work, self.commit, pages)
             timings["pdf"] = time.perf_counter() - t0
-        self.check_result = check
         return {"timings": timings, "manifest": {"targets": _targets_summary(check)},
                 "summary": f"{int(check['ok'].sum())}/{len(check)} published figures reproduced"}
 
