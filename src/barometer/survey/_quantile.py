@@ -31,7 +31,9 @@ are decided as R decides them.  R 4.1 tested the tie as ``wlow == 0``, R >= 4.2 
 follows 4.2 (they differ only when p is below the first value's weight
 share, where 4.1 returned the second-smallest value).
 
-The indicator mean uses the grouped path of :mod:`._compress` when the
+The share mapped back is computed in R's arithmetic (:func:`_r_share`), so
+exact ties fall as they fall in R; its variance (the indicator mean's)
+uses the grouped path of :mod:`._compress` when the
 design qualifies; sorting is done once per call.
 """
 
@@ -53,6 +55,19 @@ def _ld_cumsum(a: np.ndarray) -> np.ndarray:
 
 def _ld_sum(a: np.ndarray) -> float:
     return float(np.cumsum(np.asarray(a, dtype=np.longdouble))[-1]) if len(a) else 0.0
+
+
+def _r_share(w: np.ndarray, below: np.ndarray) -> float:
+    """The estimate of R's ``svymean(x <= qhat, design)`` in R's arithmetic:
+    ``colSums(x * pweights / psum)`` with ``pweights = 1/prob`` (R's weights
+    ``1/(1/w)``), ``psum = sum(pweights)``, both sums in long double in row
+    order.  Woodruff's interval maps this share back through ``qrule``; at an
+    exact tie with a cumulative weight share, an estimate one unit in the last
+    place off (e.g. from a dot product) selects the next value, and an
+    interval with SE 0 would then miss its own estimate."""
+    pw = 1.0 / (1.0 / w)
+    psum = _ld_sum(pw)
+    return _ld_sum(np.where(below, pw, 0.0) / psum)
 
 
 def _r_mean(a: np.ndarray) -> float:
@@ -278,7 +293,9 @@ def svyquantile(design, y: str, quantiles=(0.5,), alpha: float = 0.05, interval_
             se = (upper - lower) / (2 * tquantile(1 - alpha / 2, df))
             rows.append({"quantile": q, "ci_l": lower, "ci_u": upper, "se": se})
             continue
-        m, v = values_mean(d, idx, (yv <= q).astype(float))
+        below = yv <= q
+        _, v = values_mean(d, idx, below.astype(float))
+        m = _r_share(w, below)
         lo, hi = _prop_interval(interval_type, m, v, alpha, df, len(d), d.degf())
         lower = np.nan if (np.isnan(lo) or lo < 0) else srt.rule(qrule, float(lo))
         upper = np.nan if (np.isnan(hi) or hi > 1) else srt.rule(qrule, float(hi))
