@@ -103,6 +103,8 @@ def test_non_numeric_variable():
 def test_fpc_rules_of_as_fpc():
     with pytest.raises(ValueError, match="Must have all fpc>=1 or all fpc<=1"):
         Design(frame(N=[10, 10, 10, 0.5, 0.5, 12, 12, 12]), ids="psu", strata="stratum", weights="w", fpc="N")
+    with pytest.raises(ValueError, match="Must have all fpc>=1 or all fpc<=1"):  # R: xor(any(fpc > 1), all(fpc >= 1))
+        Design(frame(N=[1.0] * 8), ids="psu", strata="stratum", weights="w", fpc="N")
     with pytest.raises(ValueError, match="FPC implies >100% sampling"):
         Design(frame(N=[10, 10, 10, 1.5, 1.5, 12, 12, 12]), ids="psu", strata="stratum", weights="w", fpc="N")
     with pytest.raises(ValueError, match="fpc has 1 column"):
