@@ -42,6 +42,7 @@ NUMBER_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value", "se_pc
 ALPHA = 0.05  # a difference is called significant when its two-sided p-value is below this
 CI_METHOD = "logit"
 LEVEL = 0.95
+FLOAT_FORMAT = "%.6f"  # every CSV of estimates rows: estimates.csv, the figure files, the fan-out's merge
 
 
 def to_csv_text(rows: pd.DataFrame) -> str:
@@ -55,7 +56,7 @@ def to_csv_text(rows: pd.DataFrame) -> str:
     out["n_obs"] = out["n_obs"].astype("int64")
     out["suppressed"] = out["suppressed"].astype(bool)
     out["category"] = out["category"].fillna("").astype(str)
-    return out.to_csv(index=False, lineterminator="\n", float_format="%.6f")
+    return out.to_csv(index=False, lineterminator="\n", float_format=FLOAT_FORMAT)
 
 
 RELIABILITY_COLUMNS = ("se_pct", "deff", "cv", "unreliable")

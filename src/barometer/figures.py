@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from . import charts, disclosure, display, i18n, templates
 from .figtimings import Timer
-from .estimates import ALPHA, COLUMNS, to_csv_text, with_reliability
+from .estimates import ALPHA, COLUMNS, FLOAT_FORMAT, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
 from .reportconfig import figure_anchor, population_text, slug
 from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
@@ -468,7 +468,8 @@ class FigureBlocks:
         if self.output_dir is None:
             return
         (self.output_dir / "estimates").mkdir(parents=True, exist_ok=True)
-        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n")
+        rows[cols].to_csv(self.output_dir / "estimates" / f"{fig_id}.csv", index=False, lineterminator="\n",
+                          float_format=FLOAT_FORMAT)
         if svg is not None:
             figs = self.output_dir / "figures"
             figs.mkdir(parents=True, exist_ok=True)

@@ -121,7 +121,7 @@ def test_suppressed_cells_show_a_mark_with_footnote_and_blank_csv(tmp_path):
     from barometer.report import Chapter
 
     ch = Chapter("front", output_dir=str(tmp_path))
-    rows = _rows([300, 12, 40], [False, False, False]).assign(
+    rows = _rows([300, 12, 40], [False, False, False], est=[100 / 3, 50.0, 2 / 3]).assign(
         category=["state_workplaces", "regional_workplaces", "municipal_workplaces"], measure="innovative")
     shown = []
     import barometer.display as display
@@ -141,6 +141,9 @@ def test_suppressed_cells_show_a_mark_with_footnote_and_blank_csv(tmp_path):
     est = pd.read_csv(tmp_path / "estimates" / "innovative_by_level.csv")
     assert est["suppressed"].tolist() == [False, True, True]
     assert est.loc[1:, ["estimate_pct", "ci_low_pct", "ci_high_pct", "p_value"]].isna().all().all()
+    # written with estimates.csv's number format: a fan-out's estimates.csv is these files merged as they are
+    first = (tmp_path / "estimates" / "innovative_by_level.csv").read_text().splitlines()[1]
+    assert ",33.333333,40.000000,60.000000," in first
 
 
 def _chart():
