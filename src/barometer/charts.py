@@ -17,6 +17,7 @@ rendered once (:func:`svg_of`); a download's PNG is rasterised from its SVG
 
 from __future__ import annotations
 
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -293,10 +294,21 @@ def specs(drawing: Drawing, description: str | None = None) -> dict[str, dict]:
             for name, spec in drawing.specs.items()}
 
 
-def svg_of(spec: dict) -> str:
-    """Static SVG of a specification, without a browser."""
+_CLIP_ID = re.compile(r'(?<=["#])clip(\d+)(?=[")])')
+
+
+def svg_of(spec: dict, ids: str = "") -> str:
+    """Static SVG of a specification, without a browser.
+
+    Vega numbers its clip paths with a counter of the rendering process
+    (``clip47`` in one worker, ``clip12`` in another, depending on what it drew
+    before), so the ids are renumbered from 1 in order of appearance under the
+    prefix ``ids`` (the figure and layout): the same chart is the same bytes
+    in any process, and two charts inline on one page never share an id."""
     svg = vlc.vegalite_to_svg(spec)
-    return svg[svg.find("<svg"):]
+    svg = svg[svg.find("<svg"):]
+    seen: dict[str, int] = {}
+    return _CLIP_ID.sub(lambda m: f"clip-{ids}{seen.setdefault(m.group(1), len(seen) + 1)}", svg)
 
 
 def png_of(svg: str, scale: float = 2.0) -> bytes:
@@ -308,9 +320,9 @@ def to_spec(chart) -> dict:
     return spec_of(chart)
 
 
-def to_svg(chart) -> str:
-    """Static SVG of a chart (themed; a drawing's wide layout)."""
-    return svg_of(spec_of(chart))
+def to_svg(chart, ids: str = "") -> str:
+    """Static SVG of a chart (themed; a drawing's wide layout); ``ids`` as in :func:`svg_of`."""
+    return svg_of(spec_of(chart), ids)
 
 
 def to_png(chart, scale: float = 2.0) -> bytes:

@@ -86,7 +86,7 @@ class UnitReport(Chapter):
         n = int(rows.loc[rows["category"] == "unit", "n_obs"].max()) if len(rows) else 0
         caption = self.unit_text("unit_caption", unit=self.unit_name, n=i18n.number(n, self.lang)) + " " + \
             i18n.t("ci_note", self.lang)
-        svg = charts.to_svg(chart)
+        svg = charts.to_svg(chart, f"{fig['id']}-")
         labels = {"unit": self.unit_name, "nation": nation}
         table = data_table(rows, self.lang, lambda r: f"{self.label(r.measure)}: {labels[r.category]}")
         display.show_html(templates.render("blocks/unit_figure.html.j2", anchor=f"fig-{slug(fig['id'])}",
@@ -141,7 +141,7 @@ class UnitReport(Chapter):
             sel["label"] = [names.get(str(c), str(c)) for c in sel["unit"]]
             sel = chart_rows(sel, self.lang, fields=("value_text",))
             headline = f'{self.label(m)} ({self.unit_text("nation").lower()}: {self.pct(nation_pct)})'
-            svg = charts.to_svg(units.units_chart(sel, self.lang, nation_pct))
+            svg = charts.to_svg(units.units_chart(sel, self.lang, nation_pct), f"units-{slug(m)}-")
             display.show_html(templates.render("blocks/unit_figure.html.j2", anchor=f"fig-units-{slug(m)}",
                                                fig_id="", headline=headline, svg=Markup(svg),
                                                caption=i18n.t("ci_note", self.lang),

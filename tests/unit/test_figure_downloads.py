@@ -79,6 +79,19 @@ def test_svg_aria_labels_are_ours_not_vegas_default():
     assert any(f"84{i18n.NBSP}%" in a for a in labels)
 
 
+def test_clip_ids_do_not_depend_on_what_the_process_drew_before_and_carry_the_figure():
+    spec = charts.specs(charts.bars_ci(_data(), "da"))["wide"]
+    first = charts.svg_of(spec, "f-wide-")
+    charts.svg_of(charts.specs(charts.grouped(_data(), "da"))["wide"])  # advances Vega's clip counter
+    again = charts.svg_of(spec, "f-wide-")
+    assert first == again  # byte-identical outputs for the same inputs, in any worker
+    ids = re.findall(r'id="(clip[^"]*)"', first)
+    assert ids and ids[0] == "clip-f-wide-1" and all(i.startswith("clip-f-wide-") for i in ids)
+    assert set(re.findall(r"url\(#([^)]*)\)", first)) <= set(ids)  # every reference still points at its clip path
+    other = set(re.findall(r'id="(clip[^"]*)"', charts.svg_of(spec, "g-wide-")))
+    assert not other & set(ids)  # two figures inline on one page never share an id
+
+
 def test_download_frame_adds_headline_and_source_lines_around_the_chart():
     svg = charts.svg_of(charts.specs(charts.bars_ci(_data(), "da"))["wide"])
     head, foot = charts.frame(svg, "Overskrift med <tegn> & mere", ["Kilde: Innovationsbarometeret.", "N = 1.942."])
