@@ -59,3 +59,20 @@ def test_build_survives_a_killed_worker(tmp_path):
     reports = _reports(tmp_path)
     assert set(reports) == {"units/1", "units/2", "index"}
     assert sorted(p.name for p in (tmp_path / "site" / "units").iterdir()) == ["1.html", "2.html"]
+
+
+def test_an_edition_builds_on_dask_as_on_the_forked_workers(tmp_path, built_2018_dk_da):
+    """--executor dask is a setting of every build: the edition's chapters run on a LocalCluster and publish
+    the same numbers and the same chart files (clip ids no longer depend on the process that drew them)."""
+    from barometer.build import BuildConfig
+
+    out = tmp_path / "2018-dk-da"
+    assert main_exit(BuildConfig(out_dir=out, quiet=True, cache_dir=tmp_path / "cache", executor="dask", jobs=2,
+                                 pdf=False)) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["executor"] == "dask" and manifest["tasks"] and all(t["cache"] == "miss" for t in manifest["tasks"])
+    assert (out / "estimates.csv").read_bytes() == (built_2018_dk_da / "estimates.csv").read_bytes()
+    svgs = sorted(p.name for p in (built_2018_dk_da / "figures").glob("*.svg"))
+    assert svgs and svgs == sorted(p.name for p in (out / "figures").glob("*.svg"))
+    for name in svgs:
+        assert (out / "figures" / name).read_bytes() == (built_2018_dk_da / "figures" / name).read_bytes(), name
