@@ -4,8 +4,8 @@ address: :func:`barometer.reportconfig.figure_page`, named by id, never by numbe
 In a build, :func:`write` (called by :func:`.render.site`) makes one page for
 every figure that left its ``figures/<id>.json``: the figure exactly as its
 chapter shows it (taken from the chapter's rendered page: the chart in both
-layouts, number, headline, caption, actions, data table), with its downloads
-and embed code open and only the files that exist listed, how to cite it, and
+layouts, number, headline, caption, actions, data table), with its downloads,
+embed code and data table open and only the files that exist listed, how to cite it, and
 a link back to its anchor in the chapter.  Every relative link of the block is
 made one folder deeper.  A single build links nothing outside itself.
 
@@ -75,14 +75,14 @@ def one_folder_down(html: str) -> str:
 def page_figure(block: str, meta: dict, work: Path, chapter_page: str, lang: str) -> str:
     """The chapter's figure block as its own page shows it: the headline the page's ``<h1>``,
     the link to this page turned into the link back to the figure in its chapter, downloads and
-    embed code open, a download only where its file exists, every relative link one folder down."""
+    embed code and data table open, a download only where its file exists, every relative link one folder down."""
     back = (f'<a class="figure-page-link" href="{html.escape(chapter_page)}#{html.escape(meta["anchor"])}">'
             f'{html.escape(i18n.t("figpage_in_chapter", lang))}</a>')
     block = re.sub(r'<a\b[^>]*\bclass="figure-page-link"[^>]*>.*?</a>', back.replace("\\", "\\\\"), block,
                    count=1, flags=re.S)
     block = re.sub(r'<h2\b([^>]*\bclass="figure-headline"[^>]*)>(.*?)</h2>', r"<h1\1>\2</h1>", block, count=1,
                    flags=re.S)
-    block = re.sub(r'<details\b(?=[^>]*\bclass="(?:downloads|embed)")', "<details open", block)
+    block = re.sub(r'<details\b(?=[^>]*\bclass="(?:downloads|embed|data-table)")', "<details open", block)
 
     def existing(m: re.Match) -> str:
         return m.group(0) if (work / m.group(1)).is_file() else ""
@@ -179,7 +179,9 @@ def comparison(fig_id: str, edition: str, other: str, country: str) -> dict | No
             out["only"].append(m)
             continue
         pair = [rows.get((m, e)) for e in (edition, other)]
-        if any(r is None or r.population != a["population"] for r in pair):
+        # a trends figure (``kind``) shows each measure of its harmonisation rows' population
+        population = pair[0].population if "kind" in a and pair[0] is not None else a.get("population")
+        if any(r is None or r.population != population for r in pair):
             out["not_assessed"].append(m)
         elif all(r.comparable == "yes" and r.source_measure == m for r in pair):
             out["comparable"].append(m)
@@ -200,6 +202,7 @@ def measure_label(edition: str, country: str, measure: str, lang: str) -> str:
 def comparison_text(comp: dict, edition: str, other: str, country: str, lang: str) -> str:
     """What a link to the figure in another edition says about comparing the two."""
     from .. import harmonisation
+    from ..codebook import CodebookError
 
     if not (comp["not_comparable"] or comp["not_assessed"] or comp["only"]):
         return i18n.t("figpage_same_definition", lang)
@@ -208,7 +211,7 @@ def comparison_text(comp: dict, edition: str, other: str, country: str, lang: st
         for e in (edition, other):
             try:
                 return measure_label(e, country, m, lang)
-            except (KeyError, LookupError):
+            except (KeyError, CodebookError):
                 continue
         return m
 
@@ -230,7 +233,7 @@ def for_site(text: str, report, pid: str, targets: dict, folders: dict, names: d
     ``folders``: report -> its build folder (the figures' metadata); ``names``: (edition, lang) ->
     the edition's name.  The links: the other language (same edition and country) and every other
     edition (same country and language) whose figure :func:`comparison` finds comparable, newest first."""
-    from .render import jinja
+    from ..templates import environment
 
     fig_id = pid[len(PAGE_ID_PREFIX):]
     lang = report.lang
@@ -255,7 +258,7 @@ def for_site(text: str, report, pid: str, targets: dict, folders: dict, names: d
         links.append({"href": href, "text": i18n.t("figpage_other_edition", lang, headline=headline(other),
                                                   edition=names.get((other.edition, lang), other.edition)),
                       "note": comparison_text(comp, report.edition, other.edition, report.country, lang)})
-    text = text.replace(LINKS_MARKER, jinja().get_template("site/figure_links.html.j2").render(links=links), 1)
+    text = text.replace(LINKS_MARKER, environment().get_template("site/figure_links.html.j2").render(links=links), 1)
     address = report.prefix + figure_page(fig_id)
     if base_url:  # the address a reader can cite anywhere; without it, the page's place in the site
         absolute = html.escape(base_url.rstrip("/") + "/" + address)
