@@ -24,7 +24,6 @@ import re
 from pathlib import Path
 
 from .. import i18n
-from ..errors import BuildError
 from ..reportconfig import FIGURE_DIR, figure_page
 
 #: a figure page's page id (``<body class="page-figure-<id>">``): the site matches pages by it
@@ -111,8 +110,8 @@ def cite(ctx: dict, meta: dict, url: str):
 
 
 def write(cfg, chapters: list, work: Path, ctx: dict, page) -> list[str]:
-    """Every figure's page (``page``: the site page template, ``ctx``: the report's page context);
-    returns the pages' paths.  The chapters' ``body`` is their rendered page body."""
+    """The page of every figure its chapter's page shows (``page``: the site page template, ``ctx``:
+    the report's page context); returns the pages' paths.  The chapters' ``body`` is their rendered page body."""
     from markupsafe import Markup
 
     from .. import templates
@@ -122,9 +121,8 @@ def write(cfg, chapters: list, work: Path, ctx: dict, page) -> list[str]:
     for meta in figure_metadata(work):
         ch = by_id.get(meta["chapter"])
         block = figure_block(ch.body, meta["id"]) if ch is not None else None
-        if block is None:
-            raise BuildError(f"figure {meta['id']}: figures/{meta['id']}.json names chapter {meta['chapter']!r}, "
-                             "whose page does not show it")
+        if block is None:  # computed in a cell the page hides: not published, so no page of its own
+            continue
         number = f'{i18n.t("figure", cfg.lang)} {meta["number"]}'
         path = figure_page(meta["id"])
         body = templates.render(
