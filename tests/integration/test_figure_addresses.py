@@ -48,7 +48,8 @@ def _figures(path: Path) -> dict[str, str]:
     for m in _FIGURE.finditer(path.read_text(encoding="utf-8")):
         tag = m.group(0)
         if 'class="report-figure"' in tag:
-            out[re.search(r'(?<![\w-])id="([^"]+)"', tag).group(1)] = re.search(r'data-figure-id="([^"]+)"', tag).group(1)
+            anchor = re.search(r'(?<![\w-])id="([^"]+)"', tag).group(1)
+            out[anchor] = re.search(r'data-figure-id="([^"]+)"', tag).group(1)
     return out
 
 

@@ -156,7 +156,8 @@ def test_every_figure_has_a_page_whose_links_lead_to_the_same_figure(small_site)
                 target = Path(posixpath.normpath(os.path.join(page.parent, path)))
                 shown = [(re.search(r'data-figure-id="([^"]+)"', tag).group(1),
                           re.search(r'(?<![\w-])id="([^"]+)"', tag).group(1))
-                         for tag in re.findall(r'<figure\b[^>]*class="report-figure"[^>]*>', target.read_text(encoding="utf-8"))]
+                         for tag in re.findall(r'<figure\b[^>]*class="report-figure"[^>]*>',
+                                               target.read_text(encoding="utf-8"))]
                 assert (fig_id, anchor) in shown if anchor else [f for f, _ in shown] == [fig_id], (page, href)
                 if not anchor:
                     assert target.relative_to(site).as_posix() == f"2018/{other}/{figure_page(fig_id)}"

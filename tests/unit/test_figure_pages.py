@@ -85,7 +85,8 @@ def test_comparable_editions_come_from_the_harmonisation_table():
 @pytest.fixture
 def site_reports(tmp_path):
     folders = {}
-    for r in (Report("2018", "dk", "da"), Report("2018", "dk", "en"), Report("2021", "dk", "da"), Report("2024", "dk", "da")):
+    for r in (Report("2018", "dk", "da"), Report("2018", "dk", "en"), Report("2021", "dk", "da"),
+              Report("2024", "dk", "da")):
         folders[r] = tmp_path / r.slug
         (folders[r] / "figures").mkdir(parents=True)
         (folders[r] / "figures" / "collab_partners.json").write_text(
@@ -108,7 +109,9 @@ def test_the_site_links_the_other_language_and_the_comparable_editions(site_repo
     assert '<span class="cite-url">2024/da/figur/collab_partners.html</span>' in out
 
     there = Report("2018", "dk", "da")
-    out = figpages.for_site(text, there, "figure-collab_partners", {Report("2018", "dk", "en"): "../../en/figur/x.html"},
+    out = figpages.for_site(text, there, "figure-collab_partners",
+                            {Report("2018", "dk", "en"): "../../en/figur/x.html"},
                             site_reports, names, "https://example.org/barometer/")
     assert '<a href="../../en/figur/x.html" hreflang="en" lang="en">In English: Partners 2018 en</a>' in out
-    assert '<span class="cite-url" data-absolute>https://example.org/barometer/2018/da/figur/collab_partners.html</span>' in out
+    assert ('<span class="cite-url" data-absolute>https://example.org/barometer/2018/da/figur/collab_partners.html'
+            '</span>') in out

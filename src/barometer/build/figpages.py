@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from .. import i18n
-from ..reportconfig import FIGURE_DIR, figure_page
+from ..reportconfig import figure_page
 
 #: a figure page's page id (``<body class="page-figure-<id>">``): the site matches pages by it
 PAGE_ID_PREFIX = "figure-"
@@ -59,8 +59,8 @@ def figure_block(body: str, fig_id: str) -> str | None:
     return None
 
 
-def one_folder_down(html: str) -> str:
-    """Every relative ``href``/``src`` of ``html`` (the embed code's too) as seen from a page one folder down."""
+def one_folder_down(markup: str) -> str:
+    """Every relative ``href``/``src`` of ``markup`` (the embed code's too) as seen from a page one folder down."""
 
     def sub(m: re.Match) -> str:
         url = m.group(2)
@@ -68,17 +68,17 @@ def one_folder_down(html: str) -> str:
             return m.group(0)
         return f'{m.group(1)}="../{url}"'
 
-    return _LINK.sub(sub, html)
+    return _LINK.sub(sub, markup)
 
 
 def page_figure(block: str, meta: dict, work: Path, chapter_page: str, lang: str) -> str:
     """The chapter's figure block as its own page shows it: the headline the page's ``<h1>``,
-    the link to this page turned into the link back to the figure in its chapter, downloads and
-    embed code and data table open, a download only where its file exists, every relative link one folder down."""
+    the link to this page turned into the link back to the figure in its chapter, downloads,
+    embed code and data table open, a download only where its file exists, every relative
+    link one folder down."""
     back = (f'<a class="figure-page-link" href="{html.escape(chapter_page)}#{html.escape(meta["anchor"])}">'
             f'{html.escape(i18n.t("figpage_in_chapter", lang))}</a>')
-    block = re.sub(r'<a\b[^>]*\bclass="figure-page-link"[^>]*>.*?</a>', back.replace("\\", "\\\\"), block,
-                   count=1, flags=re.S)
+    block = re.sub(r'<a\b[^>]*\bclass="figure-page-link"[^>]*>.*?</a>', lambda _: back, block, count=1, flags=re.S)
     block = re.sub(r'<h2\b([^>]*\bclass="figure-headline"[^>]*)>(.*?)</h2>', r"<h1\1>\2</h1>", block, count=1,
                    flags=re.S)
     block = re.sub(r'<details\b(?=[^>]*\bclass="(?:downloads|embed|data-table)")', "<details open", block)
@@ -111,7 +111,7 @@ def cite(ctx: dict, meta: dict, url: str):
 
 def write(cfg, chapters: list, work: Path, ctx: dict, page) -> list[str]:
     """The page of every figure its chapter's page shows (``page``: the site page template, ``ctx``:
-    the report's page context); returns the pages' paths.  The chapters' ``body`` is their rendered page body."""
+    the report's page context); returns the pages' paths.  The chapters' ``body``: their rendered page body."""
     from markupsafe import Markup
 
     from .. import templates
@@ -131,9 +131,10 @@ def write(cfg, chapters: list, work: Path, ctx: dict, page) -> list[str]:
             chapter_item=i18n.t("figpage_chapter_item", cfg.lang, chapter=ch.title, number=meta["number"]),
             marker=Markup(LINKS_MARKER),
             **{k: i18n.t(k, cfg.lang) for k in ("figpage_cite_title", "figpage_links_title")})
-        (work / FIGURE_DIR).mkdir(exist_ok=True)
-        (work / path).write_text(page.render(**ctx, page_id=page_id(meta["id"]), page_title=f"{number}: {meta['headline']}",
-                                             root="../", body=Markup(body), with_charts=True), encoding="utf-8")
+        (work / path).parent.mkdir(exist_ok=True)
+        (work / path).write_text(page.render(**ctx, page_id=page_id(meta["id"]), root="../", body=Markup(body),
+                                             page_title=f"{number}: {meta['headline']}", with_charts=True),
+                                 encoding="utf-8")
         written.append(path)
     return written
 
@@ -184,7 +185,8 @@ def comparison(fig_id: str, edition: str, other: str, country: str) -> dict | No
         elif all(r.comparable == "yes" and r.source_measure == m for r in pair):
             out["comparable"].append(m)
         else:
-            out["not_comparable"] += [(m, r.edition) for r in pair if not (r.comparable == "yes" and r.source_measure == m)]
+            out["not_comparable"] += [(m, r.edition) for r in pair
+                                      if not (r.comparable == "yes" and r.source_measure == m)]
     return out
 
 
