@@ -60,6 +60,16 @@
     });
   }
 
+  /* A figure page's citation names the page relatively (absolute with --base-url); served over http(s),
+   * it names the address the reader opened. */
+  function setupCite() {
+    if (!/^https?:$/.test(window.location.protocol)) return;
+    var urls = document.querySelectorAll(".cite-url:not([data-absolute])");
+    Array.prototype.forEach.call(urls, function (url) {
+      url.textContent = window.location.href.split("#")[0];
+    });
+  }
+
   function permalink(hash) {
     return window.location.href.split("#")[0] + hash;
   }
@@ -193,6 +203,7 @@
     setupShare();
     setupDownloads();
     setupEmbed();
+    setupCite();
     embedCharts();
   }
 

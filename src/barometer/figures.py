@@ -23,11 +23,11 @@ from . import charts, disclosure, display, i18n, templates
 from .figtimings import Timer
 from .estimates import ALPHA, COLUMNS, FLOAT_FORMAT, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
-from .reportconfig import figure_anchor, population_text, slug
+from .reportconfig import figure_anchor, figure_page, population_text, slug
 from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
 
-ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "download_figure", "download_svg", "download_png",
-                "download_csv", "download_reader_csv", "download_json", "embed_figure", "embed_hint")
+ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "figure_page", "download_figure", "download_svg",
+                "download_png", "download_csv", "download_reader_csv", "download_json", "embed_figure", "embed_hint")
 
 
 def data_table(rows: pd.DataFrame, lang: str, name) -> str:
@@ -207,7 +207,7 @@ class FigureBlocks:
         with timer("page"):
             display.show_html(display.FigureMarkup(templates.render(
                 "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, lang=self.lang,
-                number=number, headline=headline,
+                page_href=figure_page(fig_id), number=number, headline=headline,
                 alt=alt, svgs={k: Markup(v) for k, v in svgs.items()},
                 specs={k: Markup(_script_json({f: x for f, x in v.items() if f != "$schema"})) for k, v in specs.items()},
                 frame=Markup(_script_json({"head": head, "foot": foot})),

@@ -33,7 +33,8 @@ axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
 
 
 def _pages(site: Path) -> list[Path]:
-    return sorted(site.glob("*.html")) + sorted(site.glob("cases/*.html")) + sorted(site.glob("advice/*.html"))
+    return sorted(site.glob("*.html")) + sorted(site.glob("cases/*.html")) + sorted(site.glob("advice/*.html")) \
+        + sorted(site.glob("figur/*.html"))
 
 
 @pytest.fixture(scope="module")

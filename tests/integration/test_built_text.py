@@ -33,6 +33,8 @@ def visible_text(path: Path) -> str:
     # scripts, styles, the static chart (its aria text is checked with the charts) and a figure's embed code
     # (HTML to copy, naming the figure's files) go
     text = re.sub(r"<(script|style|svg|textarea)\b.*?</\1>", " ", text, flags=re.S)
+    # a figure page's citation names the figure by its id and its address, on purpose
+    text = re.sub(r'<code class="figure-id">.*?</code>|<span class="cite-url"[^>]*>.*?</span>', " ", text, flags=re.S)
     text = re.sub(r'\s(?:aria-label|alt|title)="([^"]*)"', r"> \1 <", text)  # read aloud: keep
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", text)).split())
 

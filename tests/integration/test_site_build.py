@@ -134,6 +134,41 @@ def test_figure_anchors_are_named_by_id(small_site):
         assert json.loads(p.read_text(encoding="utf-8"))["anchor"] == figure_anchor(p.stem)
 
 
+def test_every_figure_has_a_page_whose_links_lead_to_the_same_figure(small_site):
+    from barometer.build import figpages
+    from barometer.reportconfig import figure_page
+
+    site = small_site["site"]
+    checked = 0
+    for lang, other in (("da", "en"), ("en", "da")):
+        report = site / "2018" / lang
+        ids = sorted(p.stem for p in (report / "figures").glob("*.json") if not p.name.endswith(".vl.json"))
+        assert len(ids) >= 15
+        for fig_id in ids:
+            page = report / figure_page(fig_id)
+            text = page.read_text(encoding="utf-8")
+            assert site_mod.page_id(text) == figpages.page_id(fig_id) and figpages.LINKS_MARKER not in text, page
+            links = re.search(r'<ul class="figure-links">(.*?)</ul>', text, re.S).group(1)
+            hrefs = re.findall(r'href="([^"]+)"', links)
+            assert len(hrefs) == 2, (page, hrefs)  # its chapter, the other language (one edition: no other)
+            for href in hrefs:
+                path, _, anchor = href.partition("#")
+                target = Path(posixpath.normpath(os.path.join(page.parent, path)))
+                shown = [(re.search(r'data-figure-id="([^"]+)"', tag).group(1),
+                          re.search(r'(?<![\w-])id="([^"]+)"', tag).group(1))
+                         for tag in re.findall(r'<figure\b[^>]*class="report-figure"[^>]*>',
+                                               target.read_text(encoding="utf-8"))]
+                assert (fig_id, anchor) in shown if anchor else [f for f, _ in shown] == [fig_id], (page, href)
+                if not anchor:
+                    assert target.relative_to(site).as_posix() == f"2018/{other}/{figure_page(fig_id)}"
+            # the citation names the page's place in the site (no --base-url)
+            assert f'<span class="cite-url">2018/{lang}/{figure_page(fig_id)}</span>' in text, page
+            checked += 1
+    # and the chapters link every figure to its page
+    assert 'href="figur/collab_partners.html"' in (site / "2018" / "da" / "samarbejde.html").read_text(encoding="utf-8")
+    assert checked >= 30
+
+
 def test_unchanged_site_is_a_no_op(small_site):
     site = small_site["site"]
     before = (site / site_mod.SITE_MANIFEST).stat().st_mtime_ns
@@ -177,4 +212,6 @@ def test_base_url_makes_the_sitemap_absolute(small_site, tmp_path):
     out = site_mod.assemble(built, tmp_path / "abs", base_url="https://example.org/barometer", log=lambda *_: None)
     text = (out / "sitemap.xml").read_text(encoding="utf-8")
     assert "<loc>https://example.org/barometer/2018/da/index.html</loc>" in text
+    assert ('<span class="cite-url" data-absolute>https://example.org/barometer/2018/en/figur/novelty.html</span>'
+            in (out / "2018" / "en" / "figur" / "novelty.html").read_text(encoding="utf-8"))
     assert 'href="https://example.org/barometer/index.html"' in (out / "404.html").read_text(encoding="utf-8")

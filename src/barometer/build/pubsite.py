@@ -199,7 +199,8 @@ def _site_key(built: dict[Report, Path], base_url: str | None) -> str:
         key = _manifest(built[r]).get("build_key") or str(time.time())  # unreadable: assemble again
         h.update(f"{r.slug}={key};".encode())
     for p in [Path(__file__), *sorted((TEMPLATE_DIR / "site").glob("*")), *sorted((TEMPLATE_DIR / "assets").rglob("*")),
-              *sorted((TEMPLATE_DIR.parent / "data" / "report").glob("i18n.yaml"))]:
+              *sorted((TEMPLATE_DIR.parent / "data" / "report").glob("i18n.yaml")),
+              TEMPLATE_DIR.parent / "data" / "harmonisation.csv"]:  # the figure pages' comparable editions
         if p.is_file():
             h.update(p.name.encode() + hashlib.sha256(p.read_bytes()).digest())
     h.update((base_url or "").encode())
@@ -248,6 +249,7 @@ def assemble(built: dict[Report, Path], target: Path, *, base_url: str | None = 
                 pages[r][pid] = rel
                 texts[(r, rel)] = text
     names = edition_names(built)
+    from . import figpages
     from .render import jinja
 
     env = jinja()
@@ -269,8 +271,13 @@ def assemble(built: dict[Report, Path], target: Path, *, base_url: str | None = 
             for (rr, rel), text in texts.items():
                 if rr != r:
                     continue
-                ctx = switchers(r, by_path[rel], pages, names)
+                pid = by_path[rel]
+                ctx = switchers(r, pid, pages, names)
                 text = rewrite_links(text, rel, r.prefix)
+                if pid.startswith(figpages.PAGE_ID_PREFIX):  # the same figure in the other reports
+                    text = figpages.for_site(text, r, pid, {o: relative(o.prefix + own[pid], r.prefix + rel)
+                                                            for o, own in pages.items() if o != r and pid in own},
+                                             built, names, base_url)
                 text = text.replace(HEAD_MARKER, alt_t.render(**ctx), 1).replace(SWITCH_MARKER, switch_t.render(**ctx), 1)
                 (dest / rel).write_text(text, encoding="utf-8")
         _front_page(env, built, names, work)

@@ -99,7 +99,7 @@ def pdf_name(cfg) -> str:
 
 
 def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dict]:
-    """An edition's pages: one per chapter (its executed notebook as the body), one per case and advice item;
+    """An edition's pages: one per chapter (its executed notebook as the body), one per figure, one per case and advice item;
     returns the case and advice bodies (for the PDF)."""
     import nbformat
     from markupsafe import Markup
@@ -117,6 +117,9 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
         (work / ch.page).write_text(
             page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
                         with_charts="report-figure" in body), encoding="utf-8")
+    from . import figpages
+
+    figpages.write(cfg, chapters, work, ctx, page)  # a page per figure: figur/<figure id>.html
     # full case and advice pages
     lib = content.load_content(cfg.edition)
     pages = []
