@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-
-import pandas as pd
-import vl_convert as vlc
+from typing import TYPE_CHECKING
 
 from . import i18n
+
+if TYPE_CHECKING:  # the build's parent reads PALETTE (render.palette_css) while it plans, without pandas
+    import pandas as pd
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 PALETTE = {
@@ -295,12 +296,16 @@ def specs(drawing: Drawing, description: str | None = None) -> dict[str, dict]:
 
 def svg_of(spec: dict) -> str:
     """Static SVG of a specification, without a browser."""
+    import vl_convert as vlc
+
     svg = vlc.vegalite_to_svg(spec)
     return svg[svg.find("<svg"):]
 
 
 def png_of(svg: str, scale: float = 2.0) -> bytes:
     """A PNG rasterised from an SVG (no second Vega render)."""
+    import vl_convert as vlc
+
     return vlc.svg_to_png(svg, scale=scale)
 
 
