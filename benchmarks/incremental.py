@@ -13,6 +13,13 @@ scratch copy of the repository's data, notebooks and templates
    checksums and stops; a fan-out takes every report from the cache);
 3. one content file changed (a case shown by one chapter, and by one
    sub-sector's report): only what used it runs again.
+
+For the cold and the changed build it prints the phases from the build's
+manifest (``timings_seconds``: plan, data, the chapters or reports, site,
+PDF, total) and when the last warm worker was ready (seconds since the
+build's interpreter started; build.py runs under a small wrapper that notes
+it).  The machine is shared: compare against a baseline (another checkout's
+``benchmarks/incremental.py``) run alternately in the same session.
 """
 
 from __future__ import annotations
@@ -29,10 +36,26 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CASE = "data/content/2018/cases/safer-train-stations.yaml"
+#: build.py, noting when each warm worker said it was ready (seconds since the interpreter ran this)
+WRAPPER = """
+import atexit, json, runpy, sys, time
+T0 = time.perf_counter()
+sys.path.insert(0, sys.argv[1] + "/src")
+from barometer.engine import executors
+ready = []
+start = executors.WarmWorker.start
+def timed(self):
+    start(self)
+    ready.append(round(time.perf_counter() - T0, 3))
+executors.WarmWorker.start = timed
+atexit.register(lambda: print("BENCH " + json.dumps({"workers_ready": ready}), file=sys.stderr))
+sys.argv = [sys.argv[1] + "/build.py", *sys.argv[2:]]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def run(root: Path, by: str, jobs: int) -> tuple[float, dict, str]:
-    cmd = [sys.executable, str(ROOT / "build.py")] + ([] if by == "edition" else ["--by", by])
+    cmd = [sys.executable, "-c", WRAPPER, str(ROOT)] + ([] if by == "edition" else ["--by", by])
     cmd += ["--jobs", str(jobs)] if jobs else []
     t0 = time.perf_counter()
     r = subprocess.run(cmd, cwd=root, env=dict(os.environ, BAROMETER_ROOT=str(root)), capture_output=True, text=True)
@@ -41,7 +64,21 @@ def run(root: Path, by: str, jobs: int) -> tuple[float, dict, str]:
         sys.exit(f"build failed:\n{r.stderr[-3000:]}")
     out = "_build/2018-dk-da" if by == "edition" else f"_build/2018-dk-da-by-{by}"
     m = json.loads((root / out / "manifest.json").read_text())
+    bench = [json.loads(line[6:]) for line in r.stderr.splitlines() if line.startswith("BENCH ")]
+    m["_workers_ready"] = bench[-1]["workers_ready"] if bench else []
     return seconds, m, r.stdout
+
+
+def phases(seconds: float, m: dict) -> str:
+    """The build's phases (its manifest's timings), and when its last warm worker was ready."""
+    t = m["timings_seconds"]
+    ready = m["_workers_ready"]
+    parts = [f"plan {t.get('plan', 0):.2f}"] + ([f"data {t['data']:.2f}"] if "data" in t else []) + [
+        f"workers ready at {max(ready):.2f}" if ready else "no worker",
+        f"{'chapters' if 'pdf' in t or 'site' in t else 'reports'} {t.get('execute', 0):.2f}",
+        f"site {t['site']:.2f}" if "site" in t else "", f"pdf {t['pdf']:.2f}" if "pdf" in t else "",
+        f"total {t.get('total', 0):.2f} (wall {seconds:.2f})"]
+    return ", ".join(p for p in parts if p)
 
 
 def _items(by: str, m: dict) -> list[dict]:
@@ -58,6 +95,7 @@ def bench(by: str, jobs: int) -> None:
         n = len(_items(by, m1))
         ran = sum(x["cache"] == "miss" for x in _items(by, m1))
         print(f"[{by}] cold:    {cold:7.2f} s  ({ran} of {n} {what} run)", flush=True)
+        print(f"[{by}]   phases: {phases(cold, m1)}", flush=True)
         warm, m2, out = run(root, by, jobs)
         detail = "up to date, nothing ran or written" if "is up to date" in out else "REBUILT"
         print(f"[{by}] warm:    {warm:7.2f} s  ({detail})", flush=True)
@@ -68,6 +106,7 @@ def bench(by: str, jobs: int) -> None:
         hits = sum(x["cache"] == "hit" for x in _items(by, m3))
         print(f"[{by}] changed: {changed:7.2f} s  ({CASE} changed; re-ran {', '.join(rerun) or 'nothing'}, "
               f"{hits} of {n} from the cache)")
+        print(f"[{by}]   phases: {phases(changed, m3)}", flush=True)
         print(f"RATIO incremental[{by}]: warm no-change build {cold / warm:.0f}x faster than cold "
               f"(target >= 20x; warm {warm:.2f} s, target < 1 s); one content file changed: "
               f"{cold / changed:.1f}x faster than cold", flush=True)

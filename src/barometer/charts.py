@@ -20,11 +20,12 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass
-
-import pandas as pd
-import vl_convert as vlc
+from typing import TYPE_CHECKING
 
 from . import i18n
+
+if TYPE_CHECKING:  # the build's parent reads PALETTE (render.palette_css) while it plans, without pandas
+    import pandas as pd
 
 FONT = "DejaVu Sans, Liberation Sans, Arial, sans-serif"
 PALETTE = {
@@ -305,6 +306,8 @@ def svg_of(spec: dict, ids: str = "") -> str:
     before), so the ids are renumbered from 1 in order of appearance under the
     prefix ``ids`` (the figure and layout): the same chart is the same bytes
     in any process, and two charts inline on one page never share an id."""
+    import vl_convert as vlc
+
     svg = vlc.vegalite_to_svg(spec)
     svg = svg[svg.find("<svg"):]
     seen: dict[str, int] = {}
@@ -313,6 +316,8 @@ def svg_of(spec: dict, ids: str = "") -> str:
 
 def png_of(svg: str, scale: float = 2.0) -> bytes:
     """A PNG rasterised from an SVG (no second Vega render)."""
+    import vl_convert as vlc
+
     return vlc.svg_to_png(svg, scale=scale)
 
 

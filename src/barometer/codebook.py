@@ -20,14 +20,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import jsonschema
-import numpy as np
-import pandas as pd
 
 from .errors import InputError
 from . import yamlio
 
 from .paths import DATA_DIR, SCHEMA_DIR
+
+if TYPE_CHECKING:  # pandas is imported where data are prepared: the build plans (codebook_path) without it
+    import pandas as pd
 
 LANGS = ("da", "en")
 
@@ -107,6 +110,8 @@ class Codebook:
         return out
 
     def derive(self, df: pd.DataFrame) -> pd.DataFrame:
+        import numpy as np
+
         for d in self.derived.values():
             value = evaluate(df, d.expr).astype("float64")
             if d.missing_when:
@@ -119,6 +124,8 @@ class Codebook:
 
     def universe_mask(self, df: pd.DataFrame, universe: str) -> pd.Series:
         if universe == "all":
+            import pandas as pd
+
             return pd.Series(True, index=df.index)
         return evaluate(df, universe).fillna(False).astype(bool)
 
@@ -131,6 +138,8 @@ def evaluate(df: pd.DataFrame, expr: str) -> pd.Series:
 
     pandas cleans every column name of the frame on each ``eval``; on a wide
     survey file that costs far more than the expression itself."""
+    import pandas as pd
+
     cols = [c for c in dict.fromkeys(_NAME.findall(expr)) if c in df.columns]
     if "`" not in expr and "@" not in expr and cols:
         # pd.eval with the columns as its only resolvers: DataFrame.eval also
@@ -188,6 +197,8 @@ def load_codebook(edition: str, country: str, codebook_dir: Path | None = None) 
         if "values_file" in spec:
             vf = path.parent / spec["values_file"]
             files.append(vf)
+            import pandas as pd
+
             table = pd.read_csv(vf, dtype={"name": str})
             return {int(r.code): {"da": r.name, "en": r.name} for r in table.itertuples()}
         return None

@@ -34,10 +34,10 @@ per-municipality reports.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
 from .errors import InputError
 from . import yamlio
 
@@ -46,6 +46,9 @@ from .paths import DATA_DIR
 SETTINGS = DATA_DIR / "report" / "disclosure.yaml"
 VALUE_COLUMNS = ("estimate_pct", "ci_low_pct", "ci_high_pct", "p_value", "se_pct", "deff", "cv")
 FLOOR = 5  # --min-base below this would let small cells through the base rule
+
+if TYPE_CHECKING:  # the rules (configure, rules) are read by the build's parent process, which plans without pandas
+    import pandas as pd
 
 
 class DisclosureError(InputError):
@@ -61,13 +64,13 @@ class Rules:
 
     def cv_reason(self, cv: float | None) -> str:
         """Why a share with coefficient of variation ``cv`` may not be published ('' if it may)."""
-        if cv is not None and not np.isnan(cv) and cv > self.cv_suppress:
+        if cv is not None and not math.isnan(cv) and cv > self.cv_suppress:
             return f"CV {cv:.2f} > {self.cv_suppress:g}"
         return ""
 
     def unreliable(self, cv: float | None) -> bool:
         """Whether a published share with coefficient of variation ``cv`` carries the unreliable mark."""
-        return cv is not None and not np.isnan(cv) and cv > self.cv_flag
+        return cv is not None and not math.isnan(cv) and cv > self.cv_flag
 
     def share_reason(self, n_base: int, n_yes: int | None = None) -> str:
         """Why a share of ``n_yes`` out of ``n_base`` may not be published ('' if it may)."""
@@ -140,7 +143,7 @@ def check_cv_limits(flag, suppress, source: str = str(SETTINGS)) -> tuple[float,
         except (TypeError, ValueError):
             raise DisclosureError(f"{source}: {name}: {v!r} is not a number; give a coefficient of variation, "
                                   f"e.g. 0.3") from None
-        if not 0 < x < np.inf:
+        if not 0 < x < math.inf:
             raise DisclosureError(f"{source}: {name} must be a positive number, got {v!r}")
         out.append(x)
     if out[0] > out[1]:
@@ -150,6 +153,8 @@ def check_cv_limits(flag, suppress, source: str = str(SETTINGS)) -> tuple[float,
 
 def blank(rows: pd.DataFrame) -> pd.DataFrame:
     """Numbers of suppressed rows set to missing (the base ``n_obs`` stays)."""
+    import pandas as pd
+
     out = rows.copy()
     sup = out["suppressed"].astype(bool)
     for c in VALUE_COLUMNS:
@@ -163,6 +168,8 @@ def blank(rows: pd.DataFrame) -> pd.DataFrame:
 
 def flags(col: pd.Series) -> pd.Series:
     """A boolean column as written or read back: True, "True", 1; blank is False."""
+    import pandas as pd
+
     def one(x) -> bool:
         if x is None or (not isinstance(x, str) and pd.isna(x)):
             return False
@@ -177,6 +184,8 @@ def reliability(rows: pd.DataFrame, r: Rules | None = None) -> pd.DataFrame:
     """Rows with the reliability rule applied from their ``cv`` column: a
     share with CV above ``cv_suppress`` is suppressed, one above ``cv_flag``
     marked ``unreliable`` (rows without ``cv`` are returned as they are)."""
+    import pandas as pd
+
     if "cv" not in rows.columns:
         return rows
     r = r or rules()
@@ -194,6 +203,8 @@ def secondary(rows: pd.DataFrame, size: str = "n_obs", r: Rules | None = None) -
     recovered from the total: at least two hidden cells, and the hidden cells
     together not a small count.  The next-smallest published cell (by
     ``size``) goes first."""
+    import numpy as np
+
     r = r or rules()
     out = rows.copy()
     sup = out["suppressed"].astype(bool).to_numpy().copy()
@@ -256,6 +267,9 @@ def protect_units(table: pd.DataFrame, base: str = "n_obs", numerator: str | Non
     the value columns (``estimate_pct``, ``ci_*``, ``p_value``) and the
     numerator blanked where suppressed (the base stays).
     """
+    import numpy as np
+    import pandas as pd
+
     r = r or rules()
     out = table.copy()
     if "suppressed" not in out.columns:

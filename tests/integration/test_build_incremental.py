@@ -65,6 +65,73 @@ def test_unchanged_build_is_not_redone(cold, root):
     assert _manifest(root)["built_at"] == cold["built_at"]  # the output was left as it was
 
 
+#: a wrapper around build.py: what the parent had imported, and how many workers it had
+#: started, when it began loading the data ("data"; the build then stops) and at its end
+PROBE = """
+import json, sys
+sys.path.insert(0, {src!r})
+from barometer.build import config
+from barometer.engine import lifetime
+
+HEAVY = ("pandas", "numpy", "altair", "vl_convert", "scipy", "papermill", "barometer.survey", "barometer.dataset")
+
+
+class Stop(BaseException):
+    pass
+
+
+def probe(when):
+    print("PROBE " + json.dumps({{"when": when, "heavy": [m for m in HEAVY if m in sys.modules],
+                                 "workers": sum(p.poll() is None for p in lifetime._CHILDREN)}}), flush=True)
+
+
+def load_input(self):
+    probe("data")
+    raise Stop
+
+
+config.BaseConfig.load_input = load_input
+from barometer.cli import main
+try:
+    code = main(sys.argv[1:])
+except Stop:
+    code = 0
+probe("end")
+sys.exit(code)
+"""
+
+
+def _probe(root: Path, tmp_path: Path, *args) -> dict:
+    script = tmp_path / "probe.py"
+    script.write_text(PROBE.format(src=str(ROOT / "src")), encoding="utf-8")
+    env = dict(os.environ, BAROMETER_ROOT=str(root))
+    r = subprocess.run([sys.executable, str(script), "--jobs", "2", *args], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return {p["when"]: p for p in (json.loads(line[6:]) for line in r.stdout.splitlines() if line.startswith("PROBE "))}
+
+
+def test_an_unchanged_build_imports_no_heavy_library_and_starts_no_worker(cold, root, tmp_path):
+    probes = _probe(root, tmp_path, "--no-pdf")
+    assert "data" not in probes  # up to date: stopped before planning
+    assert probes["end"]["heavy"] == [] and probes["end"]["workers"] == 0
+    assert _manifest(root)["built_at"] == cold["built_at"]
+
+
+@pytest.mark.parametrize("args", [["--no-pdf"], ["--by", "subsector"]], ids=["edition", "fanout"])
+def test_planning_imports_no_heavy_library_and_the_workers_boot_while_the_data_load(cold, root, tmp_path, args):
+    """The parent plans (report config, notebooks, content, keys) without pandas, Altair or the
+    survey code; when tasks will run, their workers are already started when the data load."""
+    probes = _probe(root, tmp_path, *args, "--force")
+    assert probes["data"] == {"when": "data", "heavy": [], "workers": 2}
+    assert _manifest(root)["built_at"] == cold["built_at"]  # stopped there: nothing published
+
+
+def test_a_build_whose_chapters_are_all_cached_starts_no_worker(cold, root, tmp_path):
+    probes = _probe(root, tmp_path, "--no-pdf", "--out", str(root / "_build" / "elsewhere"))
+    assert probes["data"] == {"when": "data", "heavy": [], "workers": 0}
+
+
 def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
     est_before = (root / OUT / "estimates.csv").read_text(encoding="utf-8")
     case = root / "data/content/2018/cases/safer-train-stations.yaml"

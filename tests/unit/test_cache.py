@@ -505,6 +505,7 @@ def test_changing_a_file_back_finds_the_earlier_result_again(checkout, tmp_path)
     c.store(key, _result(checkout, html="<p>B</p>"))
     case.write_text("title: A\n")
     c = Cache(tmp_path / "cache", checkout=checkout)
+    assert c.probably_hit(key)  # through its variant (the hint the build starts workers on)
     meta = c.lookup(key)
     assert meta is not None and meta["key"] != key and meta["variant_of"] == key
     assert c.read(key, meta, "page.html") == b"<p>A</p>"
@@ -514,3 +515,17 @@ def test_changing_a_file_back_finds_the_earlier_result_again(checkout, tmp_path)
     assert meta is not None and meta["key"] == key and c.read(key, meta, "page.html") == b"<p>B</p>"
     case.write_text("title: Ceee\n")
     assert Cache(tmp_path / "cache", checkout=checkout).lookup(key) is None  # a state never seen: a miss
+
+
+def test_probably_hit_reads_meta_and_dependencies_only_and_never_warns(stored, checkout, capsys):
+    """The hint the build reads before loading the data (to start workers early): an entry
+    whose recorded files are unchanged; no file of the entry is checked (lookup does that)."""
+    c, key, _ = stored
+    assert c.probably_hit(key) and not c.probably_hit(_key(1))
+    (c.path(key) / "files" / "figures" / "x.svg").unlink()  # damaged: a hint still, lookup decides
+    assert c.probably_hit(key) and c.lookup(key) is None
+    capsys.readouterr()
+    (checkout / "data" / "content" / "case.yaml").write_text("title: Bee\n")  # a file it read changed
+    assert not c.probably_hit(key)
+    (c.path(key) / "meta.json").write_text("{")
+    assert not c.probably_hit(key) and capsys.readouterr().err == ""

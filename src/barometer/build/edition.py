@@ -30,6 +30,12 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Task], object]:
     """The edition's report configuration, its chapters as tasks and the input
     data (loaded, checked and weighted), after every check that can stop the
     build before a notebook runs (parameters, notebooks, content, figures)."""
+    return (*plan_chapters(cfg), cfg.load_input())
+
+
+def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
+    """:func:`plan` without the input data: nothing here imports pandas, Altair or
+    the survey code (the build's warm workers import them meanwhile)."""
     from ..content import ContentError, load_content
     from ..disclosure import DisclosureError, rules
     from ..params import ParameterError, check_declared, validate_parameters
@@ -74,7 +80,7 @@ def plan(cfg: BuildConfig) -> tuple[dict, list[Task], object]:
     from ..editionlint import check_build  # the shared notebooks against every edition's figures (InputError)
 
     check_build(cfg.edition, [ch.notebook for ch in chapters], cfg.notebook_dir)
-    return rc, chapters, cfg.load_input()
+    return rc, chapters
 
 
 def _preload(cfg: BuildConfig) -> list:
@@ -108,10 +114,9 @@ class EditionPlan:
     def key_parameters(self) -> list:
         return ["edition", self.cfg.pdf]
 
-    def load(self, commit: str):
+    def load(self, commit: str) -> None:
         self.commit = commit
-        self.rc, self.chapters, ds = plan(self.cfg)
-        return ds
+        self.rc, self.chapters = plan_chapters(self.cfg)
 
     def stages(self, cache):
         yield self.chapters

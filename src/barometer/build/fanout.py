@@ -65,18 +65,16 @@ class FanoutPlan:
     def key_parameters(self) -> list:
         return ["fanout", self.cfg.by, self.cfg.limit, [u.code for u in self.units]]
 
-    def load(self, commit: str):
+    def load(self, commit: str) -> None:
         from .render import page_context
         from .. import units
 
         cfg = self.cfg
-        ds = cfg.load_input()
         self.index_title = units.config()["prose"]["index_title"][cfg.lang].format(
             edition=cfg.edition, dimension=units.dimension(cfg.by)["label"][cfg.lang].lower())
         period = yamlio.load_file(DATA_DIR / "codebook" / f"{cfg.edition}-{cfg.country}.yaml")["period"]
         self.context = page_context(cfg, nav=[{"id": "index", "href": "index.html", "title": self.index_title}],
                                     synthetic=not cfg.data_path, period=period, commit=commit)
-        return ds
 
     def _task(self, id: str, notebook: str, params: dict, page: str, title: str, **kw) -> Task:
         cfg = self.cfg

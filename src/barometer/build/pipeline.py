@@ -7,7 +7,9 @@
    product), then the whole output's key (:func:`keys.output_key`); an
    output whose manifest holds it is up to date: nothing runs, nothing is
    written (well under a second).
-3. **plan**: the plan loads and checks the input data and names its tasks.
+3. **plan**: the plan names its tasks (without pandas, Altair or the survey
+   code); when any will probably run, the workers start now and import
+   their stack while this process loads and checks the input data.
 4. **run**: each stage of tasks is looked up in the cache; the misses run on
    the executor; a failure keeps the failed notebooks (scrubbed) and stops
    the build with one line.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import subprocess
@@ -102,9 +105,21 @@ def _build(cfg: BaseConfig, plan) -> Path:
                      f"[{time.perf_counter() - t_all:.2f} s]")
         return target
     t0 = time.perf_counter()
-    ds = plan.load(commit)
+    plan.load(commit)
+    stages = plan.stages(cache)
+    first = next(stages, [])
     timings["plan"] = time.perf_counter() - t0
-    with publish.Output(target) as out, contextlib.ExitStack() as stack:
+    stack = contextlib.ExitStack()  # the workers, until the tasks have run
+    executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
+    try:
+        executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load
+        t0 = time.perf_counter()
+        ds = cfg.load_input()
+        timings["data"] = time.perf_counter() - t0
+    except BaseException:
+        stack.close()
+        raise
+    with publish.Output(target) as out, stack:
         work = out.work
         failed_dir = target.parent / ".failed" / target.name
 
@@ -120,11 +135,10 @@ def _build(cfg: BaseConfig, plan) -> Path:
                     (work / t.kept_as).write_text(t.result.executed, encoding="utf-8")
             return keep()
 
-        executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
         tasks: list[run.Task] = []
         t0 = time.perf_counter()
         try:
-            for stage in plan.stages(cache):
+            for stage in itertools.chain([first], stages):
                 run.run_stage(cfg, cache, stage, executor, progress, plan.kind, keep_notebooks)
                 tasks += stage
         finally:
@@ -151,10 +165,17 @@ def _build(cfg: BaseConfig, plan) -> Path:
 
 
 class _LazyExecutor:
-    """The executor, started on first use (an all-cached build starts no worker or cluster)."""
+    """The executor, started on first use or by :meth:`start` (an all-cached build starts no worker or cluster)."""
 
     def __init__(self, stack: contextlib.ExitStack, make):
         self.stack, self.make, self.ex = stack, make, None
+
+    def start(self, n: int) -> None:
+        """Start it now for ``n`` tasks (none: not yet); local workers are spawned without waiting for them."""
+        if n and self.ex is None:
+            self.ex = self.stack.enter_context(self.make())
+            if hasattr(self.ex, "prestart"):
+                self.ex.prestart(n)
 
     def run(self, jobs, on_start, on_done):
         if self.ex is None:

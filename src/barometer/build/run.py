@@ -111,6 +111,15 @@ def lookup(cfg, cache, tasks: list[Task]) -> list[Task]:
     return [t for t in tasks if t.meta is None]
 
 
+def likely_misses(cfg, cache, tasks: list[Task]) -> int:
+    """How many of ``tasks`` will probably run (their keys, and their entries'
+    ``meta.json`` only): how many workers to start before the data are loaded.
+    :func:`lookup` decides."""
+    if cfg.force:
+        return len(tasks)
+    return sum(not cache.probably_hit(keys.task_key(cache, cfg, t)) for t in tasks)
+
+
 def job(cfg, t: Task) -> dict:
     from . import warmup
     from ..engine.executors import make_job

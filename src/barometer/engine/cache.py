@@ -405,8 +405,7 @@ class Cache:
             if hashlib.sha256(data).hexdigest() != sha:
                 return None, f"{rel} changed", False, {}
             blobs[rel] = data
-        deps_ok = all(self.hasher.file(self.resolve(p)) == sha for p, sha in meta["deps"].items())
-        return meta, None, deps_ok, blobs
+        return meta, None, self._deps_unchanged(meta), blobs
 
     def lookup(self, key: str) -> dict | None:
         """The entry's meta if it is a hit: intact (every file's checksum) and its
@@ -430,6 +429,28 @@ class Cache:
         self.touch(key)
         self._hold(key, meta, blobs)
         return meta  # meta["key"]: the entry that hit (the key itself, or one of its variants)
+
+    def probably_hit(self, key: str) -> bool:
+        """Whether ``key`` (or one of its variants) has an entry whose recorded
+        dependencies are unchanged, from its ``meta.json`` alone: a hint, read
+        before the data are loaded, for starting the workers early; :meth:`lookup`
+        (every file checked) decides, and warns about a damaged entry."""
+        meta = self._meta_only(key)
+        if meta is None:
+            return False
+        return self._deps_unchanged(meta) or any(
+            v is not None and v.get("variant_of") == key and self._deps_unchanged(v)
+            for v in map(self._meta_only, meta.get("variants") or []))
+
+    def _meta_only(self, key: str) -> dict | None:
+        try:
+            meta = json.loads((self.path(key) / "meta.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, TypeError):
+            return None
+        return meta if isinstance(meta, dict) and isinstance(meta.get("deps"), dict) else None
+
+    def _deps_unchanged(self, meta: dict) -> bool:
+        return all(self.hasher.file(self.resolve(p)) == sha for p, sha in meta["deps"].items())
 
     def _hold(self, key: str, meta: dict, blobs: dict[str, bytes]) -> None:
         size = sum(len(b) for b in blobs.values())

@@ -48,9 +48,21 @@ class WarmWorker:
     def __init__(self, log: Path | None = None, hooks: str = ""):
         self.log, self.hooks = log, hooks
         self.proc: subprocess.Popen | None = None
+        self.ready = False  # it said hello (it has imported its stack)
         self.lock = threading.Lock()
 
     def start(self) -> None:
+        """Start the process (unless :meth:`spawn` did) and wait until it is ready."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.spawn()
+        hello = self.proc.stdout.readline()
+        if not hello:
+            raise RuntimeError(f"the warm worker did not start (see {self.log})")
+        self.pid = json.loads(hello)["pid"]
+        self.ready = True
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it: it imports its stack while the caller goes on."""
         from . import lifetime
 
         if lifetime.stopping():
@@ -61,18 +73,15 @@ class WarmWorker:
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self.proc = subprocess.Popen(WORKER_CMD + (["--hooks", self.hooks] if self.hooks else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      text=True, bufsize=1, env=env, start_new_session=True)
+        self.ready = False
         lifetime.register(self.proc)
         if self.log:
             err.close()
-        hello = self.proc.stdout.readline()
-        if not hello:
-            raise RuntimeError(f"the warm worker did not start (see {self.log})")
-        self.pid = json.loads(hello)["pid"]
 
     def run(self, job: dict) -> JobResult:
         with self.lock:
             for attempt in (1, 2):
-                if self.proc is None or self.proc.poll() is not None:
+                if self.proc is None or self.proc.poll() is not None or not self.ready:
                     self.start()
                 try:
                     self.proc.stdin.write(json.dumps(job) + "\n")
@@ -87,6 +96,8 @@ class WarmWorker:
 
     def close(self) -> None:
         if self.proc is not None:
+            if not self.ready:  # spawned, never used: it would read its stdin only once it has imported its stack
+                self.proc.terminate()
             try:
                 self.proc.stdin.close()
             except OSError:
@@ -96,7 +107,7 @@ class WarmWorker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-            self.proc = None
+            self.proc, self.ready = None, False
 
 
 class LocalExecutor:
@@ -119,6 +130,18 @@ class LocalExecutor:
         pool, self._pool = self._pool or [], None
         for w in pool:
             w.close()
+
+    def prestart(self, n: int) -> None:
+        """Spawn up to ``n`` of the workers now, inside the ``with`` block, without
+        waiting for them: they import their stack while the build goes on
+        (loading the data); :meth:`run` then waits for each as it needs it."""
+        if self._pool is None:
+            return
+        while len(self._pool) < min(self.jobs, n):
+            self._pool.append(self._worker(len(self._pool)))
+        for w in self._pool:
+            if w.proc is None:
+                w.spawn()
 
     def _worker(self, i: int) -> WarmWorker:
         return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None, self.hooks)
