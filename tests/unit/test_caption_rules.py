@@ -118,3 +118,15 @@ def test_a_sentence_ending_on_pct_has_one_full_stop(tmp_path):
     html = render_factbox(load_content("2018", tmp_path).get("fb"), "da",
                           {"voluntary_involved_dk": "16 pct.", "voluntary_involved_no": "8 pct."})
     assert "Danmark 16 pct., Norge 8 pct.</p>" in html
+
+
+@pytest.mark.parametrize("lang,word", [("da", "igur"), ("en", "igure")])
+def test_a_cross_reference_that_opens_a_sentence_has_a_capital(lang, word):
+    from barometer.report import Chapter
+
+    ch = Chapter("norway", lang=lang)
+    opening = ch._markup("De norske tal er færre. [[fig:no_sector]] viser dem.")
+    inside = ch._markup("Se [[fig:no_sector]], og: [[fig:no_sector]] igen.")
+    assert f">F{word} " in opening and f">f{word} " not in opening
+    assert inside.count(f">f{word} ") == 2 and f">F{word} " not in inside
+    assert f">F{word} " in ch._markup("[[fig:no_sector]] viser dem.")

@@ -144,7 +144,6 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint)."""
     import re
 
-    import weasyprint
     from markupsafe import Markup
 
     env = jinja()
@@ -172,8 +171,11 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
         **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
-    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers
-    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out), pdf_variant="pdf/ua-1")
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers; no
+    # page left less than half full by a chapter's page break or a figure that did not fit
+    from .pdflayout import write_pdf
+
+    write_pdf(doc, str(work) + "/", out)
     (work / "print.html").unlink()
     return out
 
