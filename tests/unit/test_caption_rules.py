@@ -130,3 +130,27 @@ def test_a_cross_reference_that_opens_a_sentence_has_a_capital(lang, word):
     assert f">F{word} " in opening and f">f{word} " not in opening
     assert inside.count(f">f{word} ") == 2 and f">F{word} " not in inside
     assert f">F{word} " in ch._markup("[[fig:no_sector]] viser dem.")
+
+
+def _texts(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _texts(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _texts(v, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_comparison_in_any_text_is_worded_as_a_cause(edition):
+    """'X more often leads to Y' is how a comparison of groups turns into a causal claim: no
+    headline, caption or prose of any edition, in either language, says a group 'more often'
+    leads to, gives or causes something (the tests behind them are observational)."""
+    import re
+
+    comparison = re.compile(r"\b(?:oftere|hyppigere|more often|more frequently)\b", re.IGNORECASE)
+    found = [(path, text[max(0, m.start() - 40):m.end() + 30]) for path, text in _texts(report_config(edition))
+             for m in comparison.finditer(text) if figures.causal_wording(text[m.end():m.end() + 30])]
+    assert not found, found
