@@ -52,7 +52,8 @@ def _pages(site: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory, request):
-    """Each build made once, when a test first asks for it; one cache for them all."""
+    """Each build made once, when a test first asks for it (from the checkout's cache, as
+    test_built_text's builds: a build both modules make runs its notebooks once)."""
     made: dict[str, Path] = {}
     root = tmp_path_factory.mktemp("a11y-builds")
 
@@ -65,7 +66,7 @@ def builds(tmp_path_factory, request):
 
             opts = dict(BUILDS[name])
             cfg = FanoutConfig(**opts) if "by" in opts else BuildConfig(pdf=False, **opts)
-            cfg.out_dir, cfg.quiet, cfg.cache_dir = root / name, True, root / "cache"
+            cfg.out_dir, cfg.quiet = root / name, True
             made[name] = build(cfg)
         return made[name]
 

@@ -135,6 +135,7 @@ def test_cover_and_colophon(pages, built_2018_dk_da):
     commit = json.loads((built_2018_dk_da / "manifest.json").read_text())["git_commit"][:10]
     colophon = " ".join(pages[-1].split())
     assert i18n.t("colophon_title", LANG) in colophon
+    assert " ".join(i18n.t("licence", LANG).split()) in colophon  # the licence the publisher confirms
     if commit:
         assert commit in colophon
         assert [i for i, p in enumerate(pages) if commit in p] == [len(pages) - 1], "the commit outside the colophon"

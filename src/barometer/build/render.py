@@ -168,7 +168,7 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
                                     str(p["body"])))} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
         **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
-        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
+        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label", "licence_label", "licence")})
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
     # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers; no
