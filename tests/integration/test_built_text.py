@@ -147,3 +147,31 @@ def test_no_machine_paths_and_the_commit_only_in_the_manifest(site):
         checked += f.suffix == ".ipynb"
     assert checked >= 2  # the executed notebooks were checked
     assert not found, found[:10]
+
+
+#: boxes in a row a chapter may show; the 2018 collaboration chapter has 22 boxes (17 items and
+#: 5 Danish-Norwegian boxes) for 7 figures: at most two in a row needs the editors to move
+#: about six items out of it (issue 12, rhythm), so it is held to three until they have
+MAX_BOXES_IN_A_ROW = 2
+MORE_BOXES = {("2018", "samarbejde.html"): 3}
+
+
+def test_content_boxes_interleave_with_figures(site):
+    """No page shows more content boxes in a row (with nothing but each other between them)
+    than the rhythm allows."""
+    edition, _, out = site
+    token = re.compile(r'<(figure class="report-figure"|aside [^>]*class="content-box|p class="prose"|h2\b)')
+    for page in pages(out):
+        raw = page.read_text(encoding="utf-8")
+        if "<main" not in raw:
+            continue
+        main = raw[raw.index("<main"):raw.index("</main>")]
+        run = longest = pos = 0
+        while (m := token.search(main, pos)) is not None:
+            if m.group(1).startswith("aside"):  # a box: what is inside it does not end the run
+                run, pos = run + 1, main.index("</aside>", m.end())
+            else:
+                run, pos = 0, m.end()
+            longest = max(longest, run)
+        allowed = MORE_BOXES.get((edition, page.name), MAX_BOXES_IN_A_ROW)
+        assert longest <= allowed, f"{page.relative_to(out)}: {longest} boxes in a row (at most {allowed})"
