@@ -416,12 +416,19 @@ class FigureBlocks:
         n_text = ", ".join(f"{i18n.t('denmark' if c == 'dk' else 'norway', self.lang)} N = "
                            f"{i18n.number(rows[rows['country'] == c]['n_obs'].max(), self.lang)}" for c in COUNTRIES)
         pop_label = measures_spec()["populations"][spec["population"]]["label"][self.lang].capitalize()
+        if "headline" not in spec:
+            raise ParameterError(f"figure {fig_id}: give it a headline in data/report/{self.edition}.yaml (what "
+                                 "its numbers say)")
+        first = spec["measures"][0]
+        same = values.get(f"{first}_dk") == values.get(f"{first}_no")  # "66 pct. of both", not "66 and 66"
+        headline = tidy_stops(spec["headline_equal" if same and "headline_equal" in spec else "headline"][self.lang]
+                              .format(**values))
         if "factbox" in spec:
             item = self.library.get(spec["factbox"])
+            if " ".join(item.text("title", self.lang).split()).casefold() == " ".join(headline.split()).casefold():
+                raise ParameterError(f"figure {fig_id}: its headline repeats the title of the box above it "
+                                     f"({spec['factbox']}); say what the numbers show")
             display.show_html(content.render_item(item, self.lang, values=values))
-            headline = item.text("title", self.lang)
-        else:
-            headline = spec["headline"][self.lang].format(**values)
         caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
                            + [f"{pop_label}: {n_text}.", survey_name(ds_no, self.lang) + ".",
                               i18n.t("dk_no_tested", self.lang)])
