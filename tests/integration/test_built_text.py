@@ -80,7 +80,7 @@ def test_no_invented_words_under_a_person(site):
                 assert "<blockquote" not in quote and "»" not in quote and "“" not in quote, quote
             else:
                 assert "<blockquote" in quote and "share-link" in quote, quote
-    assert quotes or edition != "2018"  # the 2018 edition has quotes: the loop above checked them
+    assert quotes or edition != "2018" or "-no-" in out.name  # 2018 Denmark has quotes: the loop checked them
     for page in sorted(out.glob("advice/*.html")):
         raw = page.read_text(encoding="utf-8")
         assert "<ol>" not in raw and "content-body" not in raw, page  # no numbered tips under the expert's name
