@@ -119,22 +119,26 @@ class Chapter(FigureBlocks):
                  for c in chapters_for(self.cfg, self.country) if c["id"] != self.chapter]
         display.show_html(str(_text("links")("chapter-links", i18n.t("contents", self.lang), items)))
 
-    def xref(self, fig_id: str) -> str:
-        """A link to a figure of this build: 'figur 3', to its anchor on its page."""
+    def xref(self, fig_id: str, sentence_start: bool = False) -> str:
+        """A link to a figure of this build: 'figur 3' ('Figur 3' where it opens a sentence),
+        to its anchor on its page."""
         if fig_id not in self.numbers:
             raise KeyError(f"cross-reference to figure {fig_id!r}, which the {self.country} build does not show")
         spec = self.figure_spec(fig_id)
         page = "" if spec["chapter"] == self.chapter else next(
             c["slug"] for c in self.cfg["chapters"] if c["id"] == spec["chapter"]) + ".html"
-        label = f'{i18n.t("figure", self.lang).lower()} {self.numbers[fig_id]}'
+        word = i18n.t("figure", self.lang).lower()
+        label = f'{word[:1].upper() + word[1:] if sentence_start else word} {self.numbers[fig_id]}'
         return str(_text("xref")(f"{page}#{figure_anchor(fig_id)}", label))
 
     def _markup(self, text: str) -> str:
         """Escape a text and turn its [[fig:id]] references into links."""
         out, pos = [], 0
         for m in XREF.finditer(text):
-            out.append(html.escape(text[pos:m.start()]))
-            out.append(self.xref(m.group(1)))
+            before = text[pos:m.start()]
+            out.append(html.escape(before))
+            opens = not text[:m.start()].strip() or bool(re.search(r"[.!?]\s+$", text[:m.start()]))
+            out.append(self.xref(m.group(1), sentence_start=opens))
             pos = m.end()
         out.append(html.escape(text[pos:]))
         return "".join(out)

@@ -76,9 +76,6 @@ def parser() -> argparse.ArgumentParser:
                          "_build/<edition>-<country>-<lang>/, from the cache) and assemble one static website "
                          "in _build/site/ (or --out; the reports then go to <out>-reports/) with language, "
                          "edition and country switchers, sitemap.xml and 404.html")
-    ap.add_argument("--base-url", default=None, metavar="URL",
-                    help="with --site: the address the site is published at, for absolute sitemap.xml entries "
-                         "and 404.html links (default: relative)")
     return ap
 
 

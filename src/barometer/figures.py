@@ -19,7 +19,7 @@ import re
 import pandas as pd
 from markupsafe import Markup
 
-from . import charts, disclosure, display, i18n, templates
+from . import charts, disclosure, display, i18n, permalink, templates
 from .figtimings import Timer
 from .estimates import ALPHA, COLUMNS, FLOAT_FORMAT, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
@@ -195,7 +195,7 @@ class FigureBlocks:
                 n_text = i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang))
             ds = self.data(spec.get("data_country"))
             meta = self.figure_meta(fig_id, headline, caption, n_text, alt)
-            head, foot = charts.frame(svgs["wide"], headline, self.source_lines(n_text, ds), title=alt)
+            head, foot = charts.frame(svgs["wide"], headline, self.source_lines(n_text, ds, fig_id), title=alt)
             csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
             if "</" in csv_text:
                 raise ValueError(f"figure {fig_id}: the estimates rows contain '</', which cannot be embedded")
@@ -220,13 +220,18 @@ class FigureBlocks:
             write_metadata(self.output_dir, meta)
         timer.done(self.output_dir)
 
-    def source_lines(self, n_text: str, ds) -> list[str]:
+    def source_lines(self, n_text: str, ds, fig_id: str | None = None) -> list[str]:
         """What a downloaded chart says under itself: source and edition, N,
-        publisher and (for the synthetic sample) the synthetic-data notice."""
+        publisher, licence, (for the synthetic sample) the synthetic-data notice
+        and, when the build knows where the report is published (``--base-url``),
+        the figure's permalink (a relative one would mean nothing on a picture)."""
         lines = [i18n.t("figure_source", self.lang, survey=survey_name(ds, self.lang).rstrip("."), year=self.edition),
-                 n_text, i18n.t("figure_publisher", self.lang, publisher=i18n.t("publisher", self.lang))]
+                 n_text, i18n.t("figure_publisher", self.lang, publisher=i18n.t("publisher", self.lang)),
+                 i18n.t("figure_licence", self.lang, licence=i18n.t("licence", self.lang))]
         if ds.synthetic:
             lines.append(i18n.t("synthetic_banner", self.lang))
+        if fig_id is not None and permalink.base_url():
+            lines.append(i18n.t("figure_permalink", self.lang, url=permalink.figure_permalink(fig_id)))
         return lines
 
     def figure_meta(self, fig_id: str, headline: str, caption: str, n_text: str, alt: str) -> dict:
@@ -250,7 +255,10 @@ class FigureBlocks:
                 "source": survey_name(ds, self.lang), "edition": self.edition, "country": self.country,
                 "language": self.lang, "publisher": publisher,
                 "cite": i18n.t("figure_cite", self.lang, publisher=publisher, edition=edition, number=number,
-                               headline=headline.rstrip(".")),
+                               headline=headline.rstrip("."))
+                + (f" {permalink.figure_permalink(fig_id)}" if permalink.base_url() else ""),
+                "permalink": permalink.figure_permalink(fig_id),
+                "licence": i18n.t("licence", self.lang), "licence_url": i18n.t("licence_url", self.lang),
                 "synthetic": bool(ds.synthetic),
                 "notice": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", self.lang),
                 "built": datetime.date.today().isoformat(),
@@ -408,12 +416,19 @@ class FigureBlocks:
         n_text = ", ".join(f"{i18n.t('denmark' if c == 'dk' else 'norway', self.lang)} N = "
                            f"{i18n.number(rows[rows['country'] == c]['n_obs'].max(), self.lang)}" for c in COUNTRIES)
         pop_label = measures_spec()["populations"][spec["population"]]["label"][self.lang].capitalize()
+        if "headline" not in spec:
+            raise ParameterError(f"figure {fig_id}: give it a headline in data/report/{self.edition}.yaml (what "
+                                 "its numbers say)")
+        first = spec["measures"][0]
+        same = values.get(f"{first}_dk") == values.get(f"{first}_no")  # "66 pct. of both", not "66 and 66"
+        headline = tidy_stops(spec["headline_equal" if same and "headline_equal" in spec else "headline"][self.lang]
+                              .format(**values))
         if "factbox" in spec:
             item = self.library.get(spec["factbox"])
+            if " ".join(item.text("title", self.lang).split()).casefold() == " ".join(headline.split()).casefold():
+                raise ParameterError(f"figure {fig_id}: its headline repeats the title of the box above it "
+                                     f"({spec['factbox']}); say what the numbers show")
             display.show_html(content.render_item(item, self.lang, values=values))
-            headline = item.text("title", self.lang)
-        else:
-            headline = spec["headline"][self.lang].format(**values)
         caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
                            + [f"{pop_label}: {n_text}.", survey_name(ds_no, self.lang) + ".",
                               i18n.t("dk_no_tested", self.lang)])

@@ -1,7 +1,10 @@
 """Accessibility and reading on a phone, in a real browser (Debian's chromium via Playwright):
-axe-core over every page of the built 2018 edition at 1280 and 390 px (WCAG 2.0/2.1/2.2 A and
-AA rules: zero violations), no page that scrolls sideways, a navigation that stays one line on a
-phone, body text of at least 16 px and no text under 11 px (issue 12).
+axe-core over every page of every kind of build at 1280 and 390 px (WCAG 2.0/2.1/2.2 A and AA
+rules: zero violations): the 2018 edition in Danish (with its PDF, shared with the build tests)
+and English, the 2021 and 2024 editions, the Norwegian 2018 report and a fan-out build
+(``--by region``, three units), each built once per module, website only; no page that scrolls
+sideways, a navigation that stays one line on a phone, body text of at least 16 px and no text
+under 11 px (issue 12).
 
 axe-core comes from the ``axe-playwright-python`` package (it ships ``axe.min.js``, MPL-2.0): no
 node and no network at test time.  Skipped, with the reason, without chromium, Playwright or that
@@ -32,9 +35,45 @@ axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
                                reason="axe-core's Python package (axe-playwright-python) is not installed")
 
 
+#: the other builds, by name: what each is told besides ``--no-pdf`` (the 2018 Danish one is the
+#: session's shared full build)
+BUILDS = {"2018-dk-en": {"lang": "en"}, "2021-dk-da": {"edition": "2021"}, "2024-dk-da": {"edition": "2024"},
+          "2018-no-da": {"country": "no"}, "2018-dk-da-by-region": {"by": "region", "limit": 3}}
+#: fewest pages a build has (a check that the glob found the pages, not that a build is small)
+MIN_PAGES = {"2018-dk-da": 14, "2018-dk-en": 14, "2021-dk-da": 4, "2024-dk-da": 4, "2018-no-da": 3,
+             "2018-dk-da-by-region": 4}
+
+
 def _pages(site: Path) -> list[Path]:
-    return sorted(site.glob("*.html")) + sorted(site.glob("cases/*.html")) + sorted(site.glob("advice/*.html")) \
-        + sorted(site.glob("figur/*.html"))
+    """Every page of a build (chapters, cases, advice, unit reports, figure pages), not the
+    executed notebooks."""
+    return sorted(p for p in site.rglob("*.html") if "notebooks" not in p.relative_to(site).parts)
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory, request):
+    """Each build made once, when a test first asks for it (from the checkout's cache, as
+    test_built_text's builds: a build both modules make runs its notebooks once)."""
+    made: dict[str, Path] = {}
+    root = tmp_path_factory.mktemp("a11y-builds")
+
+    def get(name: str) -> Path:
+        if name == "2018-dk-da":
+            return request.getfixturevalue("built_2018_dk_da")
+        if name not in made:
+            from barometer.build import build
+            from barometer.build.config import BuildConfig, FanoutConfig
+
+            opts = dict(BUILDS[name])
+            cfg = FanoutConfig(**opts) if "by" in opts else BuildConfig(pdf=False, **opts)
+            cfg.out_dir, cfg.quiet = root / name, True
+            made[name] = build(cfg)
+        return made[name]
+
+    return get
+
+
+ALL_BUILDS = ["2018-dk-da", *BUILDS]
 
 
 @pytest.fixture(scope="module")
@@ -57,16 +96,18 @@ def _open(context, path: Path):
     page = context.new_page()
     page.goto(path.as_uri())
     page.wait_for_load_state("load")
-    n = page.locator("figure.report-figure").count()
+    n = page.locator("figure.report-figure:has(script.vega-spec)").count()  # unit reports: static charts only
     if n:  # the live charts replace the static ones: check what the reader gets
         page.wait_for_function(f"document.querySelectorAll('figure.chart-is-live').length === {n}", timeout=20000)
     return page
 
 
-def test_axe_finds_no_wcag_violations_on_any_page(built_2018_dk_da, context):
+@pytest.mark.parametrize("name", ALL_BUILDS)
+def test_axe_finds_no_wcag_violations_on_any_page(builds, name, context):
     axe = axe_sync.Axe()
-    pages = _pages(built_2018_dk_da)
-    assert len(pages) >= 14
+    site = builds(name)
+    pages = _pages(site)
+    assert len(pages) >= MIN_PAGES[name], pages
     by_rule: dict[str, list[str]] = collections.defaultdict(list)
     for path in pages:
         page = _open(context, path)
@@ -75,7 +116,7 @@ def test_axe_finds_no_wcag_violations_on_any_page(built_2018_dk_da, context):
         result = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS},
                                         "resultTypes": ["violations"]})
         for v in result.response["violations"]:
-            by_rule[v["id"]] += [f'{path.relative_to(built_2018_dk_da)} {n["target"]}' for n in v["nodes"]]
+            by_rule[v["id"]] += [f'{path.relative_to(site)} {n["target"]}' for n in v["nodes"]]
         page.close()
     summary = {rule: len(nodes) for rule, nodes in by_rule.items()}
     assert not by_rule, f"axe-core violations (rule: elements): {summary}; first: " \
@@ -102,25 +143,27 @@ MEASURE = """() => {
 }"""
 
 
-def test_no_page_scrolls_sideways_and_text_is_readable(built_2018_dk_da, context):
+@pytest.mark.parametrize("name", ALL_BUILDS)
+def test_no_page_scrolls_sideways_and_text_is_readable(builds, name, context):
     problems, width = [], None
-    for path in _pages(built_2018_dk_da):
+    site = builds(name)
+    for path in _pages(site):
         page = _open(context, path)
         page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         width = page.viewport_size["width"]
         m = page.evaluate(MEASURE)
-        name = path.relative_to(built_2018_dk_da).as_posix()
+        page_name = path.relative_to(site).as_posix()
         if m["scroll"] > m["inner"]:
-            problems.append(f"{name} scrolls sideways: {m['scroll']} px wide in {m['inner']} px")
+            problems.append(f"{page_name} scrolls sideways: {m['scroll']} px wide in {m['inner']} px")
         lines = 1 if width < 600 else 2  # a phone: one strip that scrolls itself; a desktop: at most two lines
         if not 1 <= m["navLines"] <= lines:
-            problems.append(f"{name}: the navigation takes {m['navLines']} lines")
+            problems.append(f"{page_name}: the navigation takes {m['navLines']} lines")
         if not m["prose"] or min(m["prose"]) < 16:
-            problems.append(f"{name}: body text {m['prose'][:3]} px (at least 16 px)")
+            problems.append(f"{page_name}: body text {m['prose'][:3]} px (at least 16 px)")
         if m["small"]:
-            problems.append(f"{name}: text under 11 px: {m['small'][:5]}")
+            problems.append(f"{page_name}: text under 11 px: {m['small'][:5]}")
         page.close()
-    assert not problems, f"at {width} px: {problems}"
+    assert not problems, f"{name} at {width} px: {problems}"
 
 
 def test_phone_navigation_scrolls_inside_itself_to_the_current_page(built_2018_dk_da, browser):

@@ -1,8 +1,10 @@
 """The PDF of the 2018 edition as an annual report (issue 12): tagged (PDF/UA-1) with its
 language, title and an alt text per chart; a cover with publisher, title, edition and the
 synthetic-data notice; contents with page numbers and without "Forside"; no page that holds a
-title alone; the cases flowing rather than one per page; no text under 7 pt; the build's commit
-only in the colophon.  Uses poppler's ``pdfinfo``/``pdftotext`` (skipped without them)."""
+title alone; the cases flowing rather than one per page; no page less than half full (measured
+from the rendered pages' ink) and no text under 7 pt, chart labels included, in the 2018 and the
+2024 edition; the build's commit only in the colophon.  Uses poppler's ``pdfinfo``,
+``pdftotext`` and ``pdftoppm`` (skipped without them)."""
 
 from __future__ import annotations
 
@@ -19,8 +21,8 @@ from barometer import content, i18n
 
 pytestmark = pytest.mark.slow
 
-if not (shutil.which("pdfinfo") and shutil.which("pdftotext")):
-    pytest.skip("the PDF checks need poppler's pdfinfo and pdftotext (apt-get install poppler-utils)",
+if not all(shutil.which(tool) for tool in ("pdfinfo", "pdftotext", "pdftoppm")):
+    pytest.skip("the PDF checks need poppler's pdfinfo, pdftotext and pdftoppm (apt-get install poppler-utils)",
                 allow_module_level=True)
 
 LANG = "da"
@@ -36,8 +38,66 @@ def pdf(built_2018_dk_da) -> Path:
 
 @pytest.fixture(scope="module")
 def pages(pdf) -> list[str]:
+    return _page_texts(pdf)
+
+
+def _page_texts(pdf: Path) -> list[str]:
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     return text.split("\f")[:-1]
+
+
+@pytest.fixture(scope="module")
+def pdfs(pdf, tmp_path_factory) -> dict[str, Path]:
+    """The 2018 Danish PDF and the 2024 edition's (a different set of chapters and figures)."""
+    from barometer.build import BuildConfig, build
+
+    out = tmp_path_factory.mktemp("pdf-2024") / "2024-dk-da"
+    (other,) = build(BuildConfig(edition="2024", out_dir=out, quiet=True, cache_dir=out.parent / "cache")).glob("*.pdf")
+    return {"2018-dk-da": pdf, "2024-dk-da": other}
+
+
+#: A4 with print.css's margins (22 mm top, 24 mm bottom, 20 mm at the sides): the text area, in mm
+PAGE_MM, TEXT_AREA_MM = (210, 297), (20, 22, 190, 273)
+#: a pixel darker than this (0 black, 255 white) is ink; the pages' washes and rules are lighter
+#: or darker, the white page is 255
+INK = 200
+
+
+def page_fills(pdf: Path, tmp: Path, dpi: int = 30) -> list[float]:
+    """For each page, how far down the text area its content reaches (0 to 1), from the page
+    rendered in grey (``pdftoppm``): the lowest row of the text area with ink."""
+    import numpy as np
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), str(tmp / "p")], check=True)
+    fills = []
+    for f in sorted(tmp.glob("p-*.pgm")):
+        a = np.asarray(Image.open(f))
+        h, w = a.shape
+        x0, y0, x1, y1 = TEXT_AREA_MM
+        area = a[round(h * y0 / PAGE_MM[1]):round(h * y1 / PAGE_MM[1]), round(w * x0 / PAGE_MM[0]):round(w * x1 / PAGE_MM[0])]
+        rows = np.nonzero((area < INK).any(axis=1))[0]
+        fills.append(float((rows[-1] + 1) / area.shape[0]) if len(rows) else 0.0)
+    return fills
+
+
+@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da"])
+def test_no_page_is_less_than_half_full(pdfs, name, tmp_path):
+    """Every page between the contents and the colophon reaches at least half way down its
+    text area (the cover, the contents and a colophon on a page of its own are exempt)."""
+    pdf = pdfs[name]
+    texts = _page_texts(pdf)
+    fills = page_fills(pdf, tmp_path)
+    assert len(fills) == len(texts)
+    first = next(i for i, t in enumerate(texts) if i > 0 and i18n.t("contents", LANG) not in t)  # after the contents
+    last = len(texts) - 1 if _colophon_alone(texts[-1]) else len(texts)
+    short = [(i + 1, round(f, 2)) for i, f in enumerate(fills[first:last], first) if f < 0.5]
+    assert not short, f"{name}: pages less than half full (page, fill): {short}; all: {[round(f, 2) for f in fills]}"
+
+
+def _colophon_alone(text: str) -> bool:
+    body = [ln.strip() for ln in text.splitlines() if ln.strip()][1:]  # without the running header
+    return bool(body) and body[0] == i18n.t("colophon_title", LANG)
 
 
 def _objects(pdf: Path) -> bytes:
@@ -75,6 +135,7 @@ def test_cover_and_colophon(pages, built_2018_dk_da):
     commit = json.loads((built_2018_dk_da / "manifest.json").read_text())["git_commit"][:10]
     colophon = " ".join(pages[-1].split())
     assert i18n.t("colophon_title", LANG) in colophon
+    assert " ".join(i18n.t("licence", LANG).split()) in colophon  # the licence the publisher confirms
     if commit:
         assert commit in colophon
         assert [i for i, p in enumerate(pages) if commit in p] == [len(pages) - 1], "the commit outside the colophon"
@@ -101,9 +162,11 @@ def test_no_title_alone_on_a_page_and_cases_flow(pages):
     assert n_pages < 0.8 * n_items, f"{n_items} cases and advice items take {n_pages} pages"
 
 
-def test_no_text_under_7_pt(pdf):
+@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da"])
+def test_no_text_under_7_pt(pdfs, name):
     """Chart labels included: a chart is never scaled down so far that its text drops under 7 pt."""
-    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["pdftotext", "-bbox", str(pdfs[name]), "-"], capture_output=True, text=True,
+                         check=True).stdout
     small = []
     for number, page in enumerate(out.split("<page ")[1:], 1):
         for y0, y1, word in re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>',

@@ -118,3 +118,39 @@ def test_a_sentence_ending_on_pct_has_one_full_stop(tmp_path):
     html = render_factbox(load_content("2018", tmp_path).get("fb"), "da",
                           {"voluntary_involved_dk": "16 pct.", "voluntary_involved_no": "8 pct."})
     assert "Danmark 16 pct., Norge 8 pct.</p>" in html
+
+
+@pytest.mark.parametrize("lang,word", [("da", "igur"), ("en", "igure")])
+def test_a_cross_reference_that_opens_a_sentence_has_a_capital(lang, word):
+    from barometer.report import Chapter
+
+    ch = Chapter("norway", lang=lang)
+    opening = ch._markup("De norske tal er færre. [[fig:no_sector]] viser dem.")
+    inside = ch._markup("Se [[fig:no_sector]], og: [[fig:no_sector]] igen.")
+    assert f">F{word} " in opening and f">f{word} " not in opening
+    assert inside.count(f">f{word} ") == 2 and f">F{word} " not in inside
+    assert f">F{word} " in ch._markup("[[fig:no_sector]] viser dem.")
+
+
+def _texts(node, path=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _texts(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _texts(v, f"{path}[{i}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_comparison_in_any_text_is_worded_as_a_cause(edition):
+    """'X more often leads to Y' is how a comparison of groups turns into a causal claim: no
+    headline, caption or prose of any edition, in either language, says a group 'more often'
+    leads to, gives or causes something (the tests behind them are observational)."""
+    import re
+
+    comparison = re.compile(r"\b(?:oftere|hyppigere|more often|more frequently)\b", re.IGNORECASE)
+    found = [(path, text[max(0, m.start() - 40):m.end() + 30]) for path, text in _texts(report_config(edition))
+             for m in comparison.finditer(text) if figures.causal_wording(text[m.end():m.end() + 30])]
+    assert not found, found

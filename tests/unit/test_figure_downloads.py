@@ -173,3 +173,51 @@ def test_a_figure_writes_its_downloads_and_metadata(tmp_path, dk2018, monkeypatc
     assert markup.count('class="vega-spec"') == 2 and 'class="chart-narrow"' in markup
     assert 'data-format="reader-csv"' in markup and 'class="embed-code"' in markup
     assert (tmp_path / "timings" / "collab_partners.json").is_file()
+
+
+@pytest.mark.parametrize("base", [None, "https://example.org/barometer/2018/da"])
+def test_downloads_carry_the_licence_and_a_permalink_only_where_it_is_true(tmp_path, dk2018, monkeypatch, base):
+    """With a base URL the figure page's address is absolute on the PNG/SVG footer and in the
+    metadata; without one the metadata gives it relative to the report's root (as its files) and
+    the picture gives none: a relative address on a PNG passed around alone would be false."""
+    import barometer.display as display
+    from barometer import permalink
+
+    monkeypatch.setattr(display, "show_html", lambda *_: None)
+    permalink.configure(base)
+    try:
+        ch = Chapter("collaboration", output_dir=str(tmp_path))
+        ch._datasets["dk"] = dk2018
+        rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"], "innovations",
+                                "collab_partners")
+        ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+    finally:
+        permalink.configure(None)
+    figs = tmp_path / "figures"
+    meta = json.loads((figs / "collab_partners.json").read_text(encoding="utf-8"))
+    svg = (figs / "collab_partners.svg").read_text(encoding="utf-8")
+    assert meta["licence"] == i18n.t("licence", "da") and meta["licence_url"].startswith("https://")
+    assert i18n.t("licence", "da")[:20] in svg
+    page = permalink.figure_page("collab_partners")
+    assert page == "figur/collab_partners.html"
+    if base:
+        url = "https://example.org/barometer/2018/da/figur/collab_partners.html"
+        assert meta["permalink"] == url and url in meta["cite"]
+        assert url in svg
+    else:
+        assert meta["permalink"] == page and "figur/" not in meta["cite"]
+        assert "figur/" not in svg and i18n.t("figure_permalink", "da", url="")[:10] not in svg
+
+
+def test_base_url_is_one_setting_every_build_takes_and_checks():
+    from barometer.build.config import BuildConfig, FanoutConfig
+    from barometer.cli import parser
+    from barometer.errors import InputError
+
+    assert BuildConfig(base_url="https://example.org/").settings()["base_url"] == "https://example.org/"
+    assert "base_url" in FanoutConfig(by="region").settings()  # part of every task's cache key
+    args = parser().parse_args(["--base-url", "https://example.org/b"])
+    assert args.base_url == "https://example.org/b"
+    with pytest.raises(InputError, match="--base-url"):
+        BuildConfig(base_url="ftp://example.org/").check_settings()
+    assert len([a for a in parser()._actions if "--base-url" in a.option_strings]) == 1

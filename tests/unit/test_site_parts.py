@@ -145,3 +145,24 @@ def test_site_options_that_do_not_apply_are_one_line_exit_2(argv, word, capsys, 
     assert cli.main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and word in err
+
+
+def test_site_hands_each_report_its_own_root_as_base_url(monkeypatch, tmp_path):
+    """With --site --base-url, a report's permalinks are absolute under its place in the site
+    (2018/da/, 2018/da/no/), not under the site's root; without it, reports get none."""
+    from barometer.build import pipeline, pubsite
+
+    seen = {}
+
+    def fake_build(cfg):
+        seen[(cfg.edition, cfg.country, cfg.lang)] = cfg.base_url
+        return tmp_path
+
+    monkeypatch.setattr(pipeline, "build", fake_build)
+    monkeypatch.setattr(pubsite, "assemble", lambda built, target, **kw: target)
+    pubsite.build_site(editions=["2018"], out=tmp_path / "site", base_url="https://example.org/barometer")
+    assert seen[("2018", "dk", "da")] == "https://example.org/barometer/2018/da/"
+    assert seen[("2018", "no", "en")] == "https://example.org/barometer/2018/en/no/"
+    seen.clear()
+    pubsite.build_site(editions=["2018"], out=tmp_path / "site")
+    assert seen and set(seen.values()) == {None}

@@ -73,6 +73,10 @@ class BaseConfig:
     min_base: int | None = option(None, "--min-base", "disclosure control: publish a percentage only when at "
                                   "least N respondents stand behind it (default: min_base in "
                                   "data/report/disclosure.yaml, 20)", metavar="N", type=int)
+    base_url: str | None = option(None, "--base-url", "the address the report is published at (with --site: the "
+                                  "site), e.g. https://example.org/barometer/: the figures' downloads and metadata "
+                                  "then give their permalink absolute, and --site's sitemap.xml and 404.html links "
+                                  "(default: relative addresses, no permalink on the PNG and SVG)", metavar="URL")
     quiet: bool = option(False, "--quiet", "print only errors and the final line", action="store_true")
     jobs: int = option(0, "--jobs", "notebooks (chapters, or --by reports) run in parallel (default: the number "
                        "of cores)", metavar="N", type=int)
@@ -145,7 +149,7 @@ class BaseConfig:
         """Every setting besides the notebook parameters that can change a report's
         output: part of every task's cache key, and handed to each report's process
         with its job (never through the environment)."""
-        return {"min_base": self.min_base}
+        return {"min_base": self.min_base, "base_url": self.base_url}
 
     def check(self) -> None:
         """Every option's declared choices (for configurations made in code; the
@@ -160,7 +164,9 @@ class BaseConfig:
 
     def check_settings(self) -> None:
         from ..disclosure import DisclosureError, check_min_base
+        from ..permalink import check_base_url
 
+        check_base_url(self.base_url)
         if self.min_base is not None:
             try:
                 check_min_base(self.min_base, "--min-base")

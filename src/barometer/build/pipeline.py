@@ -61,16 +61,18 @@ def git_commit() -> str:
 def build(cfg: BaseConfig) -> Path:
     """Build ``cfg`` (an edition or a fan-out) into ``cfg.target``; returns that folder.
     Raises :class:`InputError` (exit 2, nothing written) or :class:`BuildError` (exit 1)."""
-    from .. import disclosure
+    from .. import disclosure, permalink
 
     cfg.check()
     plan = plan_for(cfg)
     plan.check()
     disclosure.configure(cfg.min_base)  # this process's rules (the reports get theirs with each job)
+    permalink.configure(cfg.base_url)
     try:
         return _build(cfg, plan)
     finally:
         disclosure.configure(None)
+        permalink.configure(None)
 
 
 def main_exit(cfg: BaseConfig) -> int:

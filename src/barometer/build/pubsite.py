@@ -188,6 +188,7 @@ def build_site(*, editions: list[str] | None = None, countries: list[str] | None
     built = {}
     for r in reports(editions, countries, langs):
         cfg = BuildConfig(edition=r.edition, country=r.country, lang=r.lang, out_dir=builds_dir / r.slug,
+                          base_url=base_url.rstrip("/") + "/" + r.prefix if base_url else None,  # the report's root
                           **build_options)
         built[r] = build(cfg)
     return assemble(built, target, base_url=base_url, log=log)

@@ -147,7 +147,6 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint)."""
     import re
 
-    import weasyprint
     from markupsafe import Markup
 
     env = jinja()
@@ -172,11 +171,14 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
                                     str(p["body"])))} for p in pages]
     doc = env.get_template("pdf/print.html.j2").render(
         **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
-        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label")})
+        **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label", "licence_label", "licence")})
     (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
-    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers
-    weasyprint.HTML(string=doc, base_url=str(work) + "/").write_pdf(str(out), pdf_variant="pdf/ua-1")
+    # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers; no
+    # page left less than half full by a chapter's page break or a figure that did not fit
+    from .pdflayout import write_pdf
+
+    write_pdf(doc, str(work) + "/", out)
     (work / "print.html").unlink()
     return out
 

@@ -5,7 +5,7 @@ The build names this module in every job (``job["hooks"]``) and the engine
 of the report layers:
 
 * :func:`prepare` runs in the warm worker before it forks a report: the
-  build's settings (``--min-base``), the datasets the reports load (and the
+  build's settings (``--min-base``, ``--base-url``), the datasets the reports load (and the
   national figures every unit report compares with), the page renderer and
   the report configurations, each done once per worker;
 * :func:`kernel_setup` runs in the report's forked kernel before it starts:
@@ -26,9 +26,11 @@ _EXPORTER: dict = {}
 
 
 def prepare(job: dict) -> None:
-    from .. import disclosure
+    from .. import disclosure, permalink
 
-    disclosure.configure(**(job.get("settings") or {}))
+    settings = job.get("settings") or {}
+    disclosure.configure(settings.get("min_base"))
+    permalink.configure(settings.get("base_url"))
     _preload_data(job.get("preload"))
     if job.get("render") and "exporter" not in _EXPORTER:
         _warm_renderer()

@@ -1,0 +1,142 @@
+"""The PDF's pagination: each chapter opens on a new page, unless that would leave the page
+before it less than half full; then the chapter continues on that page, under a rule.  A figure
+too tall for the rest of a page that would then be less than half full is placed after the
+paragraphs that follow it, as a book floats a figure to the next page (its number and the
+cross-references, with their page numbers, stay as they are).
+
+WeasyPrint lays the document out (:meth:`weasyprint.HTML.render`); this module measures how far
+down its text area each page's content reaches (lines, images, boxes with a background or a
+border, not the running header and footer) and, where a section (a chapter, the cases, the
+colophon) opens after a page filled less than :data:`MIN_FILL`, marks that section
+``continues`` (``print.css``: no page break before it) and lays the document out again, until no
+such page is left or nothing more can move.  A document that needs no change is laid out once.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+#: a page before a section's page break must be filled at least this far down its text area
+MIN_FILL = 0.5
+#: the class ``print.css`` gives a section that continues on the page before it
+CONTINUES = "continues"
+#: the sections that open on a new page: chapters, the cases, the colophon
+_SECTION = re.compile(r'<section class="(chapter|colophon)([^"]*)" id="([^"]+)"')
+PDF_VARIANT = "pdf/ua-1"
+
+
+def page_fill(page) -> float:
+    """How far down its text area a laid-out page's content reaches (0 to 1)."""
+    from weasyprint.formatting_structure import boxes
+
+    root = page._page_box
+    top, height = root.content_box_y(), root.height
+    bottom = None
+    stack = list(root.children)
+    while stack:
+        b = stack.pop()
+        if isinstance(b, boxes.MarginBox):  # the running header and footer
+            continue
+        visible = isinstance(b, (boxes.LineBox, boxes.ReplacedBox))
+        if not visible and isinstance(b, boxes.BlockBox) and b.element_tag != "section":  # a section runs on
+            bg = b.style["background_color"]
+            visible = (bg.alpha > 0 and tuple(bg)[:3] != (1, 1, 1)) or bool(b.border_top_width or b.border_bottom_width)
+        if visible and b.height:
+            y = b.position_y + b.margin_height() - b.margin_bottom
+            bottom = y if bottom is None else max(bottom, y)
+        stack.extend(getattr(b, "children", []))
+    return 0.0 if bottom is None or not height else max(0.0, min(1.0, (bottom - top) / height))
+
+
+def section_starts(document) -> dict[str, int]:
+    """Section id -> the index of the page it opens on."""
+    starts: dict[str, int] = {}
+    for i, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            starts.setdefault(anchor, i)
+    return starts
+
+
+def underfull_breaks(document, html: str) -> list[str]:
+    """The sections that open on a new page after a page filled less than :data:`MIN_FILL`."""
+    starts = section_starts(document)
+    fills = [page_fill(p) for p in document.pages]
+    out = []
+    for kind, classes, sid in _SECTION.findall(html):
+        i = starts.get(sid)
+        if i and CONTINUES not in classes.split() and fills[i - 1] < MIN_FILL and sid != _first_section(html):
+            out.append(sid)
+    return out
+
+
+_FIGURE = re.compile(r'<figure class="report-figure"[^>]*\bid="(fig-[^"]+)"[^>]*>.*?</figure>', re.S)
+_PROSE = re.compile(r'\s*<p class="prose"[^>]*>.*?</p>', re.S)
+
+
+def figures_to_defer(document) -> list[str]:
+    """Figures that open a page after a page filled less than :data:`MIN_FILL` (pushed there
+    because they did not fit)."""
+    pages = document.pages
+    out = []
+    for i in range(1, len(pages)):
+        if page_fill(pages[i - 1]) >= MIN_FILL:
+            continue
+        root = pages[i]._page_box
+        top = root.content_box_y() + 0.15 * root.height
+        firsts = [(pos[1], a) for a, pos in pages[i].anchors.items()
+                  if a.startswith("fig-") and a not in pages[i - 1].anchors and pos[1] <= top]
+        if firsts:
+            out.append(min(firsts)[1])
+    return out
+
+
+def defer_figures(html: str, ids: list[str]) -> tuple[str, list[str]]:
+    """``html`` with each figure of ``ids`` moved after the paragraphs that follow it; the ids moved."""
+    moved = []
+    for fig_id in ids:
+        m = next((m for m in _FIGURE.finditer(html) if m.group(1) == fig_id), None)
+        if m is None:
+            continue
+        end, pos = m.end(), m.end()
+        while (p := _PROSE.match(html, pos)) is not None:
+            pos = p.end()
+        if pos == end:  # nothing to bring forward
+            continue
+        html = html[:m.start()] + html[end:pos] + m.group(0) + html[pos:]
+        moved.append(fig_id)
+    return html, moved
+
+
+def _first_section(html: str) -> str | None:
+    m = _SECTION.search(html)
+    return m.group(3) if m else None
+
+
+def mark_continuing(html: str, ids: list[str]) -> str:
+    def sub(m: re.Match) -> str:
+        if m.group(3) not in ids:
+            return m.group(0)
+        return f'<section class="{m.group(1)}{m.group(2)} {CONTINUES}" id="{m.group(3)}"'
+
+    return _SECTION.sub(sub, html)
+
+
+def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 4):
+    """Lay ``html`` out, let a section continue where its page break would leave a page less
+    than half full, and write the tagged PDF to ``out``.  Returns the final layout."""
+    import weasyprint
+
+    deferred: set[str] = set()
+    for _ in range(max_passes):
+        document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
+        moved = underfull_breaks(document, html)
+        html = mark_continuing(html, moved)
+        html, floated = defer_figures(html, [f for f in figures_to_defer(document) if f not in deferred])
+        deferred.update(floated)
+        if not moved and not floated:
+            break
+    else:  # the last pass's marks are not laid out yet
+        document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
+    document.write_pdf(str(out), pdf_variant=PDF_VARIANT)
+    return document

@@ -1,0 +1,30 @@
+"""The PDF's pagination rules as edits of the print document (barometer.build.pdflayout):
+a section that continues on the page before it, a figure floated past the paragraphs after it."""
+
+from barometer.build import pdflayout
+
+DOC = ('<section class="chapter" id="chapter-a"><h1>A</h1>'
+       '<figure class="report-figure" data-figure-id="x" id="fig-x"><p>chart</p></figure>'
+       '<p class="prose">One.</p> <p class="prose">Two.</p><aside class="content-box">Box</aside></section>'
+       '<section class="chapter cases" id="chapter-cases"><h1>Cases</h1></section>'
+       '<section class="colophon" id="colophon" aria-labelledby="c"></section>')
+
+
+def test_a_section_marked_to_continue_keeps_its_classes_and_only_it_changes():
+    out = pdflayout.mark_continuing(DOC, ["chapter-cases", "colophon"])
+    assert '<section class="chapter cases continues" id="chapter-cases"' in out
+    assert '<section class="colophon continues" id="colophon"' in out
+    assert '<section class="chapter" id="chapter-a"' in out
+
+
+def test_a_deferred_figure_moves_after_the_paragraphs_that_follow_it_and_nothing_is_lost():
+    out, moved = pdflayout.defer_figures(DOC, ["fig-x"])
+    assert moved == ["fig-x"]
+    assert out.index("Two.") < out.index('id="fig-x"') < out.index("Box")
+    assert sorted(out) == sorted(DOC)  # the same characters: moved, not copied or dropped
+
+
+def test_a_figure_with_no_paragraph_after_it_stays():
+    doc = DOC.replace('<p class="prose">One.</p> <p class="prose">Two.</p>', "")
+    assert pdflayout.defer_figures(doc, ["fig-x"]) == (doc, [])
+    assert pdflayout.defer_figures(DOC, ["fig-missing"]) == (DOC, [])
