@@ -23,7 +23,8 @@ from . import charts, disclosure, display, i18n, permalink, templates
 from .figtimings import Timer
 from .estimates import ALPHA, COLUMNS, FLOAT_FORMAT, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
-from .reportconfig import figure_anchor, figure_page, population_text, slug
+from .permalink import figure_page
+from .reportconfig import figure_anchor, population_text, slug
 from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "figure_page", "download_figure", "download_svg",

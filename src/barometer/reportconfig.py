@@ -44,16 +44,6 @@ def figure_anchor(fig_id: str) -> str:
     return f"fig-{slug(fig_id)}"
 
 
-#: the folder of a report's figure pages (one name in both languages, like the chapters' file names)
-FIGURE_DIR = "figur"
-
-
-def figure_page(fig_id: str) -> str:
-    """A figure's own page, relative to its report's root: ``figur/<figure id>.html``.
-    Named by id, never by number, so the address survives re-numbering: the figure's permalink."""
-    return f"{FIGURE_DIR}/{fig_id}.html"
-
-
 def population_text(population: str, field: str, country: str, lang: str) -> str:
     """A population's ``label`` or ``weighting`` text, in the country's own
     wording where ``measures.yaml`` has one (``by_country``)."""

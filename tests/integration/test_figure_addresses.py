@@ -120,7 +120,8 @@ def test_every_old_address_still_shows_the_same_figure(builds):
 
 
 def test_every_figure_page_links_back_to_its_anchor_and_each_anchor_to_its_page(builds):
-    from barometer.reportconfig import figure_anchor, figure_page
+    from barometer.permalink import figure_page
+    from barometer.reportconfig import figure_anchor
 
     _, second = builds
     pages = sorted((second / "figur").glob("*.html"))

@@ -136,7 +136,7 @@ def test_figure_anchors_are_named_by_id(small_site):
 
 def test_every_figure_has_a_page_whose_links_lead_to_the_same_figure(small_site):
     from barometer.build import figpages
-    from barometer.reportconfig import figure_page
+    from barometer.permalink import figure_page
 
     site = small_site["site"]
     checked = 0

@@ -8,7 +8,8 @@ import pytest
 
 from barometer.build import figpages
 from barometer.build.pubsite import Report
-from barometer.reportconfig import figure_anchor, figure_page
+from barometer.permalink import figure_page
+from barometer.reportconfig import figure_anchor
 
 BLOCK = ('<figure class="report-figure" data-figure-id="novelty" id="fig-novelty"><p class="figure-number">Figur 3</p>'
          '<h2 class="figure-headline">Genbrug</h2><div class="chart" role="img" aria-label="x"></div>'

@@ -1,5 +1,5 @@
 """A page per figure: ``figur/<figure id>.html`` in every edition report (its
-address: :func:`barometer.reportconfig.figure_page`, named by id, never by number).
+address: :func:`barometer.permalink.figure_page`, named by id, never by number).
 
 In a build, :func:`write` (called by :func:`.render.site`) makes one page for
 every figure that left its ``figures/<id>.json``: the figure exactly as its
@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 
 from .. import i18n
-from ..reportconfig import figure_page
+from ..permalink import figure_page
 
 #: a figure page's page id (``<body class="page-figure-<id>">``): the site matches pages by it
 PAGE_ID_PREFIX = "figure-"
