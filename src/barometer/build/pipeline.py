@@ -55,9 +55,13 @@ def git_commit() -> str:
         return ""
 
 
-def build(cfg: BaseConfig) -> Path:
+def build(cfg: BaseConfig, executor=None) -> Path:
     """Build ``cfg`` (an edition or a fan-out) into ``cfg.target``; returns that folder.
-    Raises :class:`InputError` (exit 2, nothing written) or :class:`BuildError` (exit 1)."""
+    Raises :class:`InputError` (exit 2, nothing written) or :class:`BuildError` (exit 1).
+
+    ``executor``: run the notebooks on it (one its caller started and stops, e.g. the
+    preview's warm workers, which outlive a build) instead of on workers started for
+    this build (:func:`run.executor`)."""
     from .. import disclosure
 
     cfg.check()
@@ -65,7 +69,7 @@ def build(cfg: BaseConfig) -> Path:
     plan.check()
     disclosure.configure(cfg.min_base)  # this process's rules (the reports get theirs with each job)
     try:
-        return _build(cfg, plan)
+        return _build(cfg, plan, executor)
     finally:
         disclosure.configure(None)
 
@@ -83,7 +87,7 @@ def main_exit(cfg: BaseConfig) -> int:
     return 0
 
 
-def _build(cfg: BaseConfig, plan) -> Path:
+def _build(cfg: BaseConfig, plan, given=None) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     progress = run.Progress(cfg.quiet)
@@ -120,7 +124,8 @@ def _build(cfg: BaseConfig, plan) -> Path:
                     (work / t.kept_as).write_text(t.result.executed, encoding="utf-8")
             return keep()
 
-        executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
+        executor = given if given is not None else \
+            _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
         tasks: list[run.Task] = []
         t0 = time.perf_counter()
         try:
