@@ -8,7 +8,8 @@ line, ``seconds``).  A build is the normal one (:func:`.pipeline.build`:
 the same plan, cache keys, outputs and manifest), with what a fresh build
 process would do again kept warm between builds:
 
-* the **warm workers** (:func:`.run.executor`, entered once): a chapter that
+* the **warm workers** (:func:`.run.executor`, entered once, all ``--jobs`` of
+  them started and their datasets loaded after the first build): a chapter that
   runs again is forked from a worker that has the notebook stack imported and
   the datasets loaded; each report still runs in its own fork, so nothing of
   one build reaches the next;
@@ -51,6 +52,7 @@ class Host:
         self.inputs = Inputs(data_files=[cfg.data_path, cfg.frame_path])
         self.stack = contextlib.ExitStack()
         self.executor = None
+        self.warmed = False
         dataset.keep_loaded()
         privacy.remember_clean()
         keep.enable()
@@ -62,6 +64,19 @@ class Host:
             log_dir = self.cfg.open_cache().log_dir("preview")
             self.executor = self.stack.enter_context(run.executor(self.cfg, log_dir))
         return self.executor
+
+    def warm_up(self) -> None:
+        """Start the workers now and have each load what the chapters use (after the first
+        build: the synthetic sample is current), so that the first edit finds them warm
+        even when the first build was up to date and ran nothing."""
+        ex = self._executor()
+        if hasattr(ex, "warm"):  # local workers (a Dask cluster's start them itself)
+            from . import warmup
+            from .edition import _preload
+
+            ex.warm({"id": "warm-up", "prepare_only": True, "hooks": warmup.__name__, "preload": _preload(self.cfg),
+                     "settings": self.cfg.settings(),
+                     "parameters": {"edition": self.cfg.edition, "country": self.cfg.country}})
 
     def forget_changed(self) -> None:
         """Drop what was made from input files that changed since the last build."""
@@ -110,6 +125,9 @@ def main(argv: list[str]) -> int:
             proto.flush()
             if res["rc"] in INTERRUPTED:
                 return res["rc"]
+            if res["ok"] and not host.warmed:
+                host.warmed = True
+                host.warm_up()
     except lifetime.Interrupted as exc:
         return exc.exit_code
     except KeyboardInterrupt:
