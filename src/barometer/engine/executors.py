@@ -130,8 +130,8 @@ class LocalExecutor:
         def one(w: WarmWorker) -> None:
             try:
                 w.run(job)
-            except Exception:  # noqa: BLE001 - it did not start, or the block ended meanwhile: the next report starts it again (its log says why)
-                pass
+            except Exception:  # noqa: BLE001 - it did not start, or the block ended meanwhile:
+                pass  # the next report starts it again (and its log says why)
 
         threads = [threading.Thread(target=one, args=(w,), name=f"warm-{i}", daemon=True)
                    for i, w in enumerate(self._pool)]
