@@ -90,8 +90,16 @@ def main(argv=None) -> int:
     from .engine import lifetime
 
     lifetime.install_signal_handlers()
+    return reported(lambda: _run(args, argv))
+
+
+def reported(fn) -> int:
+    """``fn()``'s exit status; every expected failure is one line on stderr and its exit status
+    (also for the preview's builds, :mod:`barometer.build.previewhost`)."""
+    from .engine import lifetime
+
     try:
-        return _run(args, argv)
+        return fn()
     except lifetime.Interrupted as exc:
         print(f"interrupted ({exc}): the build stopped; nothing was published and the previous output is "
               "unchanged", file=sys.stderr)

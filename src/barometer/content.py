@@ -26,7 +26,7 @@ from typing import Any
 import jsonschema
 
 from .errors import InputError
-from . import yamlio
+from . import keep, yamlio
 from markdown_it import MarkdownIt
 
 from .paths import DATA_DIR
@@ -193,6 +193,12 @@ class ContentLibrary:
 # --------------------------------------------------------------------------- loading
 
 
+def _content_key(edition: str, content_dir: Path | None = None) -> tuple:
+    root = Path(content_dir if content_dir is not None else DEFAULT_CONTENT_DIR) / str(edition)
+    return (str(edition), str(root), keep.stamps(root))
+
+
+@keep.kept(_content_key)  # the preview's build process: parsed again only when a file changed
 def load_content(edition: str, content_dir: Path | None = None) -> ContentLibrary:
     """Load and validate every content file of ``edition``.
 

@@ -94,21 +94,37 @@ def provide(datasets: dict) -> None:
     _PROVIDED.update(datasets)
 
 
+def _current(stamps: list) -> bool:
+    try:
+        return file_stamps(f for f, _, _ in stamps) == stamps
+    except OSError:
+        return False
+
+
 def _take_provided(key: tuple):
     hit = _PROVIDED.pop(key, None)
     if hit is None:
         return None
     ds, stamps = hit
-    try:
-        if file_stamps(f for f, _, _ in stamps) != stamps:
-            return None
-    except OSError:
+    if not _current(stamps):
         return None
     from .display import record_use
 
     for f in ds.files:  # what the report used, as if it had read the files itself
         record_use(f)
     return ds
+
+
+#: a long-lived process's loaded datasets, same keys as _PROVIDED (None: not kept, see keep_loaded)
+_KEPT: list = [None]
+
+
+def keep_loaded(on: bool = True) -> None:
+    """Let :func:`load` keep what it loaded and return it again while its files are
+    unchanged (the preview's build process, which outlives one build; it calls
+    ``keep_loaded()`` again to forget them when a codebook or ``measures.yaml`` changed).
+    Off (the default) also forgets them."""
+    _KEPT[0] = {} if on else None
 
 
 def load(edition: str = "2018", country: str = "dk", data_path: str | Path | None = None,
@@ -120,6 +136,18 @@ def load(edition: str = "2018", country: str = "dk", data_path: str | Path | Non
     stratum population), checked against the frame when one is available;
     Norway raked to the frame's unit-type and region margins.
     """
+    key = (edition, country, str(data_path or ""), str(frame_path or ""))
+    kept = _KEPT[0]
+    if kept is not None and key in kept and _current(kept[key][1]):
+        return kept[key][0]
+    ds = _load(edition, country, data_path, frame_path)
+    if kept is not None:
+        kept[key] = (ds, file_stamps(ds.files))
+    return ds
+
+
+def _load(edition: str, country: str, data_path: str | Path | None, frame_path: str | Path | None) -> Dataset:
+    """What :func:`load` does when it has nothing kept."""
     provided = _take_provided((edition, country, str(data_path or ""), str(frame_path or "")))
     if provided is not None:
         return provided

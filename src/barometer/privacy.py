@@ -137,14 +137,45 @@ def _texts(path: Path) -> list[str]:
     return out
 
 
+#: files found clean, by the digest of (needles, suffix, bytes), kept only once
+#: :func:`remember_clean` was called (a long-lived process: the preview's builds)
+_CLEAN: dict = {"on": False, "seen": set()}
+
+
+def remember_clean(on: bool = True) -> None:
+    """Let :func:`scan` remember the files it found clean (this process's later scans with
+    the same needles skip a file with the same bytes); off also forgets them."""
+    _CLEAN["on"] = on
+    _CLEAN["seen"].clear()
+
+
+def _needles_digest(needles: set[str]) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b("\0".join(sorted(needles)).encode("utf-8"), digest_size=16).digest()
+
+
+def _file_digest(path: Path, needles_digest: bytes) -> bytes:
+    import hashlib
+
+    h = hashlib.blake2b(needles_digest + path.suffix.lower().encode("utf-8") + b"\0", digest_size=16)
+    h.update(path.read_bytes())
+    return h.digest()
+
+
 def scan(folder: Path, needles: set[str]) -> list[tuple[Path, str]]:
     """Files under ``folder`` that contain one of ``needles``, with the first found."""
     by_key: dict[str, list[str]] = {}
     for n in needles:
         by_key.setdefault(_key(n), []).append(n)
     found = []
+    remember = _CLEAN["on"]
+    nd = _needles_digest(needles) if remember else b""
     for p in sorted(folder.rglob("*")):
         if not p.is_file():
+            continue
+        digest = _file_digest(p, nd) if remember else None
+        if digest is not None and digest in _CLEAN["seen"]:
             continue
         for text in _texts(p):
             tokens = set(re.findall(r"\w+", text))
@@ -153,6 +184,9 @@ def scan(folder: Path, needles: set[str]) -> list[tuple[Path, str]]:
             if hit is not None:
                 found.append((p, hit))
                 break
+        else:
+            if digest is not None:
+                _CLEAN["seen"].add(digest)
     return found
 
 

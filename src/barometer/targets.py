@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import keep
 from .paths import DATA_DIR
 
 TARGETS_FILE = DATA_DIR / "targets" / "published_targets.csv"
@@ -67,6 +68,11 @@ def compare(estimates: pd.DataFrame, edition: str, country: str) -> pd.DataFrame
     return m
 
 
+def _model_key(ds, edition: str, country: str) -> tuple:
+    return (id(ds), str(edition), country, keep.stamps(TARGETS_FILE))
+
+
+@keep.kept(_model_key)  # the preview's build process: once per loaded sample (kept while its files are unchanged)
 def check_model(ds, edition: str, country: str) -> pd.DataFrame:
     """The published targets of ``edition``/``country`` estimated straight from
     the sample ``ds`` (a :class:`barometer.dataset.Dataset`), *without*

@@ -122,3 +122,77 @@ def test_ctrl_c_during_a_build_leaves_no_temporary_folder_or_process(tmp_path):
     assert not _session_processes(proc.pid)
     build_dir = root / "_build"
     assert not [p.name for p in build_dir.iterdir() if ".tmp-" in p.name] if build_dir.exists() else True
+
+
+def _children(pid: int, needle: str) -> set[int]:
+    """The processes whose parent is ``pid`` and whose command line holds ``needle``."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    return {int(f[0]) for f in (ln.split(None, 2) for ln in out.splitlines())
+            if len(f) == 3 and f[1] == str(pid) and needle in f[2]}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_warm_build_process_serves_a_headline_edit_and_restarts_for_a_code_edit(tmp_path):
+    """The build process and its warm workers outlive a build: a headline edit is
+    built by the same processes (and shows); an edit under src/ starts fresh ones,
+    so the changed code counts; Ctrl-C ends them all."""
+    root = tmp_path / "checkout"
+    for d in ("data", "notebooks", "report_templates", "src"):
+        shutil.copytree(ROOT / d, root / d, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copy(ROOT / "build.py", root / "build.py")  # it puts this copy's src/ first on the path
+    port = _free_port()
+    env = dict(os.environ, BAROMETER_ROOT=str(root), PYTHONPATH=str(root / "src"))
+    proc = subprocess.Popen([sys.executable, str(root / "build.py"), "--serve", "--port", str(port), "--country", "no"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    workers: set[int] = set()
+    try:
+        s = _wait(port, proc, lambda s: s["version"] >= 1)
+        (host,) = _children(proc.pid, "barometer.build.previewhost")
+        workers = _children(host, "barometer.engine.worker")
+        assert workers  # the first build ran its chapters on warm workers, which stay
+
+        # a figure headline in the report YAML: the same build process and workers build it
+        config = root / "data" / "report" / "2018.yaml"
+        text = config.read_text(encoding="utf-8")
+        at = text.index("no_innovative_by_sector:")
+        at = text.index('      da: "', text.index("headline:", at)) + len('      da: "')
+        config.write_text(text[:at] + "Headline marker 5150 " + text[at:], encoding="utf-8")
+        s = _wait(port, proc, lambda s, v=s["version"]: s["version"] > v)
+        assert not s["error"] and "Headline marker 5150" in _get(f"http://127.0.0.1:{port}/")
+        manifest = json.loads((root / "_build" / "2018-no-da" / "manifest.json").read_text(encoding="utf-8"))
+        assert [t["notebook"] for t in manifest["tasks"] if t["cache"] == "miss"] == ["00_front.ipynb"]
+        assert _children(proc.pid, "barometer.build.previewhost") == {host}
+        assert _children(host, "barometer.engine.worker") == workers
+
+        # the package's code: a fresh build process (and workers) with the changed code
+        render = root / "src" / "barometer" / "build" / "render.py"
+        code = render.read_text(encoding="utf-8")
+        old = 'return ":root { " + " ".join('
+        assert old in code
+        render.write_text(code.replace(old, 'return "/* code marker 6160 */ :root { " + " ".join('), encoding="utf-8")
+        s = _wait(port, proc, lambda s, v=s["version"]: s["version"] > v)
+        assert not s["error"] and "code marker 6160" in _get(f"http://127.0.0.1:{port}/")
+        (new_host,) = _children(proc.pid, "barometer.build.previewhost")
+        assert new_host != host and not _alive(host)
+        assert not any(_alive(w) for w in workers)  # the old build process's workers ended with it
+        workers = _children(new_host, "barometer.engine.worker")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=120)
+    err = proc.stderr.read()
+    assert rc == 130, err
+    assert "Traceback" not in err
+    assert not _session_processes(proc.pid)
+    deadline = time.monotonic() + 20
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:  # workers run in sessions of their own
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers)

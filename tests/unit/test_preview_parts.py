@@ -32,3 +32,11 @@ def test_snapshot_skips_hidden_files_checkpoints_caches_and_the_synthetic_sample
     new = serve.snapshot([tmp_path], [tmp_path / "data" / "synthetic"])
     assert serve.changes(snap, new) == sorted([str(p), str(tmp_path / "notebooks" / "b.ipynb")])
     assert serve.changes(new, new) == []
+
+
+def test_code_changed_only_for_files_under_the_package(tmp_path):
+    pkg = tmp_path / "src" / "barometer"
+    assert serve.code_changed([str(pkg / "build" / "render.py")], pkg)
+    assert not serve.code_changed([str(tmp_path / "data" / "report" / "2018.yaml"),
+                                   str(tmp_path / "src" / "barometer_extra.py")], pkg)
+    assert not serve.code_changed([], pkg)

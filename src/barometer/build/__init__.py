@@ -3,7 +3,10 @@
 Modules, each importing only those listed after it (and
 :mod:`barometer.engine`, below them all, knows nothing of reports):
 
-* :mod:`.serve`: ``build.py --serve``, the preview (builds in a child process);
+* :mod:`.serve`: ``build.py --serve``, the preview (its server and watcher);
+* :mod:`.previewhost`: the preview's build process, warm between builds (its
+  workers, datasets and kept results), and :mod:`.warmstate`: what such a
+  long-lived process forgets when its input files change;
 * :mod:`.pubsite`: ``build.py --site``: every report built, one site assembled;
 * :mod:`.pipeline`: check, key, plan, run, assemble, publish: the same steps
   for every build; :func:`build` and :func:`main_exit`;

@@ -58,9 +58,13 @@ def git_commit() -> str:
         return ""
 
 
-def build(cfg: BaseConfig) -> Path:
+def build(cfg: BaseConfig, executor=None) -> Path:
     """Build ``cfg`` (an edition or a fan-out) into ``cfg.target``; returns that folder.
-    Raises :class:`InputError` (exit 2, nothing written) or :class:`BuildError` (exit 1)."""
+    Raises :class:`InputError` (exit 2, nothing written) or :class:`BuildError` (exit 1).
+
+    ``executor``: run the notebooks on it (one its caller started and stops, e.g. the
+    preview's warm workers, which outlive a build) instead of on workers started for
+    this build (:func:`run.executor`)."""
     from .. import disclosure, permalink
 
     cfg.check()
@@ -69,7 +73,7 @@ def build(cfg: BaseConfig) -> Path:
     disclosure.configure(cfg.min_base)  # this process's rules (the reports get theirs with each job)
     permalink.configure(cfg.base_url)
     try:
-        return _build(cfg, plan)
+        return _build(cfg, plan, executor)
     finally:
         disclosure.configure(None)
         permalink.configure(None)
@@ -88,7 +92,7 @@ def main_exit(cfg: BaseConfig) -> int:
     return 0
 
 
-def _build(cfg: BaseConfig, plan) -> Path:
+def _build(cfg: BaseConfig, plan, given=None) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
     progress = run.Progress(cfg.quiet)
@@ -112,9 +116,11 @@ def _build(cfg: BaseConfig, plan) -> Path:
     first = next(stages, [])
     timings["plan"] = time.perf_counter() - t0
     stack = contextlib.ExitStack()  # the workers, until the tasks have run
-    executor = _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
+    executor = given if given is not None else \
+        _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
     try:
-        executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load
+        if given is None:  # a caller's executor (the preview's) is warm already
+            executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load
         t0 = time.perf_counter()
         ds = cfg.load_input()
         timings["data"] = time.perf_counter() - t0

@@ -35,6 +35,7 @@ import time
 import uuid
 from pathlib import Path
 
+from .. import keep
 from ..errors import BuildError, InputError
 
 MARKER = ".barometer-build.json"
@@ -407,7 +408,16 @@ def keep_failed(source: Path, kept: Path, build_id: str) -> Path:
 REMOVED = "removed: this executed notebook contained respondent ids or sensitive answers\n"
 
 
-def needles(edition: str, country: str, ds) -> set[str]:
+def _needles_key(edition: str, country: str, ds) -> tuple:
+    from .. import synthkey
+    from ..paths import DATA_DIR
+
+    return (id(ds), edition, country, keep.stamps(DATA_DIR / "codebook", synthkey.sample_dir(edition, "dk"),
+                                                  synthkey.sample_dir(edition, "no")))
+
+
+@keep.kept(_needles_key)  # the preview's build process: once per loaded sample
+def needles(edition: str, country: str, ds) -> frozenset[str]:
     """Respondent ids and sensitive values of the input (and of the other country's sample)."""
     from .. import privacy, synthkey
     from ..codebook import load_codebook
@@ -419,7 +429,7 @@ def needles(edition: str, country: str, ds) -> set[str]:
         if other_country != country and other.exists():
             cb = load_codebook(edition, other_country)
             found |= privacy.needles_from(read_table(other, cb), cb)
-    return found
+    return frozenset(found)
 
 
 def check_no_microdata(work: Path, edition: str, country: str, ds) -> None:

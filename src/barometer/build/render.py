@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from .. import __version__, i18n
+from .. import __version__, i18n, keep
 from ..paths import TEMPLATE_DIR
 
 
@@ -101,19 +101,16 @@ def pdf_name(cfg) -> str:
 def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dict]:
     """An edition's pages: one per chapter (its executed notebook as the body), one per figure, one per case and advice item;
     returns the case and advice bodies (for the PDF)."""
-    import nbformat
     from markupsafe import Markup
 
     from .. import content
 
-    exp = exporter()
     env = jinja()
     page = env.get_template("site/page.html.j2")
     ctx = edition_context(cfg, rc, chapters, ds, commit)
+    exporters: list = []  # made once, for the first chapter that needs it
     for ch in chapters:
-        nb = nbformat.read(work / ch.executed_as, as_version=4)
-        body, _ = exp.from_notebook_node(nb)
-        ch.body = body
+        body = ch.body = chapter_body((work / ch.executed_as).read_bytes(), exporters)
         (work / ch.page).write_text(
             page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
                         with_charts="report-figure" in body), encoding="utf-8")
@@ -141,6 +138,24 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
     # stylesheets, the site script and the vendored chart libraries (once per site)
     shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
     return pages
+
+
+def _body_key(executed: bytes, exporters: list) -> tuple:
+    import hashlib
+
+    return (hashlib.blake2b(executed, digest_size=16).digest(), keep.stamps(TEMPLATE_DIR))
+
+
+@keep.kept(_body_key)  # the preview's build process: an unchanged chapter is not converted again
+def chapter_body(executed: bytes, exporters: list) -> str:
+    """A chapter's page body: its executed notebook (the file's bytes) through the
+    page exporter (``exporters``: the build's one, made on first use)."""
+    import nbformat
+
+    if not exporters:
+        exporters.append(exporter())
+    body, _ = exporters[0].from_notebook_node(nbformat.reads(executed.decode("utf-8"), as_version=4))
+    return body
 
 
 def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[dict]) -> Path:

@@ -4,8 +4,10 @@ A local HTTP server on 127.0.0.1 serves the built website (no PDF) of the
 chosen edition, country and language from its output folder.  It watches
 ``notebooks/``, ``data/``, ``report_templates/`` and the package's code
 (``src/barometer``); a saved change starts the normal build (``build.py
---no-pdf`` in a child process, so a change to the package's code counts as
-well), which takes every unchanged chapter from the cache.  An open page
+--no-pdf``), which takes every unchanged chapter from the cache.  The builds
+run in one build process that stays warm between them (the stack imported,
+the workers started, the datasets loaded: :mod:`.previewhost`); a change to
+the package's code starts a fresh one, so that it counts too.  An open page
 reloads itself when a build has published: a small script, added to the HTML
 pages only as this server sends them (never written into the built files),
 asks ``/__barometer/state`` twice a second.  A failed build shows its one
@@ -127,6 +129,75 @@ def build_argv(argv: list[str]) -> list[str]:
     return out + ["--no-pdf", "--quiet"]
 
 
+def code_changed(paths, package_dir=PACKAGE_DIR) -> bool:
+    """Whether one of ``paths`` is the package's code (then the build process starts afresh)."""
+    root = os.path.join(os.path.abspath(package_dir), "")
+    return any(os.path.abspath(p).startswith(root) for p in paths)
+
+
+# -- the build process: warm between builds (barometer.build.previewhost) -------------------------
+class BuildHost:
+    """The preview's side of :mod:`.previewhost`: started on the first build and
+    after :meth:`stop` (a change to the package's code), one JSON answer per build."""
+
+    def __init__(self, argv: list[str]):
+        self.argv = argv
+        self.proc: subprocess.Popen | None = None
+        self.ready = False  # it said it is ready (imported, warm)
+        self.err = None
+
+    def start(self) -> None:
+        import tempfile
+
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [str(PACKAGE_DIR.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        self.err = tempfile.TemporaryFile("w+", encoding="utf-8")  # its messages, read when it ends unexpectedly
+        self.proc = subprocess.Popen([sys.executable, "-m", "barometer.build.previewhost", *self.argv], env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.err, text=True,
+                                     bufsize=1)
+        lifetime.register(self.proc)  # Ctrl-C: stop_children() ends it, and it cleans up after itself
+
+    def build(self) -> dict:
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.start()
+        line = ""
+        try:
+            if not self.ready:
+                self.ready = bool(self.proc.stdout.readline())  # its first line: imported, ready
+            if self.ready:
+                self.proc.stdin.write("build\n")
+                self.proc.stdin.flush()
+                line = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if line:
+            return json.loads(line)
+        rc = self.proc.wait()  # it ended: its last message says why (e.g. a syntax error in the package)
+        self.err.seek(0)
+        lines = [ln for ln in self.err.read().splitlines() if ln.strip()]
+        self.stop()
+        return {"ok": False, "rc": rc, "error": lines[-1] if lines else f"the build ended with exit status {rc}"}
+
+    def stop(self) -> None:
+        """End the build process (it stops its workers); the next build starts a fresh one."""
+        proc, self.proc, self.ready = self.proc, None, False
+        if proc is not None:
+            try:
+                proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if self.err is not None:
+            self.err.close()
+            self.err = None
+
+
 # -- state shared by the builder (main thread) and the server's threads ---------------------------
 @dataclass
 class State:
@@ -190,6 +261,7 @@ class Preview:
     def __init__(self, site: Path, argv: list[str], port: int = DEFAULT_PORT, log=print):
         self.state = State(site=Path(site))
         self.argv = build_argv(argv)
+        self.host = BuildHost(self.argv)
         self.log = log
         try:
             self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self.state))
@@ -206,33 +278,23 @@ class Preview:
         return f"http://127.0.0.1:{self.port}/"
 
     def build_once(self) -> bool:
-        """One build in a child process (fresh package code); True when it published."""
+        """One build by the warm build process (started when there is none); True when it published."""
         self.state.building = True
         t0 = time.perf_counter()
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-            [str(PACKAGE_DIR.parent)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
-        proc = subprocess.Popen([sys.executable, "-m", "barometer.cli", *self.argv], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        lifetime.register(proc)  # Ctrl-C: stop_children() ends it, and it cleans up after itself
         try:
-            out, err = proc.communicate()
+            res = self.host.build()
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
             self.state.building = False
         seconds = time.perf_counter() - t0
-        ok = proc.returncode == 0
-        self.state.builds.append((seconds, ok))
-        if ok:
+        self.state.builds.append((seconds, res["ok"]))
+        if res["ok"]:
             self.state.error = ""
             self.state.version += 1
             self.log(f"preview: built in {seconds:.1f} s; {self.url}")
         else:
-            lines = [ln for ln in err.splitlines() if ln.strip()]
-            self.state.error = lines[-1] if lines else f"the build ended with exit status {proc.returncode}"
+            self.state.error = res["error"]
             self.log(f"preview: {self.state.error} [still serving the last good site]")
-        return ok
+        return res["ok"]
 
     def _wait_for_change(self, before: dict) -> dict:
         while True:
@@ -259,9 +321,12 @@ class Preview:
                     what = changes(before, after)
                     self.log(f"preview: {os.path.relpath(what[0])}" + (f" and {len(what) - 1} more" if len(what) > 1
                                                                        else "") + " changed, building ...")
+                if code_changed(changes(before, after)):  # the package's code is loaded once per build process
+                    self.host.stop()
                 before = after
                 self.build_once()
         finally:
+            self.host.stop()
             self.httpd.shutdown()
             self.httpd.server_close()
 

@@ -7,7 +7,9 @@ of the report layers:
 * :func:`prepare` runs in the warm worker before it forks a report: the
   build's settings (``--min-base``, ``--base-url``), the datasets the reports load (and the
   national figures every unit report compares with), the page renderer and
-  the report configurations, each done once per worker;
+  the report configurations, each done once per worker and done again when
+  its input files changed (a worker may serve several builds: the preview's,
+  :mod:`.warmstate`);
 * :func:`kernel_setup` runs in the report's forked kernel before it starts:
   the preloaded datasets are handed over with :func:`barometer.dataset.provide`;
 * :func:`render` turns the executed notebook into its page (fan-out reports).
@@ -23,11 +25,13 @@ MODULES = ["barometer.report", "barometer.estimates", "barometer.charts", "barom
 
 _PRELOADED: dict = {}   # (edition, country, data_path, frame_path) -> (Dataset, stamps)
 _EXPORTER: dict = {}
+_INPUTS: list = []      # the warmstate.Inputs this worker's warm state was made from
 
 
 def prepare(job: dict) -> None:
     from .. import disclosure, permalink
 
+    _forget_changed()
     settings = job.get("settings") or {}
     disclosure.configure(settings.get("min_base"))
     permalink.configure(settings.get("base_url"))
@@ -35,6 +39,20 @@ def prepare(job: dict) -> None:
     if job.get("render") and "exporter" not in _EXPORTER:
         _warm_renderer()
     _warm_configs(job)
+
+
+def _forget_changed() -> None:
+    """What this worker parsed or loaded from files that changed since is
+    forgotten (the memos, the renderer, the configurations; the datasets)."""
+    from .warmstate import Inputs
+
+    if not _INPUTS:
+        _INPUTS.append(Inputs())
+    config_changed, dataset_changed = _INPUTS[0].check()
+    if config_changed:
+        _EXPORTER.clear()
+    if dataset_changed:
+        _PRELOADED.clear()
 
 
 def kernel_setup(job: dict) -> None:

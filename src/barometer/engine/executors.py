@@ -143,6 +143,25 @@ class LocalExecutor:
             if w.proc is None:
                 w.spawn()
 
+    def warm(self, job: dict) -> list[threading.Thread]:
+        """Inside the ``with`` block: start the ``--jobs`` workers now, each in a thread
+        of its own, and hand each ``job`` (one with ``prepare_only``: it loads what the
+        reports will use).  A report sent meanwhile waits for its worker."""
+        while len(self._pool) < self.jobs:
+            self._pool.append(self._worker(len(self._pool)))
+
+        def one(w: WarmWorker) -> None:
+            try:
+                w.run(job)
+            except Exception:  # noqa: BLE001 - it did not start, or the block ended meanwhile:
+                pass  # the next report starts it again (and its log says why)
+
+        threads = [threading.Thread(target=one, args=(w,), name=f"warm-{i}", daemon=True)
+                   for i, w in enumerate(self._pool)]
+        for t in threads:
+            t.start()
+        return threads
+
     def _worker(self, i: int) -> WarmWorker:
         return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None, self.hooks)
 

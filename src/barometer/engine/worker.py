@@ -138,10 +138,14 @@ def run_job(job: dict, scratch: Path) -> JobResult:
 
 
 def run_forked(job: dict) -> JobResult:
-    """Run ``job`` in a fork of this (warm) process and return its result."""
+    """Run ``job`` in a fork of this (warm) process and return its result; a job
+    with ``prepare_only`` only warms this worker up for the jobs to come (its hooks'
+    ``prepare``: datasets, configurations) and runs nothing."""
     hooks = _hooks(job)
     if hooks is not None:  # settings, preloaded data, warm renderer: the report and its kernel fork from here
         hooks.prepare(job)
+    if job.get("prepare_only"):
+        return JobResult(id=job["id"], worker_pid=os.getpid(), pid=os.getpid())
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="barometer-job-") as tmp:
         scratch = Path(tmp)
