@@ -70,6 +70,17 @@ def build(cfg: BaseConfig) -> Path:
         disclosure.configure(None)
 
 
+def up_to_date(cfg: BaseConfig, commit: str | None = None) -> bool:
+    """Whether ``cfg``'s output holds the key a build of it would compute now (the check
+    :func:`build` makes first; the synthetic sample must be current before).  Writes nothing
+    but the cache's checksum memo."""
+    if cfg.force:
+        return False
+    cache = cfg.open_cache()
+    key = keys.output_key(cache, cfg, git_commit() if commit is None else commit, plan_for(cfg).key_parameters())
+    return publish.up_to_date(cfg.target, key)
+
+
 def main_exit(cfg: BaseConfig) -> int:
     """Build and return the exit status (for callers that have a configuration)."""
     try:
