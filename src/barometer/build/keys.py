@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from importlib import metadata
 
@@ -27,13 +28,18 @@ PACKAGES = ["barometer", "numpy", "pandas", "scipy", "altair", "vl-convert-pytho
 
 def versions() -> dict[str, str]:
     """Python's and every package's version (part of the output key, listed in the manifest)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple:  # read once per process (``--site`` keys every report in one)
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
             out[p] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def task_key(cache: Cache, cfg, task) -> str:

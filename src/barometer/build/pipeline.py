@@ -70,13 +70,13 @@ def build(cfg: BaseConfig) -> Path:
         disclosure.configure(None)
 
 
-def up_to_date(cfg: BaseConfig, commit: str | None = None) -> bool:
+def up_to_date(cfg: BaseConfig, commit: str | None = None, cache=None) -> bool:
     """Whether ``cfg``'s output holds the key a build of it would compute now (the check
     :func:`build` makes first; the synthetic sample must be current before).  Writes nothing
-    but the cache's checksum memo."""
+    but the cache's checksum memo.  ``cache``: its open cache, to share between checks."""
     if cfg.force:
         return False
-    cache = cfg.open_cache()
+    cache = cache or cfg.open_cache()
     key = keys.output_key(cache, cfg, git_commit() if commit is None else commit, plan_for(cfg).key_parameters())
     return publish.up_to_date(cfg.target, key)
 

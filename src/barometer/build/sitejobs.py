@@ -56,14 +56,14 @@ def build_all(cfgs: list, log=print) -> list[Path]:
     from . import pipeline
     from ..synthkey import ensure_current
 
-    for c in cfgs:
-        c.check()
     for edition in sorted({c.edition for c in cfgs if not c.data_path}):
         ensure_current(edition, log)
     commit = pipeline.git_commit()
+    caches: dict[Path, object] = {}  # one per cache folder: its static key and checksums read once
     todo = []
     for c in cfgs:
-        if pipeline.up_to_date(c, commit):
+        cache = caches.get(Path(c.default_cache_dir)) or caches.setdefault(Path(c.default_cache_dir), c.open_cache())
+        if pipeline.up_to_date(c, commit, cache):
             log(f"{c.target} is up to date")
         else:
             todo.append(c)
