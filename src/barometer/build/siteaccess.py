@@ -133,7 +133,7 @@ def nem_url_page(s: dict) -> str:
 
     url = escape(s["statement_url"])
     return ('<!doctype html>\n<html lang="da">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta http-equiv="refresh" content="0; url={url}">\n<link rel="canonical" href="{url}">\n'
+            f'<meta http-equiv="refresh" content="0; url={url}">\n'
             f'<title>{escape(i18n.t("a11y_statement_link", "da"))}</title>\n</head>\n<body>\n<main>\n'
             f'<p><a href="{url}">{escape(i18n.t("a11y_forward", "da"))}</a></p>\n'
             f'<p lang="en"><a href="{url}">{escape(i18n.t("a11y_forward", "en"))}</a></p>\n'
