@@ -11,6 +11,7 @@ from urllib.parse import unquote
 import pytest
 
 from barometer.build import pubsite as site_mod
+from barometer.build import sitewide
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,7 @@ def test_sitemap_lists_every_page(small_site):
     site = small_site["site"]
     text = (site / "sitemap.xml").read_text(encoding="utf-8")
     listed = set(re.findall(r"<loc>([^<]+)</loc>", text))
-    pages = {p.relative_to(site).as_posix() for p in _pages(site)} - {"404.html"}
+    pages = {p.relative_to(site).as_posix() for p in _pages(site)} - {"404.html", sitewide.NOT_LISTED}
     assert listed == pages
     assert (site / "404.html").is_file()
     front = (site / "index.html").read_text(encoding="utf-8")

@@ -55,7 +55,7 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
     params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang, "data_path": cfg.data_file,
               "output_dir": "(the task's own folder)"}
     job = {"preload": _preload(cfg), "track_content": True, "collect_files": True}
-    listing = keys.content_listing()
+    listing = keys.content_listing(cfg.edition)
     from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
 
     chapters = []

@@ -7,7 +7,7 @@
   index summarises, the frame); the data and content files it reads are
   recorded when it runs and checked at every lookup.
 * :func:`output_key`: a whole build's output, without loading the data:
-  the same static inputs, every notebook, the content, targets and input
+  the same static inputs, every notebook, the edition's content, targets and input
   data files, the parameters and settings, package versions and the git
   commit (printed on the pages).  An output whose manifest holds this key
   is up to date.  Checksums are remembered per file stamp, so both take
@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import platform
 from importlib import metadata
 
@@ -27,13 +28,18 @@ PACKAGES = ["barometer", "numpy", "pandas", "scipy", "altair", "vl-convert-pytho
 
 def versions() -> dict[str, str]:
     """Python's and every package's version (part of the output key, listed in the manifest)."""
+    return dict(_versions())
+
+
+@functools.cache
+def _versions() -> tuple:  # read once per process (``--site`` keys every report in one)
     out = {"python": platform.python_version()}
     for p in PACKAGES:
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
             out[p] = "not installed"
-    return out
+    return tuple(out.items())
 
 
 def task_key(cache: Cache, cfg, task) -> str:
@@ -48,7 +54,7 @@ def output_key(cache: Cache, cfg, commit: str, parameters: list) -> str:
     data = ([h.file(cfg.data_path), h.file(cfg.frame_path) if cfg.frame_path else ""] if cfg.data_path
             else [h.tree(SYNTH_DIR / cfg.edition) if (SYNTH_DIR / cfg.edition).is_dir() else ""])
     key = digest({"static": cache.static_key(), "notebooks": h.tree(cfg.notebook_dir, (".ipynb",)),
-                  "content": h.tree(DATA_DIR / "content"), "targets": h.tree(DATA_DIR / "targets"), "data": data,
+                  "content": h.tree(DATA_DIR / "content" / cfg.edition), "targets": h.tree(DATA_DIR / "targets"), "data": data,
                   "parameters": [cfg.slug, cfg.edition, cfg.country, cfg.lang, cfg.data_path, cfg.frame_path,
                                  cfg.settings(), str(cfg.notebook_dir), *parameters],
                   "versions": versions(), "commit": commit})
@@ -56,11 +62,12 @@ def output_key(cache: Cache, cfg, commit: str, parameters: list) -> str:
     return key
 
 
-def content_listing() -> str:
-    """Names (not contents) of the content files: a chapter lists the items of
+def content_listing(edition: str) -> str:
+    """Names (not contents) of the edition's content files: a chapter lists the items of
     its kind, so a new or removed case re-runs the chapters; a changed one
-    re-runs the chapters that read it (their recorded dependencies)."""
+    re-runs the chapters that read it (their recorded dependencies).  An edition reads
+    only its own content (``data/content/<edition>/``): another edition's is not in its keys."""
     from ..paths import DATA_DIR
 
-    root = DATA_DIR / "content"
+    root = DATA_DIR / "content" / edition
     return digest(sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()) if root.is_dir() else [])

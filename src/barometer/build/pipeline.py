@@ -79,6 +79,17 @@ def build(cfg: BaseConfig, executor=None) -> Path:
         permalink.configure(None)
 
 
+def up_to_date(cfg: BaseConfig, commit: str | None = None, cache=None) -> bool:
+    """Whether ``cfg``'s output holds the key a build of it would compute now (the check
+    :func:`build` makes first; the synthetic sample must be current before).  Writes nothing
+    but the cache's checksum memo.  ``cache``: its open cache, to share between checks."""
+    if cfg.force:
+        return False
+    cache = cache or cfg.open_cache()
+    key = keys.output_key(cache, cfg, git_commit() if commit is None else commit, plan_for(cfg).key_parameters())
+    return publish.up_to_date(cfg.target, key)
+
+
 def main_exit(cfg: BaseConfig) -> int:
     """Build and return the exit status (for callers that have a configuration)."""
     try:

@@ -16,7 +16,13 @@ from those folders into ``_build/site/`` through :class:`publish.Output`
   and ``alternates.html.j2`` with targets computed from the set of builds
   (:func:`switchers`) and put in place of the page template's two markers
   (a single build keeps the markers: no switcher that could lead nowhere);
-* ``index.html`` (the editions, newest first), ``404.html`` and ``sitemap.xml``.
+* ``index.html`` (the editions, newest first), ``404.html`` and ``sitemap.xml``;
+* the search and accessibility pages of each language, with a search box and footer links
+  on every page (:mod:`.sitewide`).
+
+The reports are built in parallel, and an unchanged one is not started (:mod:`.sitejobs`).
+Their executed notebooks (``notebooks/``, ~8 MB a report) stay in the report folders
+(``_build/<edition>-<country>-<lang>/notebooks/``): no page links to them.
 
 Pages are matched across builds by their page id (``<body class="page-<id>">``:
 a chapter's id, ``case-<id>``, ``advice-<id>``), never by file name or number.
@@ -43,7 +49,7 @@ HEAD_MARKER = "<!--site:alternates-->"
 SWITCH_MARKER = "<!--site:switchers-->"
 SITE_MANIFEST = "site.json"
 #: what a report folder holds that the site does not publish per report
-_NOT_COPIED = {"assets", "manifest.json", ".barometer-build.json"}
+_NOT_COPIED = {"assets", "manifest.json", ".barometer-build.json", "notebooks"}
 _PAGE_ID = re.compile(r'<body\b[^>]*\bclass="[^"]*\bpage-([^"\s]+)')
 _LINK = re.compile(r'\b(href|src)="([^"]*)"')
 _ABSOLUTE = re.compile(r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*:|/|#)")
@@ -178,19 +184,18 @@ def build_site(*, editions: list[str] | None = None, countries: list[str] | None
     """Build every report (``build_options``: the :class:`BuildConfig` settings, e.g. ``pdf``,
     ``cache_dir``, ``force``, ``quiet``) into ``builds_dir/<slug>`` (default ``_build/``), then
     assemble the site into ``out`` (default ``_build/site``).  Returns ``out``."""
+    from . import sitejobs, sitewide
     from .config import BuildConfig
-    from .pipeline import build
 
     target = Path(out) if out else BUILD_DIR / SITE_NAME
     builds_dir = Path(builds_dir) if builds_dir else (target.parent if out else BUILD_DIR)
     if base_url is not None and not re.match(r"^https?://[^\s\"'<>]+$", base_url):
         raise InputError(f"--base-url {base_url!r}: give an http:// or https:// address")
-    built = {}
-    for r in reports(editions, countries, langs):
-        cfg = BuildConfig(edition=r.edition, country=r.country, lang=r.lang, out_dir=builds_dir / r.slug,
-                          base_url=base_url.rstrip("/") + "/" + r.prefix if base_url else None,  # the report's root
-                          **build_options)
-        built[r] = build(cfg)
+    sitewide.settings()  # the site's own settings checked before any report is built
+    cfgs = {r: BuildConfig(edition=r.edition, country=r.country, lang=r.lang, out_dir=builds_dir / r.slug,
+                           base_url=base_url.rstrip("/") + "/" + r.prefix if base_url else None,  # the report's root
+                           **build_options) for r in reports(editions, countries, langs)}
+    built = dict(zip(cfgs, sitejobs.build_all(list(cfgs.values()), log=log)))
     return assemble(built, target, base_url=base_url, log=log)
 
 
@@ -199,8 +204,11 @@ def _site_key(built: dict[Report, Path], base_url: str | None) -> str:
     for r in sorted(built):
         key = _manifest(built[r]).get("build_key") or str(time.time())  # unreadable: assemble again
         h.update(f"{r.slug}={key};".encode())
-    for p in [Path(__file__), *sorted((TEMPLATE_DIR / "site").glob("*")), *sorted((TEMPLATE_DIR / "assets").rglob("*")),
-              *sorted((TEMPLATE_DIR.parent / "data" / "report").glob("i18n.yaml")),
+    from .siteaccess import SITE_SETTINGS
+
+    for p in [Path(__file__), *sorted(Path(__file__).parent.glob("site*.py")), *sorted((TEMPLATE_DIR / "site").glob("*")),
+              *sorted((TEMPLATE_DIR / "assets").rglob("*")),
+              *sorted((TEMPLATE_DIR.parent / "data" / "report").glob("i18n.yaml")), SITE_SETTINGS,
               TEMPLATE_DIR.parent / "data" / "harmonisation.csv"]:  # the figure pages' comparable editions
         if p.is_file():
             h.update(p.name.encode() + hashlib.sha256(p.read_bytes()).digest())
@@ -226,7 +234,7 @@ def edition_names(built: dict[Report, Path]) -> dict[tuple[str, str], str]:
 
 def assemble(built: dict[Report, Path], target: Path, *, base_url: str | None = None, log=print) -> Path:
     """The site from the report folders ``built``, written into ``target`` atomically."""
-    from . import publish
+    from . import publish, sitewide
 
     t0 = time.perf_counter()
     target = publish.check_target(target, slug=SITE_NAME)
@@ -279,13 +287,18 @@ def assemble(built: dict[Report, Path], target: Path, *, base_url: str | None = 
                     text = figpages.for_site(text, r, pid, {o: relative(o.prefix + own[pid], r.prefix + rel)
                                                             for o, own in pages.items() if o != r and pid in own},
                                              built, names, base_url)
-                text = text.replace(HEAD_MARKER, alt_t.render(**ctx), 1).replace(SWITCH_MARKER, switch_t.render(**ctx), 1)
+                text = text.replace(HEAD_MARKER, alt_t.render(**ctx), 1).replace(
+                    SWITCH_MARKER, switch_t.render(**ctx) + str(sitewide.searchbox(env, r.lang, r.prefix + rel)), 1).replace(
+                    sitewide.FOOTER_MARKER, str(sitewide.footer_links(env, r.lang, r.prefix + rel)), 1)
                 (dest / rel).write_text(text, encoding="utf-8")
-        _front_page(env, built, names, work)
+        synthetic = any(_manifest(built[r]).get("parameters", {}).get("synthetic", True) for r in built)
+        sitewide.write(env, built, names, work, synthetic, log)
+        _front_page(env, built, names, work, synthetic)
         _not_found(env, work, base_url)
         files = sorted(p.relative_to(work).as_posix() for p in work.rglob("*") if p.is_file()
                        and p.name != publish.MARKER)
-        _sitemap(work, [f for f in files if f.endswith(".html") and f != "404.html"], base_url)
+        _sitemap(work, [f for f in files if f.endswith(".html") and f not in ("404.html", sitewide.NOT_LISTED)],
+                 base_url)
         files.append("sitemap.xml")
         (work / SITE_MANIFEST).write_text(json.dumps({"key": key, "reports": [r.slug for r in sorted(built)],
                                                       "files": files}, indent=1), encoding="utf-8")
@@ -296,7 +309,8 @@ def assemble(built: dict[Report, Path], target: Path, *, base_url: str | None = 
     return target
 
 
-def _front_page(env, built: dict[Report, Path], names: dict, work: Path) -> None:
+def _front_page(env, built: dict[Report, Path], names: dict, work: Path, synthetic: bool) -> None:
+    from . import sitewide
     from .render import palette_css, pdf_name
 
     editions = []
@@ -309,9 +323,10 @@ def _front_page(env, built: dict[Report, Path], names: dict, work: Path) -> None
                           "pdf": f"{r.prefix}{pdf}" if (built[r] / pdf).is_file() else ""})
         editions.append({"edition": e, "names": {L: names.get((e, L), e) for L in i18n.LANGS}, "reports": items,
                          "key_figures": {r.lang: key_figures(built[r]) for r in built if r.edition == e and r.country == "dk"}})
-    synthetic = any(_manifest(built[r]).get("parameters", {}).get("synthetic", True) for r in built)
     (work / "index.html").write_text(env.get_template("site/front.html.j2").render(
-        editions=editions, palette_css=palette_css(), synthetic=synthetic, t={L: _strings(L) for L in i18n.LANGS}), encoding="utf-8")
+        editions=editions, palette_css=palette_css(), synthetic=synthetic, t={L: _strings(L) for L in i18n.LANGS},
+        searchboxes=[sitewide.searchbox(env, L, "index.html", f"site-search-{L}") for L in i18n.LANGS],
+        footer_links=[sitewide.footer_links(env, L, "index.html") for L in i18n.LANGS]), encoding="utf-8")
 
 
 _KEY_FIGURES = re.compile(r'<section class="key-figures"[^>]*>.*?</section>(\s*<p class="table-note">.*?</p>)?', re.S)
@@ -343,11 +358,13 @@ def _strings(lang: str) -> dict:
 
 def _not_found(env, work: Path, base_url: str | None) -> None:
     """``404.html``: a static host serves it at any address, so with ``--base-url`` its links are absolute."""
+    from . import sitewide
     from .render import palette_css
 
     root = base_url.rstrip("/") + "/" if base_url else ""
     (work / "404.html").write_text(env.get_template("site/404.html.j2").render(
-        root=root, palette_css=palette_css(), t={L: _strings(L) for L in i18n.LANGS}), encoding="utf-8")
+        root=root, palette_css=palette_css(), t={L: _strings(L) for L in i18n.LANGS},
+        footer_links=[sitewide.footer_links(env, L, "404.html", root) for L in i18n.LANGS]), encoding="utf-8")
 
 
 def _sitemap(work: Path, pages: list[str], base_url: str | None) -> None:
