@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from barometer.survey import Design
 
-SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomized, as test_survey_stats_properties: the same examples on every run, so CI cannot turn red on a
+# new draw; a search with derandomize=False and more examples is worth running by hand after a change
+SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+
+# found by a random search: x and C(g) aliased (g == "a" exactly where x == 1); the row-by-row fit and the fit
+# on patterns of identical rows must both refuse it (before, rounding let one of them return huge coefficients)
+ALIASED = pd.DataFrame({"stratum": ["s0"] * 3 + ["s1"] * 3, "N": 9, "w": 3.0, "y": [0.0, 1, 0, 1, 1, 0],
+                        "x": [0.0, 0, 1, 1, 1, 0], "g": ["b", "b", "a", "a", "a", "b"], "dom": True})
 
 
 @st.composite
@@ -219,6 +226,7 @@ def stratified_binary(draw):
 @SETTINGS
 @given(stratified_binary(), st.sampled_from(["adjust", "certainty", "remove", "average"]), st.booleans(),
        st.sampled_from(["logit", "mean", "xlogit", "asin", "beta"]))
+@example(ALIASED, "adjust", False, "logit")
 def test_grouped_rows_equal_row_by_row(df, lonely, use_fpc, method):
     """Identical rows counted once (barometer.survey._compress) give the
     row-by-row results: shares with every interval method, and a

@@ -503,10 +503,12 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
             np.multiply(X, wz[:, None], out=Xw)  # one buffer for every iteration
             A = X.T @ Xw
             rhs = Xw.T @ z
+        if it == 1:
+            _check_rank(A)
         try:
             coef = np.linalg.solve(A, rhs)
         except np.linalg.LinAlgError as exc:
-            raise ValueError("model matrix is singular (aliased terms or empty level in the domain)") from exc
+            raise ValueError(SINGULAR) from exc
         eta = X @ coef
         mu = family.linkinv(eta)
         dev = family.deviance(y, mu, wf, binary)
@@ -517,6 +519,27 @@ def glm_fit(X: np.ndarray, y: np.ndarray, w: np.ndarray, family, maxit: int = 25
     resid = (y - mu) / family.mu_eta(eta)
     cov_unscaled = np.linalg.inv(A)
     return GlmFit(coef, eta, mu, resid, ww, cov_unscaled, dev, it, conv)
+
+
+SINGULAR = "model matrix is singular (aliased terms or empty level in the domain)"
+#: smallest eigenvalue of X'WX, scaled to unit diagonal, below which the columns are aliased:
+#: cond(sqrt(W) X) above ~1e7, R's QR tolerance for lm (1e-7)
+ALIASED = 1e-14
+
+
+def _check_rank(A: np.ndarray) -> None:
+    """Refuse aliased columns before the first solve.  An exactly collinear
+    model matrix is rarely exactly singular in floating point, so ``solve``
+    alone would return huge, meaningless coefficients on one path (rows) and
+    refuse on another (patterns of identical rows), depending on rounding;
+    the scale-free eigenvalue test gives both the same answer."""
+    d = np.diag(A)
+    if not np.all(d > 0) or not np.all(np.isfinite(A)):
+        raise ValueError(SINGULAR)
+    s = 1.0 / np.sqrt(d)
+    ev = np.linalg.eigvalsh(A * s[:, None] * s[None, :])
+    if ev[0] <= ALIASED * ev[-1]:
+        raise ValueError(SINGULAR)
 
 
 def glm_fit_patterns(X: np.ndarray, y_rows: np.ndarray, w_rows: np.ndarray, codes: np.ndarray, family,
