@@ -150,15 +150,18 @@ def test_site_options_that_do_not_apply_are_one_line_exit_2(argv, word, capsys, 
 def test_site_hands_each_report_its_own_root_as_base_url(monkeypatch, tmp_path):
     """With --site --base-url, a report's permalinks are absolute under its place in the site
     (2018/da/, 2018/da/no/), not under the site's root; without it, reports get none."""
-    from barometer.build import pipeline, pubsite
+    from barometer.build import pubsite, sitejobs
 
     seen = {}
 
-    def fake_build(cfg):
-        seen[(cfg.edition, cfg.country, cfg.lang)] = cfg.base_url
-        return tmp_path
+    def fake_build_all(cfgs, log=print):  # each report is its own build.py process: its command line says it
+        for cfg in cfgs:
+            args = sitejobs.argv(cfg, 1)
+            seen[(cfg.edition, cfg.country, cfg.lang)] = \
+                args[args.index("--base-url") + 1] if "--base-url" in args else cfg.base_url
+        return [tmp_path] * len(cfgs)
 
-    monkeypatch.setattr(pipeline, "build", fake_build)
+    monkeypatch.setattr(sitejobs, "build_all", fake_build_all)
     monkeypatch.setattr(pubsite, "assemble", lambda built, target, **kw: target)
     pubsite.build_site(editions=["2018"], out=tmp_path / "site", base_url="https://example.org/barometer")
     assert seen[("2018", "dk", "da")] == "https://example.org/barometer/2018/da/"
