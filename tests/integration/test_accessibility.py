@@ -17,22 +17,13 @@ import collections
 from pathlib import Path
 
 import pytest
+from browserkit import ARGS, CHROMIUM, WCAG_TAGS, file_only, require
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDTHS = (1280, 390)
-#: axe-core's rule tags for WCAG 2.0, 2.1 and 2.2 at levels A and AA
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium; "
-                ".ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
-                               reason="axe-core's Python package (axe-playwright-python) is not installed")
+sync_api, axe_sync = require(axe=True)
 
 
 #: the other builds, by name: what each is told besides ``--no-pdf`` (the 2018 Danish one is the
@@ -86,8 +77,7 @@ def browser():
 
 @pytest.fixture(scope="module", params=WIDTHS, ids=lambda w: f"{w}px")
 def context(request, browser):
-    ctx = browser.new_context(viewport={"width": request.param, "height": 900})
-    ctx.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+    ctx = file_only(browser.new_context(viewport={"width": request.param, "height": 900}), [])
     yield ctx
     ctx.close()
 

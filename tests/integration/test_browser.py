@@ -18,21 +18,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browserkit import ARGS, CHROMIUM, file_only, require
 
 from barometer import content
 from barometer.build import BuildConfig
 from barometer.report import figure_numbers, report_config
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium; "
-                ".ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+sync_api = require()
 
 OUTSIDE: list[str] = []  # requests that tried to leave file:// (all aborted)
 HOSTILE_ID = "hostile-case"
@@ -91,16 +85,8 @@ def site(built_2018_dk_da, tmp_path_factory):
 def browser_context(site, tmp_path_factory):
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900})
-
-        def route(r):
-            if r.request.url.startswith("file://"):
-                r.continue_()
-            else:
-                OUTSIDE.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
+        context = file_only(browser.new_context(accept_downloads=True, viewport={"width": 1100, "height": 900}),
+                            OUTSIDE)
         yield context
         context.close()
         browser.close()

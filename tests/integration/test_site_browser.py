@@ -26,23 +26,13 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-#: axe-core's rule tags for WCAG 2.0, 2.1 and 2.2 at levels A and AA
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+from browserkit import ARGS, CHROMIUM, WCAG_TAGS, file_only, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium; "
-                ".ci/run installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-axe_sync = pytest.importorskip("axe_playwright_python.sync_playwright",
-                               reason="axe-core's Python package (axe-playwright-python) is not installed")
+sync_api, axe_sync = require(axe=True)
 
-from barometer.build import pubsite, siteaccess, sitesearch, sitewide  # noqa: E402
+from barometer.build import pubsite, siteaccess, sitesearch, sitewide
 
 OUTSIDE: list[str] = []  # requests that tried to leave file:// (all aborted)
 
@@ -82,17 +72,7 @@ def browser():
 
 
 def _context(browser, width: int, **kw):
-    ctx = browser.new_context(viewport={"width": width, "height": 900}, **kw)
-
-    def route(r):
-        if r.request.url.startswith("file://"):
-            r.continue_()
-        else:
-            OUTSIDE.append(r.request.url)
-            r.abort()
-
-    ctx.route("**/*", route)
-    return ctx
+    return file_only(browser.new_context(viewport={"width": width, "height": 900}, **kw), OUTSIDE)
 
 
 def _open(ctx, url: str):
