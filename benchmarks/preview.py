@@ -98,6 +98,14 @@ def _ran(site: Path) -> list[str]:
     return [t["notebook"] for t in m["tasks"] if t["cache"] == "miss"]
 
 
+def _phases(site: Path) -> dict:
+    """The build's own phase times (``manifest.json`` ``timings_seconds``) and each chapter that ran."""
+    m = json.loads((site / "manifest.json").read_text(encoding="utf-8"))
+    out = {k: v for k, v in m["timings_seconds"].items() if v >= 0.05}
+    out.update({t["id"]: t["seconds"] for t in m["tasks"] if t["cache"] == "miss"})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--edition", default="2018")
@@ -138,6 +146,7 @@ def main() -> None:
                                 start_new_session=True)
         preview: dict[str, list[float]] = {}
         ran: dict[str, list[str]] = {}
+        phases: dict[str, dict] = {}
         try:
             _wait_published(args.port, proc, 0)  # its first build: up to date
             for n, (what, edit) in enumerate(edits):
@@ -157,6 +166,7 @@ def main() -> None:
                             break
                     preview.setdefault(what, []).append(time.perf_counter() - t0)
                     ran[what] = _ran(site)
+                    phases[what] = _phases(site)
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)
@@ -168,6 +178,8 @@ def main() -> None:
             print(f"  {what:30s} preview {p:6.2f} s   plain rebuild {b:6.2f} s   plain / preview = {b / p:4.1f}x   "
                   f"({len(ran[what])} of {len(tasks)} chapters ran: {', '.join(ran[what]) or 'none'}; "
                   f"preview runs {', '.join(f'{x:.2f}' for x in preview[what])})", flush=True)
+            print("      last preview build, seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in phases[what].items()),
+                  flush=True)
 
 
 if __name__ == "__main__":
