@@ -78,12 +78,18 @@ def string_literals(source: str) -> set[str]:
     return set(_QUOTED.findall(source))
 
 
-def _named(key: str, prefixes: set[str], exact: set[str]) -> bool:
-    if key in prefixes or key in exact:
-        return True
-    if any(key.startswith(p if p.endswith("_") else p + "_") for p in prefixes if p):  # f"stem_{x}" too
-        return True
-    return any(key == f"{e}_{s}" for e in exact for s in PROSE_SUFFIXES)
+def _matcher(prefixes: set[str], exact: set[str]):
+    """``key -> bool``: the key is a prefix or exact word, starts with a prefix and ``_``
+    (``f"stem_{x}"``), or is an exact word with a prose suffix (``{word}_{suffix}``)."""
+    starts = tuple(sorted(p if p.endswith("_") else p + "_" for p in prefixes if p))
+    whole = set(prefixes) | set(exact)
+    ends = tuple((s, len(s) + 1) for s in PROSE_SUFFIXES)
+
+    def named(key: str) -> bool:
+        return (key in whole or key.startswith(starts)
+                or any(key.endswith("_" + s) and key[:-n] in exact for s, n in ends))
+
+    return named
 
 
 def chapter_config_slice(report_config: dict, chapter: str, notebook_code: str = "",
@@ -108,7 +114,8 @@ def chapter_config_slice(report_config: dict, chapter: str, notebook_code: str =
                            for fid, spec in own_figures.items()})  # not their texts: words, not keys
     prefixes = quoted_words(notebook_code) | in_figures | words_of(own_chapter.get("slots", {}))
     exact = named | set(words) | words_of(shared)  # a variable's name, a package constant: that key, or a variant
-    prose = {k: v for k, v in (report_config.get("prose") or {}).items() if _named(str(k), prefixes, exact)}
+    named_key = _matcher(prefixes, exact)
+    prose = {k: v for k, v in (report_config.get("prose") or {}).items() if named_key(str(k))}
     return {
         "shared": shared,
         "chapters": [{k: c[k] for k in SHARED_CHAPTER_FIELDS if k in c} for c in chapters],

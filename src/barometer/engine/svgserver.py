@@ -7,16 +7,61 @@ warm it up for its forks.  Instead each worker starts this small server
 send it their Vega-Lite specs (:func:`install` replaces
 ``vl_convert.vegalite_to_svg`` / ``vegalite_to_png`` by proxies).  The SVG
 is made by the same vl-convert, so it is the same as a local call.
+
+The server outlives the reports it draws for (the preview's workers serve
+build after build), so it keeps what it made (:class:`Memo`, least recently
+used first out past :data:`MEMO_BYTES`): a chapter that runs again after a
+text edit gets its unchanged charts back at once.  The key is the call and
+its arguments, exactly (a spec as canonical JSON), and vl-convert's output
+depends on nothing else in this process, so a kept result is the bytes a
+new call would make.
 """
 
 from __future__ import annotations
 
+import collections
+import hashlib
+import json
 import os
 import sys
 from multiprocessing.connection import Client, Listener
 
-FUNCTIONS = ("vegalite_to_svg", "vegalite_to_png")
+FUNCTIONS = ("vegalite_to_svg", "vegalite_to_png", "svg_to_png")
+MEMO_BYTES = 64 * 2 ** 20  # a few editions' charts in every layout, SVG and PNG
 _conn: dict = {}
+
+
+class Memo:
+    """Results of calls by their exact arguments, at most ``max_bytes`` of them."""
+
+    def __init__(self, max_bytes: int = MEMO_BYTES):
+        self.max_bytes, self.bytes = max_bytes, 0
+        self.items: collections.OrderedDict[str, str | bytes] = collections.OrderedDict()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(fn: str, args: tuple, kwargs: dict) -> str:
+        text = json.dumps([fn, args, kwargs], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                          default=lambda o: {"bytes": o.hex()} if isinstance(o, bytes) else repr(o))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def call(self, fn: str, args: tuple, kwargs: dict, make):
+        k = self.key(fn, args, kwargs)
+        hit = self.items.get(k)
+        if hit is not None:
+            self.items.move_to_end(k)
+            self.hits += 1
+            return hit
+        self.misses += 1
+        value = make(*args, **kwargs)
+        size = len(value)
+        if size <= self.max_bytes // 4:
+            self.items[k] = value
+            self.bytes += size
+            while self.bytes > self.max_bytes:
+                _, old = self.items.popitem(last=False)
+                self.bytes -= len(old)
+        return value
 
 
 def _exit_with_parent() -> None:
@@ -39,6 +84,7 @@ def serve(address: str, authkey: bytes) -> None:
     import vl_convert as vlc
 
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})
+    memo = Memo()
     with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
         print("ready", flush=True)
         while True:
@@ -55,7 +101,7 @@ def serve(address: str, authkey: bytes) -> None:
                     try:
                         if fn not in FUNCTIONS:
                             raise ValueError(f"unknown function {fn!r}")
-                        conn.send((True, getattr(vlc, fn)(*args, **kwargs)))
+                        conn.send((True, memo.call(fn, args, kwargs, getattr(vlc, fn))))
                     except Exception as exc:  # noqa: BLE001 - sent back and raised in the report
                         conn.send((False, (type(exc).__name__, str(exc))))
 
