@@ -119,6 +119,28 @@ def _key(needle: str) -> str:
     return max(tokens, key=len) if tokens else needle
 
 
+#: notebook outputs whose value is base64 of a binary (a picture): no text to find in them,
+#: but most of an executed notebook's bytes (and, cut into words, most of its scan time)
+BINARY_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"})
+
+
+def _strings(obj, out: list[str]) -> None:
+    """Every string of parsed JSON (keys too), decoded (real newlines, æøå), except the
+    base64 payloads of :data:`BINARY_MIMES`."""
+    if isinstance(obj, str):
+        out.append(obj)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            out.append(k)
+            if k not in BINARY_MIMES:
+                _strings(v, out)
+    elif isinstance(obj, list):
+        for v in obj:
+            _strings(v, out)
+    elif obj is not None and not isinstance(obj, bool):
+        out.append(str(obj))
+
+
 def _texts(path: Path) -> list[str]:
     if path.suffix == ".pdf":
         if not shutil.which("pdftotext"):
@@ -128,13 +150,16 @@ def _texts(path: Path) -> list[str]:
     if path.suffix.lower() not in TEXT_SUFFIXES:
         return []
     text = path.read_text(encoding="utf-8", errors="replace")
-    out = [text, html.unescape(text)]
     if path.suffix in (".json", ".ipynb"):
         try:
-            out.append(json.dumps(json.loads(text), ensure_ascii=False))
+            parsed = json.loads(text)
         except ValueError:
             pass
-    return out
+        else:  # its strings as the reader sees them, each on its own line
+            strings: list[str] = []
+            _strings(parsed, strings)
+            text = "\n".join(strings)
+    return [text, html.unescape(text)]
 
 
 #: files found clean, by the digest of (needles, suffix, bytes), kept only once

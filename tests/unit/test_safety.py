@@ -203,3 +203,17 @@ def test_failed_notebooks_kept_for_debugging_are_scrubbed_of_microdata(tmp_path,
     assert rid not in (kept / "07_collaboration.ipynb").read_text(encoding="utf-8")
     assert "removed: this executed notebook contained respondent ids" in (kept / "07_collaboration.ipynb").read_text()
     assert "79 %" in (kept / "00_front.ipynb").read_text(encoding="utf-8")
+
+
+def test_the_scan_reads_json_and_notebooks_as_their_decoded_strings(tmp_path):
+    """An id at the start of a printed line (``\\n`` in the file), behind a JSON escape
+    (``\\u00f8``) or stored as a number is found; a picture's base64 is not text to search."""
+    nb = {"cells": [{"outputs": [{"name": "stdout", "text": "header\nW14208\n"}]}]}
+    (tmp_path / "a.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    (tmp_path / "b.json").write_text(json.dumps({"n": 123456, "name": "Børnehuset Solsikken"}), encoding="utf-8")
+    found = {p.name: v for p, v in privacy.scan(tmp_path, {"W14208", "123456", "Børnehuset Solsikken"})}
+    assert found["a.ipynb"] == "W14208" and found["b.json"] in {"123456", "Børnehuset Solsikken"}
+    picture = {"cells": [{"outputs": [{"data": {"image/png": "iVBO+W14208/xyz", "text/plain": ["<Figure>"]}}]}]}
+    (tmp_path / "a.ipynb").write_text(json.dumps(picture), encoding="utf-8")
+    (tmp_path / "b.json").unlink()
+    assert privacy.scan(tmp_path, {"W14208"}) == []
