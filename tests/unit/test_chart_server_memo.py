@@ -37,7 +37,7 @@ def test_bytes_arguments_and_results_are_kept_too():
     memo, (draw, calls) = Memo(), _counting()
     assert memo.call("svg_to_png", ("<svg/>",), {"scale": 2.0}, draw) == b"png"
     assert memo.call("svg_to_png", ("<svg/>",), {"scale": 2.0}, draw) == b"png" and len(calls) == 1
-    assert Memo.key("f", (b"\x00",), {}) != Memo.key("f", (b"\x01",), {})
+    assert Memo().key("f", (b"\x00",), {}) != Memo().key("f", (b"\x01",), {})
 
 
 def test_it_keeps_at_most_its_size_dropping_the_least_recently_used():

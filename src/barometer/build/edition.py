@@ -179,11 +179,19 @@ def collect_estimates(cfg: BuildConfig, work: Path, ds, text: str) -> tuple[pd.D
     dup = est[est.duplicated(["figure_id", "measure", "country", "population", "category"], keep=False)]
     if len(dup):
         raise BuildError(f"estimates.csv would have duplicate rows: {dup.head(3).to_dict('records')}")
-    (work / "estimates.csv").write_text(to_csv_text(est), encoding="utf-8")
-    # each chart's download CSV: exactly its rows of estimates.csv, same format
+    text = to_csv_text(est)
+    (work / "estimates.csv").write_text(text, encoding="utf-8")
+    # each chart's download CSV: exactly its rows of estimates.csv, same format: a CSV line
+    # is made from its row alone, so the header and the figure's lines of estimates.csv
+    header, *lines = text.split("\n")[:-1]
+    by_figure = {}
+    if len(lines) == len(est):  # one line per row (no field holds a line break)
+        for fig_id, line in zip(est["figure_id"], lines):
+            by_figure.setdefault(fig_id, [header]).append(line)
     for fig_id, rows in est.groupby("figure_id", sort=False):
         if (work / "figures" / f"{fig_id}.svg").exists():
-            (work / "figures" / f"{fig_id}.csv").write_text(to_csv_text(rows), encoding="utf-8")
+            fig_text = "\n".join(by_figure[fig_id]) + "\n" if by_figure else to_csv_text(rows)
+            (work / "figures" / f"{fig_id}.csv").write_text(fig_text, encoding="utf-8")
     shutil.rmtree(work / "estimates", ignore_errors=True)  # the chapters' own files: now in estimates.csv
     return est, _check_targets(cfg, est, ds)
 

@@ -128,7 +128,7 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
     timings["plan"] = time.perf_counter() - t0
     stack = contextlib.ExitStack()  # the workers, until the tasks have run
     executor = given if given is not None else \
-        _LazyExecutor(stack, lambda: run.executor(cfg, cache.log_dir(plan.name)))
+        _LazyExecutor(stack, lambda: run.executor(cfg, cache, plan.name))
     try:
         if given is None:  # a caller's executor (the preview's) is warm already
             executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load

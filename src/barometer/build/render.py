@@ -69,7 +69,6 @@ def edition_context(cfg, rc: dict, chapters: list, ds, commit: str) -> dict:
 
 
 def exporter():
-    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
@@ -82,9 +81,31 @@ def exporter():
     c.HTMLExporter.exclude_input = True
     c.HTMLExporter.exclude_input_prompt = True
     c.HTMLExporter.exclude_output_prompt = True
-    exp = HTMLExporter(config=c, template_name="chapter", extra_template_basedirs=[str(TEMPLATE_DIR)])
+    exp = _chapter_exporter_class()(config=c, template_name="chapter", extra_template_basedirs=[str(TEMPLATE_DIR)])
     exp.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     return exp
+
+
+def _chapter_exporter_class():
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ChapterExporter(HTMLExporter):
+        """nbconvert's HTML exporter without its last pass, which parses the whole page
+        with BeautifulSoup to give ``<img>`` a placeholder alt text and JupyterLab's cells
+        a tabindex, and writes it out again.  A chapter page has neither (the chapter
+        template shows outputs only; charts are inline SVG with their own text, and the
+        axe gate refuses an ``<img>`` without alt); the pass took ~0.3 s per chapter and
+        rewrote the inline SVG (attributes sorted, ``viewBox`` lowercased)."""
+
+        def from_notebook_node(self, nb, resources=None, **kw):
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return ChapterExporter
 
 
 def jinja():

@@ -90,16 +90,19 @@ class Progress:
             self.live = None
 
 
-def executor(cfg, log_dir: Path):
+def executor(cfg, cache, kind: str):
     """Where the notebooks run: ``--executor local`` (warm workers on this
-    machine) or ``dask`` (each Dask worker starts its warm worker with the
-    job's hooks)."""
+    machine; their chart servers keep what they draw in the cache's chart
+    store, except with ``--force``, which draws every chart again) or ``dask``
+    (each Dask worker starts its warm worker with the job's hooks)."""
     from . import warmup
     from ..engine.executors import DaskExecutor, LocalExecutor
 
+    log_dir = cache.log_dir(kind)
     if cfg.executor == "dask":
         return DaskExecutor(cfg.n_jobs, cfg.scheduler, log_dir)
-    return LocalExecutor(cfg.n_jobs, log_dir, hooks=warmup.__name__)  # no more workers start than jobs
+    return LocalExecutor(cfg.n_jobs, log_dir, hooks=warmup.__name__,  # no more workers start than jobs
+                         charts=None if cfg.force else cache.charts_dir)
 
 
 def lookup(cfg, cache, tasks: list[Task]) -> list[Task]:

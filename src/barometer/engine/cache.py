@@ -73,6 +73,7 @@ _LEFTOVER = re.compile(r"^\.([0-9a-f]{64})\.(tmp|old)-(\d+)(?:-[0-9a-f]+)?$")
 _LOG = re.compile(r"^[a-z]+-(\d+)$")
 _STATE_TMP = re.compile(r"^checksums\.tmp-(\d+)$")
 _LEGACY_NAMES = {"checksums.json", "logs", "logs-edition"}  # what a cache of engine version 1 held
+CHARTS = "charts"  # the chart servers' store (:class:`barometer.engine.svgserver.Store`): <key[:2]>/<key> files
 
 
 class CacheChanged(BuildError):
@@ -299,7 +300,8 @@ class Cache:
         if root.exists() and not root.is_dir():
             raise InputError(f"the cache folder {root} is a file; choose another with --cache-dir")
         if root.is_dir():
-            foreign = [p.name for p in root.iterdir() if not (p.name in _LEGACY_NAMES or _STATE_TMP.match(p.name)
+            foreign = [p.name for p in root.iterdir() if not (p.name in _LEGACY_NAMES or p.name == CHARTS
+                                                               or _STATE_TMP.match(p.name)
                                                                or (_K2.match(p.name) and p.is_dir()))]
             if foreign:
                 raise InputError(f"{root} holds files this program did not write ({', '.join(sorted(foreign)[:3])}); "
@@ -628,6 +630,29 @@ class Cache:
         return sorted((meta or {}).get("deps", {}))
 
     # -- logs, leftovers, size -----------------------------------------------------
+    @property
+    def charts_dir(self) -> Path:
+        """Where the workers' chart servers keep what they drew (counted, evicted and
+        cleaned with the entries)."""
+        return self.root / CHARTS
+
+    def _chart_files(self):
+        """(path, stat) of every chart in the store, and (path, pid) of its leftovers."""
+        try:
+            tops = [e for e in os.scandir(self.charts_dir) if _K2.match(e.name) and e.is_dir(follow_symlinks=False)]
+        except OSError:
+            return
+        for top in tops:
+            try:
+                files = list(os.scandir(top.path))
+            except OSError:
+                continue
+            for e in files:
+                if _KEY.match(e.name) and e.is_file(follow_symlinks=False):
+                    yield Path(e.path), None
+                elif (m := _LEFTOVER.match(e.name)) and e.is_file(follow_symlinks=False):
+                    yield Path(e.path), int(m.group(3))
+
     def log_dir(self, kind: str) -> Path:
         """A fresh folder for this build's worker logs (``logs/<kind>-<pid>``; the next build
         removes it once this process has ended)."""
@@ -665,6 +690,9 @@ class Cache:
                         yield Path(e.path), int(m.group(1))
             elif _STATE_TMP.match(top.name) or top.name.startswith(f"{MARKER}.tmp-"):
                 yield Path(top.path), int(top.name.rsplit("-", 1)[1])
+        for p, pid in self._chart_files():
+            if pid is not None:
+                yield p, pid
 
     def sweep(self) -> list[Path]:
         """Remove what killed builds left: folders whose owning process has ended."""
@@ -712,6 +740,13 @@ class Cache:
                 except OSError:
                     used = e.stat(follow_symlinks=False).st_mtime
                 out.append((d, used, _tree_bytes(d)))
+        for p, pid in self._chart_files():  # each drawn chart is an entry of its own
+            if pid is None:
+                try:
+                    st = p.stat()
+                except OSError:
+                    continue
+                out.append((p, st.st_mtime, st.st_size))
         return out
 
     def evict(self, max_bytes: int, keep=()) -> int:
@@ -727,7 +762,13 @@ class Cache:
                 break
             if str(d) in keep or used >= self.started:
                 continue
-            _remove_tree(d)
+            if d.parent.parent.name == CHARTS and d.parent.parent.parent == self.root:
+                try:
+                    d.unlink()
+                except OSError:
+                    continue
+            else:
+                _remove_tree(d)
             total -= size
             freed += size
         return freed
@@ -757,6 +798,21 @@ def clean(root: Path) -> tuple[int, str]:
         elif top.name in ("logs", "logs-edition") and top.is_dir() and not top.is_symlink():
             freed += _tree_bytes(top)
             shutil.rmtree(top, ignore_errors=True)
+        elif top.name == CHARTS and top.is_dir() and not top.is_symlink():
+            for k2 in list(top.iterdir()):
+                if _K2.match(k2.name) and k2.is_dir() and not k2.is_symlink():
+                    for f in list(k2.iterdir()):
+                        if (_KEY.match(f.name) or _LEFTOVER.match(f.name)) and f.is_file() and not f.is_symlink():
+                            freed += f.stat().st_size
+                            f.unlink()
+                    try:
+                        k2.rmdir()
+                    except OSError:
+                        pass
+            try:
+                top.rmdir()
+            except OSError:
+                pass
         elif (top.name == "checksums.json" or _STATE_TMP.match(top.name)) and top.is_file():
             freed += top.stat().st_size
             top.unlink()

@@ -45,8 +45,8 @@ class WarmWorker:
     """One ``python -m barometer.engine.worker`` process, spoken to over pipes;
     ``hooks`` names the build's module that says what it preloads (``MODULES``)."""
 
-    def __init__(self, log: Path | None = None, hooks: str = ""):
-        self.log, self.hooks = log, hooks
+    def __init__(self, log: Path | None = None, hooks: str = "", charts: str = ""):
+        self.log, self.hooks, self.charts = log, hooks, charts
         self.proc: subprocess.Popen | None = None
         self.ready = False  # it said hello (it has imported its stack)
         self.lock = threading.Lock()
@@ -71,7 +71,8 @@ class WarmWorker:
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        self.proc = subprocess.Popen(WORKER_CMD + (["--hooks", self.hooks] if self.hooks else []), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+        args = (["--hooks", self.hooks] if self.hooks else []) + (["--charts", self.charts] if self.charts else [])
+        self.proc = subprocess.Popen(WORKER_CMD + args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
                                      text=True, bufsize=1, env=env, start_new_session=True)
         self.ready = False
         lifetime.register(self.proc)
@@ -115,9 +116,10 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, jobs: int, log_dir: Path | None = None, hooks: str = ""):
+    def __init__(self, jobs: int, log_dir: Path | None = None, hooks: str = "", charts: Path | None = None):
+        """``charts``: the cache's chart store, where the workers' chart servers keep what they drew."""
         self.jobs = max(1, jobs)
-        self.log_dir, self.hooks = log_dir, hooks
+        self.log_dir, self.hooks, self.charts = log_dir, hooks, charts
         self._pool: list[WarmWorker] | None = None
 
     def __enter__(self) -> "LocalExecutor":
@@ -163,7 +165,8 @@ class LocalExecutor:
         return threads
 
     def _worker(self, i: int) -> WarmWorker:
-        return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None, self.hooks)
+        return WarmWorker(self.log_dir / f"worker-{i}.log" if self.log_dir else None, self.hooks,
+                          str(self.charts) if self.charts else "")
 
     def run(self, jobs: list[dict], on_start: Callable, on_done: Callable) -> None:
         if not jobs:

@@ -8,13 +8,15 @@ send it their Vega-Lite specs (:func:`install` replaces
 ``vl_convert.vegalite_to_svg`` / ``vegalite_to_png`` by proxies).  The SVG
 is made by the same vl-convert, so it is the same as a local call.
 
-The server outlives the reports it draws for (the preview's workers serve
-build after build), so it keeps what it made (:class:`Memo`, least recently
-used first out past :data:`MEMO_BYTES`): a chapter that runs again after a
-text edit gets its unchanged charts back at once.  The key is the call and
-its arguments, exactly (a spec as canonical JSON), and vl-convert's output
-depends on nothing else in this process, so a kept result is the bytes a
-new call would make.
+The server keeps what it made (:class:`Memo`): in memory (least recently
+used first out past :data:`MEMO_BYTES`; the preview's workers serve build
+after build) and, when the build gives it one, in the cache's chart store
+(:class:`Store`, ``<cache>/charts/``: shared by all workers and later builds;
+``--force`` draws every chart again).  A chapter that runs again after a text
+edit gets its unchanged charts back at once.  The key is the call and its
+arguments, exactly (a spec as canonical JSON), and vl-convert's version;
+vl-convert's output depends on nothing else, so a kept result is the bytes
+a new call would make.
 """
 
 from __future__ import annotations
@@ -31,17 +33,60 @@ MEMO_BYTES = 64 * 2 ** 20  # a few editions' charts in every layout, SVG and PNG
 _conn: dict = {}
 
 
-class Memo:
-    """Results of calls by their exact arguments, at most ``max_bytes`` of them."""
+class Store:
+    """Drawn charts on disk: ``<root>/<key[:2]>/<key>``, each file a type byte (``s``
+    text, ``b`` bytes), the sha256 of the payload, a newline and the payload.  Written
+    whole (a temporary file renamed into place); a file that does not check is a miss.
+    The report cache owns the folder (its size limit, leftovers, ``--clean-cache``)."""
 
-    def __init__(self, max_bytes: int = MEMO_BYTES):
+    def __init__(self, root):
+        self.root = str(root)
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, key[:2], key)
+
+    def get(self, key: str) -> str | bytes | None:
+        path = self._path(key)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+            os.utime(path)  # its last use, for the cache's least-recently-used eviction
+        except OSError:
+            return None
+        kind, digest, payload = data[:1], data[1:65], data[66:]
+        if kind not in (b"s", b"b") or data[65:66] != b"\n" or hashlib.sha256(payload).hexdigest().encode() != digest:
+            return None
+        return payload.decode("utf-8") if kind == b"s" else payload
+
+    def put(self, key: str, value: str | bytes) -> None:
+        payload = value.encode("utf-8") if isinstance(value, str) else value
+        data = (b"s" if isinstance(value, str) else b"b") + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        path = self._path(key)
+        tmp = os.path.join(os.path.dirname(path), f".{key}.tmp-{os.getpid()}")
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(tmp, "wb") as f:
+                f.write(data)
+            os.replace(tmp, path)
+        except OSError:  # e.g. the disk is full: the chart is simply drawn again next time
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+class Memo:
+    """Results of calls by their exact arguments, at most ``max_bytes`` of them in
+    memory, and all of them in ``store`` when given (a :class:`Store`)."""
+
+    def __init__(self, max_bytes: int = MEMO_BYTES, store: Store | None = None, version: str = ""):
         self.max_bytes, self.bytes = max_bytes, 0
         self.items: collections.OrderedDict[str, str | bytes] = collections.OrderedDict()
         self.hits = self.misses = 0
+        self.store, self.version = store, version
 
-    @staticmethod
-    def key(fn: str, args: tuple, kwargs: dict) -> str:
-        text = json.dumps([fn, args, kwargs], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    def key(self, fn: str, args: tuple, kwargs: dict) -> str:
+        text = json.dumps([self.version, fn, args, kwargs], sort_keys=True, ensure_ascii=False, separators=(",", ":"),
                           default=lambda o: {"bytes": o.hex()} if isinstance(o, bytes) else repr(o))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -52,8 +97,18 @@ class Memo:
             self.items.move_to_end(k)
             self.hits += 1
             return hit
-        self.misses += 1
-        value = make(*args, **kwargs)
+        value = self.store.get(k) if self.store is not None else None
+        if value is not None:
+            self.hits += 1
+        else:
+            self.misses += 1
+            value = make(*args, **kwargs)
+            if self.store is not None:
+                self.store.put(k, value)
+        self._keep(k, value)
+        return value
+
+    def _keep(self, k: str, value) -> None:
         size = len(value)
         if size <= self.max_bytes // 4:
             self.items[k] = value
@@ -61,7 +116,6 @@ class Memo:
             while self.bytes > self.max_bytes:
                 _, old = self.items.popitem(last=False)
                 self.bytes -= len(old)
-        return value
 
 
 def _exit_with_parent() -> None:
@@ -79,12 +133,13 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def serve(address: str, authkey: bytes) -> None:
+def serve(address: str, authkey: bytes, store_dir: str = "") -> None:
+    """Answer the reports' vl-convert calls; ``store_dir``: the cache's chart store (none: memory only)."""
     _exit_with_parent()
     import vl_convert as vlc
 
     vlc.vegalite_to_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {"x": {"field": "x"}}})
-    memo = Memo()
+    memo = Memo(store=Store(store_dir) if store_dir else None, version=getattr(vlc, "__version__", ""))
     with Listener(address, family="AF_UNIX", authkey=authkey) as listener:
         print("ready", flush=True)
         while True:
@@ -136,4 +191,4 @@ def install(address: str, authkey: bytes) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1], bytes.fromhex(os.environ["BAROMETER_SVG_KEY"]))
+    serve(sys.argv[1], bytes.fromhex(os.environ["BAROMETER_SVG_KEY"]), sys.argv[2] if len(sys.argv) > 2 else "")

@@ -211,7 +211,8 @@ def _on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
-def _start_svg_server() -> None:
+def _start_svg_server(store_dir: str = "") -> None:
+    """Start this worker's chart server (``store_dir``: the cache's chart store, or none)."""
     import subprocess
 
     from .sockets import socket_dir
@@ -220,7 +221,8 @@ def _start_svg_server() -> None:
     key = os.urandom(16)
     address = os.path.join(tmp, "s")
     env = dict(os.environ, BAROMETER_SVG_KEY=key.hex())
-    proc = subprocess.Popen([sys.executable, "-m", "barometer.engine.svgserver", address], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "barometer.engine.svgserver", address]
+                            + ([store_dir] if store_dir else []), env=env,
                             stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
     _SVG.update(address=address, authkey=key, proc=proc, dir=tmp)
 
@@ -247,6 +249,10 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, name="barometer-parent-watch", daemon=True).start()
 
 
+def _arg(flag: str) -> str:
+    return sys.argv[sys.argv.index(flag) + 1] if flag in sys.argv else ""
+
+
 def main() -> int:
     _PARENT[0] = os.getppid()
     signal.signal(signal.SIGTERM, _on_sigterm)
@@ -257,10 +263,10 @@ def main() -> int:
 
     socket_dir()  # made (and removed at exit) here, used by every report's kernel this worker forks
     if os.environ.get("BAROMETER_SVG_SERVER", "1") != "0":
-        _start_svg_server()  # warms up while this process imports
+        _start_svg_server(_arg("--charts"))  # warms up while this process imports
     from barometer.engine.forkserver import preload
 
-    hooks = sys.argv[sys.argv.index("--hooks") + 1] if "--hooks" in sys.argv else ""
+    hooks = _arg("--hooks")
     preload(_hooks({"hooks": hooks}).MODULES if hooks else [])
     _wait_svg_server()
     proto.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
