@@ -14,9 +14,10 @@ then, for each kind of edit, ``--repeat`` times:
 in a fresh process, from the cache: what a preview that builds in a child
 process per save does); then starts ``build.py --serve`` (warm build process
 and workers) and, per edit, measures the seconds from the save until the
-preview's page shows it (the page is fetched the moment the server says a
-build published, as the injected script does).  It prints the medians, the
-chapters that ran again and the ratio baseline / preview.
+preview's page shows it (the page is fetched once the server says a build
+published; the state is asked as often as the injected script asks it).  It
+prints the medians, the chapters that ran again, the ratio baseline /
+preview and the phases of the last preview build.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+from barometer.build.serve import RELOAD_POLL_MS  # noqa: E402
 
 
 def _get(url: str) -> str:
@@ -60,7 +63,7 @@ def _wait_published(port: int, proc, version: int, timeout: float = 1800) -> dic
             return s
         if proc.poll() is not None:
             sys.exit(f"the preview ended:\n{proc.stderr.read()[-3000:]}")
-        time.sleep(0.02)
+        time.sleep(RELOAD_POLL_MS / 1000)  # as often as the page's script asks
     sys.exit("the preview did not publish in time")
 
 

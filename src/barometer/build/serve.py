@@ -41,8 +41,9 @@ WATCHED = (NOTEBOOK_DIR, DATA_DIR, TEMPLATE_DIR, PACKAGE_DIR)
 SKIPPED = (SYNTH_DIR,)
 STATE_PATH = "/__barometer/state"
 DEFAULT_PORT = 8000
-POLL_SECONDS = 0.25   # how often the folders are looked at
-SETTLE_SECONDS = 0.15  # an editor's save is often several writes: wait until they stop
+POLL_SECONDS = 0.1    # how often the folders are looked at (a look takes ~2 ms)
+SETTLE_SECONDS = 0.1   # an editor's save is often several writes: wait until they stop
+RELOAD_POLL_MS = 200   # how often the open page asks whether a new build is published
 
 #: added before ``</body>`` of every HTML page the preview sends (only there)
 RELOAD_SCRIPT = """<script id="barometer-preview">(function () {
@@ -62,10 +63,10 @@ RELOAD_SCRIPT = """<script id="barometer-preview">(function () {
     fetch("%(path)s", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
       if (s.version !== seen) { location.reload(); return; }
       if (s.error) { show("preview: the last build failed, this is the previous site\\n" + s.error); } else { hide(); }
-      setTimeout(poll, 500);
+      setTimeout(poll, %(poll_ms)d);
     }, function () { setTimeout(poll, 1000); });
   }
-  setTimeout(poll, 500);
+  setTimeout(poll, %(poll_ms)d);
 })();</script>"""
 
 
@@ -102,7 +103,7 @@ def changes(old: dict, new: dict) -> list[str]:
 
 def inject(page: bytes, version: int) -> bytes:
     """``page`` with the reload script before its last ``</body>`` (or at its end)."""
-    script = (RELOAD_SCRIPT % {"version": version, "path": STATE_PATH}).encode("utf-8")
+    script = (RELOAD_SCRIPT % {"version": version, "path": STATE_PATH, "poll_ms": RELOAD_POLL_MS}).encode("utf-8")
     at = page.lower().rfind(b"</body>")
     return page + script if at < 0 else page[:at] + script + page[at:]
 
