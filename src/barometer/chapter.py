@@ -201,16 +201,24 @@ class Chapter(FigureBlocks):
         item = self.library.get(item_id)
         display.show_html(content.render_item(item, self.lang, values=values))
 
+    def content_group(self, item_ids: list[str]) -> None:
+        """Content items of one kind as one box: a heading that names the kind and a card
+        per item (:func:`barometer.content.render_group`)."""
+        display.show_html(content.render_group([self.library.get(i) for i in item_ids], self.lang))
+
     def slot(self, name: str) -> dict[str, pd.DataFrame]:
         """Show what the chapter's config lists under ``slots: {name: [...]}``,
-        in order: content items (by id), figures (by id: a Danish-Norwegian
-        box where the figure has a ``factbox``, else bars of its ``measures``)
-        and ``{prose: key}`` paragraphs.  Returns the figures' rows by id."""
+        in order: content items (by id), ``{group: [id, ...]}`` (items of one kind
+        as one box), figures (by id: a Danish-Norwegian box where the figure has a
+        ``factbox``, else bars of its ``measures``) and ``{prose: key}`` paragraphs.
+        Returns the figures' rows by id."""
         from .estimates import shares
 
         out = {}
         for entry in self.meta.get("slots", {}).get(name, []):
-            if isinstance(entry, dict):
+            if isinstance(entry, dict) and "group" in entry:
+                self.content_group(entry["group"])
+            elif isinstance(entry, dict):
                 self.prose(entry["prose"])
             elif entry in self.cfg["figures"] and "factbox" in self.cfg["figures"][entry]:
                 out[entry] = self.country_comparison(entry)

@@ -7,7 +7,8 @@ it against ``schemas/content.schema.json`` and a few rules a schema cannot
 express (unique ids, no e-mail addresses or phone numbers, fact-box templates
 that hold no numbers of their own), and returns a :class:`ContentLibrary`.
 
-The ``render_*`` functions turn an item into a string of safe HTML: every
+The ``render_*`` functions turn an item (:func:`render_group`: items of one
+kind, a slot's ``{group: [...]}``, as one box) into a string of safe HTML: every
 text is escaped and Markdown bodies are rendered with raw HTML switched off,
 so markup typed into a content file is shown as text, never executed.
 """
@@ -36,11 +37,14 @@ __all__ = [
     "ContentItem",
     "ContentLibrary",
     "FACTBOX_MEASURES",
+    "GROUP_KINDS",
     "KIND_FOLDERS",
     "PARTNER_CODES",
     "check_attribution",
+    "group_problem",
     "load_content",
     "render_factbox",
+    "render_group",
     "render_item",
     "render_page_body",
 ]
@@ -88,7 +92,17 @@ LABELS: dict[str, dict[str, str]] = {
     "owner": {"da": "Udviklet af", "en": "Developed by"},
     "facts": {"da": "Tal fra casen", "en": "Key figures"},
     "source": {"da": "Kilde", "en": "Source"},
+    # the heading of a group of items of one kind (render_group)
+    "group_case": {"da": "Cases", "en": "Cases"},
+    "group_quote": {"da": "Citater", "en": "Quotes"},
+    "group_quote_summary": {"da": "Redaktionens referater", "en": "Our summaries"},
+    "group_tool": {"da": "Værktøjer", "en": "Tools"},
+    "group_advice": {"da": "Det siger eksperterne", "en": "Expert advice"},
 }
+
+#: The kinds a slot may show as one group (``{group: [id, ...]}``): a fact box stands
+#: before its own figure, never in a group.
+GROUP_KINDS = ("case", "quote", "tool", "advice")
 
 # The lookbehind starts a match only where a run of address characters starts:
 # without it a long word (a 50,000-letter body) took the search quadratic time
@@ -418,6 +432,69 @@ def render_item(
                    advice_href=advice_href(item.id) if item.kind == "advice" else "")
 
 
+def group_problem(members: list[tuple[str, str | None, str | None]]) -> str | None:
+    """Why ``members`` cannot be shown as one group, or None.
+
+    ``members`` are the group's items as ``(id, kind, words)`` (``kind`` None: no such
+    item; ``words`` a quote's ``verbatim``/``summary``).  A group is two or more
+    different items of one kind of :data:`GROUP_KINDS`, and quotes all of one
+    ``words``: the group's heading says once what they are ("Redaktionens referater"),
+    so a summary never stands in a group labelled as quotes.  The one rule: the
+    build (:func:`render_group`) and the edition lint (before any notebook runs) ask it.
+    """
+    ids = [m[0] for m in members]
+    if unknown := [i for i, kind, _ in members if kind is None]:
+        return f"{', '.join(map(repr, unknown))} {'is' if len(unknown) == 1 else 'are'} not a content item"
+    if len(members) < 2:
+        return "a group shows two or more items; list a single item by its id, not as a group"
+    if twice := sorted({i for i in ids if ids.count(i) > 1}):
+        return f"{', '.join(map(repr, twice))} listed twice in the group"
+    kinds = sorted({kind for _, kind, _ in members})
+    if "factbox" in kinds:
+        return "a fact box stands before its own figure (list the figure in the slot), it cannot be in a group"
+    if not set(kinds) <= set(GROUP_KINDS):
+        return f"kind(s) {[k for k in kinds if k not in GROUP_KINDS]} cannot be grouped; groups hold {', '.join(GROUP_KINDS)}"
+    if len(kinds) > 1:
+        return (f"a group holds items of one kind (its heading names the kind), these are "
+                f"{', '.join(f'{i!r} ({kind})' for i, kind, _ in members)}; make one group per kind")
+    if kinds == ["quote"] and len({words for _, _, words in members}) > 1:
+        return ("a group of quotes holds either the persons' own words (verbatim) or our summaries, not both "
+                f"(its heading says once which): {', '.join(f'{i!r} ({words})' for i, _, words in members)}")
+    return None
+
+
+def render_group(
+    items: list[ContentItem],
+    lang: str,
+    case_href: Callable[[str], str] = lambda id: f"cases/{id}.html",
+    advice_href: Callable[[str], str] = lambda id: f"advice/{id}.html",
+) -> str:
+    """Items of one kind as one box in a chapter page, as safe HTML
+    (``report_templates/blocks/content_group.html.j2``): a named ``aside`` whose
+    heading says what they are ("Cases", "Redaktionens referater", ...), and a list
+    of cards, each the item as its own box would show it (a case's title, summary and
+    link to its page; a quote's person, role and organisation with the summary in
+    reported speech, or the verbatim quote with its source and "Del citat").  Each card
+    keeps the item's anchor (``#<kind>-<id>``), so links to the item still lead to it.
+    """
+    from markupsafe import Markup
+
+    _check_lang(lang)
+    members = [(item.id, item.kind, item.get("words")) for item in items]
+    if problem := group_problem(members):
+        raise ContentError(f"group {[i for i, _, _ in members]}: {problem}")
+    kind, words = items[0].kind, items[0].get("words")
+    cards = [Markup(_render("content_item", "li", "content-card", item, lang, frame="blocks/content_card.html.j2",
+                            h="h4", case_href=case_href(item.id) if kind == "case" else "",
+                            advice_href=advice_href(item.id) if kind == "advice" else ""))
+             for item in items]
+    label = LABELS["group_quote_summary" if words == "summary" else f"group_{kind}"][lang]
+    from . import templates
+
+    return templates.render("blocks/content_group.html.j2", kind=kind, words=words, items=items, cards=cards,
+                            label=label, lang=lang)
+
+
 def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> str:
     """A "De norske tal" box with its placeholders filled from ``values``
     (``report_templates/blocks/factbox.html.j2``).
@@ -470,6 +547,7 @@ def render_page_body(item: ContentItem, lang: str) -> str:
 def _render(template: str, tag: str, cls: str, item: ContentItem, lang: str, **context) -> str:
     from . import templates
 
+    context = {"frame": "blocks/content_box.html.j2", "h": "h3", **context}  # a box of its own, titled h3
     return templates.render(f"blocks/{template}.html.j2", tag=tag, cls=cls, item=item, lang=lang, labels=LABELS,
                             text=lambda key: item.text(key, lang), **context)
 

@@ -17,7 +17,9 @@ runs:
 * in the config: a figure whose chapter is not one of the edition's, a figure
   lacking what its ``type`` needs, a ``slots`` entry that is a figure without
   ``measures``/``population`` (or not shown in that country), an unknown
-  prose key or content id, a key figure whose text is not a prose entry.
+  prose key or content id, a ``{group: [...]}`` that is not items of one kind
+  (:func:`barometer.content.group_problem`), a key figure whose text is not a
+  prose entry.
 
 Each problem is one line naming the edition, the notebook (and code cell, as
 JupyterLab numbers them after "Run all") or the config file, and how to fix
@@ -208,26 +210,39 @@ def _countries(spec: dict) -> list[str]:
 _ID_LINE = re.compile(r"""^id:[ \t]*(?:"([^"\n]+)"|'([^'\n]+)'|([^\s#'"]+))[ \t]*(?:#.*)?$""", re.MULTILINE)
 
 
-def _content_ids(folder: Path) -> set[str] | None:
+def _content_ids(folder: Path) -> dict[str, Path] | None:
+    """The edition's content ids, each with its file (None: no content folder)."""
     if not folder.is_dir():
         return None
-    ids = set()
-    for p in folder.rglob("*"):
+    ids: dict[str, Path] = {}
+    for p in sorted(folder.rglob("*")):
         if p.suffix in (".yaml", ".yml"):
             try:  # the top-level `id:` line, or else the parsed file
                 m = _ID_LINE.search(p.read_text(encoding="utf-8", errors="replace")[:20000])
             except OSError:
                 continue
             if m:
-                ids.add(next(g for g in m.groups() if g))
+                ids.setdefault(next(g for g in m.groups() if g), p)
                 continue
             try:
                 data = yamlio.load_file(p)
             except InputError:
                 continue  # the content loader reports it (before any notebook runs)
             if isinstance(data, dict) and "id" in data:
-                ids.add(str(data["id"]))
+                ids.setdefault(str(data["id"]), p)
     return ids
+
+
+def _group_member(item_id: str, content: dict[str, Path]) -> tuple[str, str | None, str | None]:
+    """A slot group's member as barometer.content.group_problem reads it: (id, kind, words)."""
+    if item_id not in content:
+        return item_id, None, None
+    try:
+        data = yamlio.load_file(content[item_id])
+    except InputError:  # the content loader reports it (before any notebook runs)
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    return item_id, str(data.get("kind") or "") or None, data.get("words")
 
 
 def _fix_figure(fig: str, where: str) -> str:
@@ -297,9 +312,24 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
         for name, entries in slots.items():
             for entry in entries if isinstance(entries, list) else []:
                 at = f"edition {edition}: {where}: chapter {ch.get('id')!r}, slots.{name}"
+                if isinstance(entry, dict) and "group" in entry:
+                    members = entry["group"]
+                    if set(entry) != {"group"} or not isinstance(members, list) or \
+                            not all(isinstance(m, str) for m in members):
+                        out.append(f"{at}: {entry!r}: a group is {{group: [content id, ...]}} (items of one kind)")
+                        continue
+                    if content is None:
+                        content = _content_ids(data_dir / "content" / edition) or {}
+                    from .content import group_problem  # the one rule (the build asks it too)
+
+                    p = group_problem([_group_member(m, content) for m in members])
+                    if p:
+                        out.append(f"{at}: group {members!r}: {p} (content of {_rel(data_dir / 'content' / edition)}/)")
+                    continue
                 if isinstance(entry, dict):
                     if "prose" not in entry:
-                        out.append(f"{at}: {entry!r} is neither a content id, a figure id nor {{prose: key}}")
+                        out.append(f"{at}: {entry!r} is neither a content id, a figure id, {{group: [ids]}} "
+                                   f"nor {{prose: key}}")
                         continue
                     for country in _countries(ch):
                         p = prose_problem(str(entry["prose"]), country)
@@ -320,7 +350,7 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
                                    f"edition (its chapter or `countries` in {where}), but the slot is")
                     if "factbox" in spec:
                         if content is None:
-                            content = _content_ids(data_dir / "content" / edition) or set()
+                            content = _content_ids(data_dir / "content" / edition) or {}
                         if spec["factbox"] not in content:
                             out.append(f"{at}: figure {entry!r}: its factbox {spec['factbox']!r} is not a content item "
                                        f"of {_rel(data_dir / 'content' / edition)}/")
@@ -330,7 +360,7 @@ def lint_edition(edition: str, data_dir: Path | None = None, notebook_dir: Path 
                         if content is None:
                             out.append(f"edition {edition}: {_rel(data_dir / 'content' / edition)}/ does not exist "
                                        f"(the slots of {where} list content items)")
-                            content = set()
+                            content = {}
                             continue
                     if str(entry) not in content:
                         out.append(f"{at}: {entry!r} is neither a figure of {where} nor a content item of "

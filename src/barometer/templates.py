@@ -16,7 +16,8 @@ from .paths import TEMPLATE_DIR
 
 #: the templates of what a chapter notebook shows (a warm worker compiles them before it forks)
 BLOCKS = tuple(f"blocks/{n}.html.j2" for n in ("figure", "data_table", "report_table", "key_figures", "unit_figure",
-                                                "text", "content_item", "factbox", "content_page", "harmonisation"))
+                                                "text", "content_item", "content_card", "content_group", "factbox",
+                                                "content_page", "harmonisation"))
 
 
 def _finalize(context, value):

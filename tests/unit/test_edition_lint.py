@@ -190,3 +190,27 @@ def test_plan_stops_before_any_notebook_runs(project, tmp_path):
     with pytest.raises(InputError, match=r"edition 2021: .*07_collaboration.ipynb, code cell 4.*citizens_by_level"):
         plan(cfg)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_slot_group_must_be_items_of_one_kind(project):
+    """{group: [...]} is checked before any notebook runs, by the rule the build uses (content.group_problem)."""
+    _edit(project, "2018", "{group: [sof-project-model, innovation-internship]}",
+          "{group: [sof-project-model, freeze-dried-blood]}")
+    _edit(project, "2018", "{group: [combine-professions, boundary-crossing]}", "{group: [combine-professions]}")
+    _edit(project, "2018", "{group: [open-data-dk, safer-train-stations]}", "{group: [open-data-dk, no-such-case]}")
+    _edit(project, "2018", "{group: [thomas-hammer-jakobsen, jakob-christian-kyndal]}",
+          "{group: [thomas-hammer-jakobsen, same-municipality]}")
+    problems = _lint(project)
+    assert len(problems) == 4 and all(p.startswith("edition 2018") and "slots.after_quality: group [" in p
+                                      and "\n" not in p for p in problems)
+    text = "\n".join(problems)
+    assert "'sof-project-model' (tool), 'freeze-dried-blood' (case); make one group per kind" in text
+    assert "two or more items" in text and "'no-such-case' is not a content item" in text
+    assert "a fact box stands before its own figure" in text  # a quote and a fact box
+
+
+def test_a_slot_group_written_wrong_is_one_line(project):
+    _edit(project, "2018", "{group: [sof-project-model, innovation-internship]}",
+          "{group: sof-project-model, prose: nordic_intro}")
+    problems = _lint(project)
+    assert len(problems) == 1 and "a group is {group: [content id, ...]}" in problems[0]
