@@ -199,7 +199,10 @@ class Chapter(FigureBlocks):
     # -- content ----------------------------------------------------------------
     def content(self, item_id: str, values: dict[str, str] | None = None) -> None:
         item = self.library.get(item_id)
-        display.show_html(content.render_item(item, self.lang, values=values))
+        if item.kind == "factbox" and values is not None:
+            display.show_html(self.factbox_html(item, values))
+        else:
+            display.show_html(content.render_item(item, self.lang, values=values))
 
     def content_group(self, item_ids: list[str]) -> None:
         """Content items of one kind as one box: a heading that names the kind and a card

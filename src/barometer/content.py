@@ -495,12 +495,14 @@ def render_group(
                             label=label, lang=lang)
 
 
-def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> str:
+def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str], note_as_in: str | None = None) -> str:
     """A "De norske tal" box with its placeholders filled from ``values``
     (``report_templates/blocks/factbox.html.j2``).
 
     ``values`` maps placeholder names (``<measure>_dk`` / ``<measure>_no``) to
     formatted figures such as ``"56 %"``.  Missing names raise ContentError.
+    ``note_as_in``: the title of an earlier box on the page with the same source
+    note; the note is then said as "sources as in the box ...", not again.
     """
     _check_lang(lang)
     if item.kind != "factbox":
@@ -522,7 +524,10 @@ def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str]) -> s
         prev_value, lit = filled[i - 1][1], filled[i][0]
         if prev_value and prev_value.endswith(".") and lit.startswith(".") and not lit.startswith(".."):
             filled[i] = (lit[1:], filled[i][1])
-    return _render("factbox", "aside", "content-box", item, lang, pieces=filled)
+    from . import i18n
+
+    return _render("factbox", "aside", "content-box", item, lang, pieces=filled,
+                   note=i18n.t("note_as_in", lang, title=note_as_in) if note_as_in else item.text("note", lang))
 
 
 def render_page_body(item: ContentItem, lang: str) -> str:

@@ -98,26 +98,79 @@ def write_metadata(output_dir, meta: dict) -> None:
     (figs / f"{meta['id']}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+class Caption:
+    """A figure's caption in parts: its own (its text, the question, the N) and its
+    notes (how the results are weighted, what the lines show, the source, how a test
+    was made).  A chapter page says each note once: a later figure with a note already
+    said shows the rest and "other notes as under figure n" (:meth:`FigureBlocks.page_caption`);
+    the figure's own page, its metadata and downloads keep the whole caption."""
+
+    def __init__(self, parts: list[tuple[str, bool]]):
+        self.parts = [(text, note) for text, note in parts if text]
+
+    def full(self) -> str:
+        return " ".join(text for text, _ in self.parts)
+
+    def __str__(self) -> str:
+        return self.full()
+
+
 class FigureBlocks:
     """Figures, tables and key figures of a chapter (mixed into Chapter)."""
 
-    def caption(self, fig_id: str, rows: pd.DataFrame, extra: str = "") -> str:
+    def caption(self, fig_id: str, rows: pd.DataFrame, extra: str = "") -> Caption:
         spec = self.figure_spec(fig_id)
         ds = self.data(spec.get("data_country"))
         parts = []
         if "caption" in spec:
-            parts.append(spec["caption"][self.lang])
+            parts.append((spec["caption"][self.lang], False))
         if extra:
-            parts.append(extra)
+            parts.append((extra, False))
         q = ds.codebook.question(spec.get("question_var", ""), self.lang)
         if q:
-            parts.append(i18n.t("question", self.lang, q=q))
-        parts.append(population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period))
-        parts.append(i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang)))
-        parts.append(i18n.t("ci_note", self.lang))
-        if rows["p_value"].notna().any() and "*" not in " ".join(parts):
-            parts.append(i18n.t("significant_note", self.lang))
-        return " ".join(parts)
+            parts.append((i18n.t("question", self.lang, q=q), False))
+        parts.append((population_text(spec["population"], "weighting", ds.country, self.lang).format(period=ds.period),
+                      True))
+        parts.append((i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang)), False))
+        parts.append((i18n.t("ci_note", self.lang), True))
+        if rows["p_value"].notna().any() and "*" not in " ".join(text for text, _ in parts):
+            parts.append((i18n.t("significant_note", self.lang), True))
+        return Caption(parts)
+
+    def page_caption(self, fig_id: str, caption: "Caption | str") -> str:
+        """What the chapter page shows of ``caption``: every note said by an earlier figure
+        of this chapter left out, and where it was said instead."""
+        if not isinstance(caption, Caption):
+            return caption
+        said = self.__dict__.setdefault("_notes_said", {})
+        shown, earlier = [], []
+        for text, note in caption.parts:
+            if note and text in said:
+                earlier.append(said[text])
+                continue
+            if note:
+                said[text] = self.numbers[fig_id]
+            shown.append(text)
+        if earlier:
+            shown.append(i18n.t("notes_as_under", self.lang, number=min(earlier)))
+        return " ".join(shown)
+
+    def factbox_html(self, item, values) -> str:
+        """A fact box, its source note said once per chapter (a later box with the same
+        note names the first instead)."""
+        from . import content
+
+        first = self.said_once("box_note", item.text("note", self.lang), item.text("title", self.lang))
+        return content.render_factbox(item, self.lang, values, note_as_in=first)
+
+    def said_once(self, key: str, text: str, where: str) -> str | None:
+        """None the first time this chapter says ``text`` under ``key``; later, ``where``
+        it was said."""
+        said = self.__dict__.setdefault("_notes_said", {})
+        if (key, text) in said:
+            return said[(key, text)]
+        said[(key, text)] = where
+        return None
 
     def figure_n(self, fig_id: str, rows: pd.DataFrame) -> int:
         """The N a figure's caption and downloads give: the analysis N (for a
@@ -148,7 +201,7 @@ class FigureBlocks:
         return i18n.t("alt_chart", self.lang, headline=headline.rstrip("."), values=values[:-1] if values.endswith(".") else values)
 
     def figure(self, fig_id: str, rows: pd.DataFrame, chart, headline: str | None = None,
-               caption: str | None = None, table_labels: dict[str, str] | None = None,
+               caption: "Caption | str | None" = None, table_labels: dict[str, str] | None = None,
                n_text: str | None = None) -> None:
         """Show a numbered figure and save its rows of the estimates table.
 
@@ -182,6 +235,7 @@ class FigureBlocks:
             headline = tidy_stops(spec.get("headline", {}).get(self.lang, "").format(**self.values(rows)))
         check_headline(fig_id, headline, is_test(spec) or bool(rows["p_value"].notna().any()))
         caption = caption if caption is not None else self.caption(fig_id, rows)
+        full_caption, caption = str(caption), self.page_caption(fig_id, caption)
         labels = table_labels or {}
         alt = self.alt_text(headline, rows, labels)
         with timer("spec"):  # the builders made the dicts; an Altair chart is turned into one here
@@ -195,7 +249,7 @@ class FigureBlocks:
             if n_text is None:
                 n_text = i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang))
             ds = self.data(spec.get("data_country"))
-            meta = self.figure_meta(fig_id, headline, caption, n_text, alt)
+            meta = self.figure_meta(fig_id, headline, full_caption, n_text, alt)
             head, foot = charts.frame(svgs["wide"], headline, self.source_lines(n_text, ds, fig_id), title=alt)
             csv_text = to_csv_text(rows)  # what "download CSV" saves: the figure's rows of estimates.csv
             if "</" in csv_text:
@@ -402,7 +456,6 @@ class FigureBlocks:
         p-value is the ``p_value`` of the Norwegian row (the Danish row's is
         blank), and a significant measure (p < 0.05) is marked ``*`` in the
         chart.  Not tested where either share is suppressed."""
-        from . import content
         from .estimates import shares
         from .measures import measures_spec
 
@@ -429,10 +482,10 @@ class FigureBlocks:
             if " ".join(item.text("title", self.lang).split()).casefold() == " ".join(headline.split()).casefold():
                 raise ParameterError(f"figure {fig_id}: its headline repeats the title of the box above it "
                                      f"({spec['factbox']}); say what the numbers show")
-            display.show_html(content.render_item(item, self.lang, values=values))
-        caption = " ".join(([spec["caption"][self.lang]] if "caption" in spec else [])
-                           + [f"{pop_label}: {n_text}.", survey_name(ds_no, self.lang) + ".",
-                              i18n.t("dk_no_tested", self.lang)])
+            display.show_html(self.factbox_html(item, values))
+        caption = Caption([(spec["caption"][self.lang] if "caption" in spec else "", False),
+                           (f"{pop_label}: {n_text}.", False), (survey_name(ds_no, self.lang) + ".", True),
+                           (i18n.t("dk_no_tested", self.lang), True)])
         self.figure(fig_id, rows, charts.grouped(self.comparison_data(rows), self.lang),
                     headline=headline, caption=caption, n_text=f"{pop_label}: {n_text}.")
         display.show_html(str(templates.macro("blocks/text.html.j2", "prose")(self.country_differences(rows))))

@@ -105,10 +105,12 @@ def _n_text(ch, rows: pd.DataFrame) -> str:
     return i18n.t("n_obs", ch.lang, n=", ".join(f"{e}: {i18n.number(v, ch.lang)}" for e, v in n.items()))
 
 
-def _caption(ch, fig_id: str, rows: pd.DataFrame, tested: bool = False) -> str:
+def _caption(ch, fig_id: str, rows: pd.DataFrame, tested: bool = False):
+    from .figures import Caption
+
     spec = ch.figure_spec(fig_id)
-    return " ".join([spec["caption"][ch.lang], _n_text(ch, rows), i18n.t("ci_note", ch.lang)]
-                    + ([i18n.t("trend_tested", ch.lang)] if tested else []))
+    return Caption([(spec["caption"][ch.lang], False), (_n_text(ch, rows), False), (i18n.t("ci_note", ch.lang), True)]
+                   + ([(i18n.t("trend_tested", ch.lang), True)] if tested else []))
 
 
 def _values(ch, rows: pd.DataFrame) -> dict[str, str]:

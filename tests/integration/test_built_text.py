@@ -3,6 +3,7 @@ identifiers outside the method chapter, no words put in real people's mouths, th
 caption N of a test, and one respondent count or an explanation (issue 12)."""
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -197,3 +198,42 @@ def test_no_box_and_figure_under_the_same_title(site):
                 assert visible_text_of(title.group(1)) != visible_text_of(headline.group(1)), \
                     (page.name, visible_text_of(title.group(1)))
     assert pairs or "-no-" in out.name or "2018" not in out.name  # 2018 Denmark has such boxes: they were checked
+
+
+def test_a_chapter_says_each_note_once(site):
+    """Captions and box notes on a chapter page: a note (weighting, intervals, source,
+    how a test was made) is said once; a later figure or box with the same note points
+    back to where it was said.  What belongs to each figure (its N, its question) stays.
+    A figure's own page has the whole caption."""
+    edition, lang, out = site
+    from barometer import i18n
+
+    pointers = [re.compile(re.escape(i18n.t(k, lang, number="WHERE", title="WHERE")).replace("WHERE", ".+"))
+                for k in ("notes_as_under", "note_as_in")]
+    own = re.compile(r"N = |= \d|»|“")  # an N, a question: the figure's own
+    captions = 0
+    for page in sorted(out.glob("*.html")):
+        raw = page.read_text(encoding="utf-8")
+        if "<main" not in raw:
+            continue
+        main = raw[raw.index("<main"):raw.index("</main>")]
+        seen: dict[str, int] = {}
+        for block in re.findall(r'<span class="figure-caption-text">(.*?)</span>|<p class="content-note">(.*?)</p>',
+                                main, flags=re.S):
+            text = html.unescape(re.sub(r"<[^>]+>", " ", "".join(block)))
+            captions += bool(block[0])
+            for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+                if len(sentence) >= 30 and not own.search(sentence) and not any(p.fullmatch(sentence) for p in pointers):
+                    seen[sentence] = seen.get(sentence, 0) + 1
+        repeated = {s: n for s, n in seen.items() if n > 1}
+        assert not repeated, f"{page.name}: said more than once: {repeated}"
+    assert captions >= 3  # the captions were found
+    for meta_file in sorted((out / "figures").glob("*.json")):
+        if meta_file.name.endswith(".vl.json"):
+            continue
+        meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        figure_page = out / "figur" / f"{meta['id']}.html"
+        if figure_page.exists():
+            shown = re.search(r'<span class="figure-caption-text">(.*?)</span>', figure_page.read_text(encoding="utf-8"),
+                              flags=re.S)
+            assert shown and html.unescape(shown.group(1)) == meta["caption"], meta["id"]

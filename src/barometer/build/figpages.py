@@ -75,13 +75,18 @@ def page_figure(block: str, meta: dict, work: Path, chapter_page: str, lang: str
     """The chapter's figure block as its own page shows it: the headline the page's ``<h1>``,
     the link to this page turned into the link back to the figure in its chapter, downloads,
     embed code and data table open, a download only where its file exists, every relative
-    link one folder down."""
+    link one folder down, and the whole caption (the chapter says each note once)."""
     back = (f'<a class="figure-page-link" href="{html.escape(chapter_page)}#{html.escape(meta["anchor"])}">'
             f'{html.escape(i18n.t("figpage_in_chapter", lang))}</a>')
     block = re.sub(r'<a\b[^>]*\bclass="figure-page-link"[^>]*>.*?</a>', lambda _: back, block, count=1, flags=re.S)
     block = re.sub(r'<h2\b([^>]*\bclass="figure-headline"[^>]*)>(.*?)</h2>', r"<h1\1>\2</h1>", block, count=1,
                    flags=re.S)
     block = re.sub(r'<details\b(?=[^>]*\bclass="(?:downloads|embed|data-table)")', "<details open", block)
+    # the whole caption: the chapter says a note once, this page stands alone
+    from markupsafe import escape
+
+    block = re.sub(r'(<span class="figure-caption-text">).*?(</span>)',
+                   lambda m: f"{m.group(1)}{escape(meta['caption'])}{m.group(2)}", block, count=1, flags=re.S)
 
     def existing(m: re.Match) -> str:
         return m.group(0) if (work / m.group(1)).is_file() else ""
