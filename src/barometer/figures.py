@@ -98,6 +98,20 @@ def write_metadata(output_dir, meta: dict) -> None:
     (figs / f"{meta['id']}.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
+def significance_marks(p_values) -> str | None:
+    """How a figure tells which of its tested differences are significant (p < ALPHA):
+    ``"marks"``, a ``*`` on each significant row, when some are and some are not; when
+    a mark would be on every tested row, or on none, it says nothing: ``"all"`` or
+    ``"none"``, said once in the caption instead.  None: nothing tested."""
+    p = pd.to_numeric(pd.Series(p_values), errors="coerce").dropna()
+    if p.empty:
+        return None
+    sig = p < ALPHA
+    if sig.all() and len(p) > 1:
+        return "all"
+    return "marks" if sig.any() else "none"
+
+
 class Caption:
     """A figure's caption in parts: its own (its text, the question, the N) and its
     notes (how the results are weighted, what the lines show, the source, how a test
@@ -133,8 +147,11 @@ class FigureBlocks:
                       True))
         parts.append((i18n.t("n_obs", self.lang, n=i18n.number(self.figure_n(fig_id, rows), self.lang)), False))
         parts.append((i18n.t("ci_note", self.lang), True))
-        if rows["p_value"].notna().any() and "*" not in " ".join(text for text, _ in parts):
+        marks = significance_marks(rows["p_value"])
+        if marks == "marks" and "*" not in " ".join(text for text, _ in parts):
             parts.append((i18n.t("significant_note", self.lang), True))
+        elif marks in ("all", "none"):  # the marks would say nothing: said once here instead
+            parts.append((i18n.t(f"{marks}_significant_note", self.lang), False))
         return Caption(parts)
 
     def page_caption(self, fig_id: str, caption: "Caption | str") -> str:
@@ -376,10 +393,11 @@ class FigureBlocks:
         if reference is not None:
             colour[key == reference] = "muted"
         if significance:
-            sig = out["p_value"] < 0.05
+            sig = out["p_value"] < ALPHA
             colour[~sig & (key != reference)] = "main"
             colour[sig] = "accent"
-            out["label"] = [f"{lab} *" if s else lab for lab, s in zip(out["label"], sig)]
+            if significance_marks(out["p_value"]) == "marks":  # else the caption says it once
+                out["label"] = [f"{lab} *" if s else lab for lab, s in zip(out["label"], sig)]
         out["colour"] = colour
         return out
 

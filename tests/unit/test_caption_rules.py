@@ -154,3 +154,37 @@ def test_no_comparison_in_any_text_is_worded_as_a_cause(edition):
     found = [(path, text[max(0, m.start() - 40):m.end() + 30]) for path, text in _texts(report_config(edition))
              for m in comparison.finditer(text) if figures.causal_wording(text[m.end():m.end() + 30])]
     assert not found, found
+
+
+@pytest.mark.parametrize("p, marks", [
+    ([np.nan, 0.001, 0.2, 0.03], "marks"),   # some significant, some not: a * says which
+    ([np.nan, 0.001, 0.002, 0.0], "all"),    # a * on every tested bar says nothing
+    ([np.nan, 0.3, 0.06], "none"),
+    ([np.nan, 0.01], "marks"),               # one test: its mark is the result
+    ([np.nan, np.nan], None),                # nothing tested
+])
+def test_significance_marks_only_where_they_discriminate(p, marks):
+    assert figures.significance_marks(p) == marks
+
+
+def test_a_figure_where_every_difference_is_significant_says_so_once_in_its_caption():
+    """The quality-by-partner figure (2018): every partner type differs significantly from
+    'no collaboration' in the synthetic sample, so no bar carries a *; the caption says it."""
+    from barometer.report import Chapter
+
+    ch = Chapter("collaboration", "2018", "dk", "da", "", "")
+    ds = ch.data()
+    from barometer import estimates
+
+    spec = ch.figure_spec("quality_by_partner")
+    rows = estimates.outcome_by_partner(ds, spec["outcome"], spec["partners"], "quality_by_partner",
+                                        controls=spec["controls"], reference=spec["reference"])
+    assert figures.significance_marks(rows["p_value"]) == "all"
+    data = ch.bar_data(rows, reference="collab_none", significance=True)
+    assert not any(label.endswith("*") for label in data["label"])
+    caption = ch.caption("quality_by_partner", rows).full()
+    assert "Alle forskelle til referencen er signifikante" in caption and "* signifikant" not in caption
+    mixed = rows.assign(p_value=[np.nan, 0.2] + [0.001] * (len(rows) - 2))
+    assert sum(label.endswith(" *") for label in ch.bar_data(mixed, reference="collab_none", significance=True)["label"]) \
+        == len(rows) - 2
+    assert "* signifikant forskellig fra referencen" in ch.caption("quality_by_partner", mixed).full()
