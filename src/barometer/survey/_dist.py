@@ -14,6 +14,8 @@ edge cases).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy import special as sc
 from scipy.special import _ufuncs
@@ -71,6 +73,19 @@ def t_sf(x, df):
 
 
 def t_ppf(q, df):
+    if np.ndim(q) == 0 and np.ndim(df) == 0:  # one quantile (a CI's 0.975 at the design's df): asked again and again
+        return _t_ppf_one(float(q), float(df))
+    return _t_ppf(q, df)
+
+
+@functools.lru_cache(maxsize=4096)
+def _t_ppf_one(q: float, df: float):
+    """:func:`t_ppf` of one pair, kept: ``stdtrit`` takes ~5 ms at a survey's df, and every
+    interval of a design asks the same one."""
+    return _t_ppf(q, df)
+
+
+def _t_ppf(q, df):
     q, df = np.broadcast_arrays(np.asarray(q, dtype=float), np.asarray(df, dtype=float))
     with np.errstate(invalid="ignore"):
         v = sc.stdtrit(df, q)
