@@ -24,7 +24,7 @@ from .figtimings import Timer
 from .estimates import ALPHA, COLUMNS, FLOAT_FORMAT, to_csv_text, with_reliability
 from .params import COUNTRIES, ParameterError
 from .permalink import figure_page
-from .reportconfig import figure_anchor, population_text, slug
+from .reportconfig import figure_anchor, population_text, report_config, slug
 from .rowformat import chart_rows, format_row, p_phrase, suppressed_note, tidy_stops
 
 ACTION_TEXTS = ("share_hint", "share_copied", "share_figure", "figure_page", "download_figure", "download_svg",
@@ -316,8 +316,8 @@ class FigureBlocks:
         anchor = figure_anchor(fig_id)
         page = f'{self.meta["slug"]}.html#{anchor}'
         publisher = i18n.t("publisher", self.lang)
-        edition = i18n.t("edition_title", self.lang, edition=self.edition)
         number = self.numbers[fig_id]
+        built = datetime.date.today().isoformat()
         embed = templates.render("blocks/figure_embed.html.j2", page=page, fig_id=fig_id, alt=alt,
                                  headline=headline, source=i18n.t("figure_source", self.lang,
                                                                   survey=survey_name(ds, self.lang).rstrip("."),
@@ -326,14 +326,17 @@ class FigureBlocks:
                 "chapter": self.chapter, "page": page, "n": n_text,
                 "source": survey_name(ds, self.lang), "edition": self.edition, "country": self.country,
                 "language": self.lang, "publisher": publisher,
-                "cite": i18n.t("figure_cite", self.lang, publisher=publisher, edition=edition, number=number,
-                               headline=headline.rstrip("."))
-                + (f" {permalink.figure_permalink(fig_id)}" if permalink.base_url() else ""),
+                "cite": permalink.cite(
+                    self.lang, publisher=publisher, title=headline.rstrip("."),
+                    report=i18n.t("report_title" if self.country == "dk" else "report_title_no", self.lang),
+                    edition=i18n.edition_name(self.edition, report_config(self.edition).get("edition_number"),
+                                              self.lang),
+                    figure_id=fig_id, date=built, url=permalink.figure_permalink(fig_id) if permalink.base_url() else ""),
                 "permalink": permalink.figure_permalink(fig_id),
                 "licence": i18n.t("licence", self.lang), "licence_url": i18n.t("licence_url", self.lang),
                 "synthetic": bool(ds.synthetic),
                 "notice": i18n.t("synthetic_banner" if ds.synthetic else "real_banner", self.lang),
-                "built": datetime.date.today().isoformat(),
+                "built": built,
                 "files": {"svg": f"figures/{fig_id}.svg", "png": f"figures/{fig_id}.png",
                           "csv": f"figures/{fig_id}.csv", "reader_csv": f"figures/{fig_id}.{self.lang}.csv",
                           "vega_lite": f"figures/{fig_id}.vl.json"},

@@ -67,3 +67,13 @@ def p_value(p: float, lang: str) -> str:
     if p < 0.001:
         return "< " + number(0.001, lang, 3)
     return number(p, lang, 3)
+
+
+def edition_name(edition: str, number: int | None, lang: str) -> str:
+    """``2. udgave (2018)`` / ``2nd edition (2018)``; the year alone without a number."""
+    if not number:
+        return edition
+    if lang == "en":
+        suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+        return t("edition_name", lang, number=f"{number}{suffix}", edition=edition)
+    return t("edition_name", lang, number=f"{number}.", edition=edition)

@@ -55,3 +55,23 @@ def figure_permalink(fig_id: str, base: str | None = None) -> str:
 
 def is_absolute(address: str) -> bool:
     return bool(_URL.match(address))
+
+
+def cite(lang: str, *, publisher: str, title: str, report: str, edition: str, figure_id: str, date: str,
+         url: str = "", markup: bool = False):
+    """How to cite a figure (``figure_cite`` in ``data/report/i18n.yaml``): the one text its
+    page shows under "Cite this figure" (``markup``: the figure id as ``<code>``, the address
+    in a ``cite-url`` span the site fills in) and its metadata gives (``figures/<id>.json``
+    ``cite``; without an address where the build knows none, ``--base-url``)."""
+    from . import i18n
+
+    text = i18n.t("figure_cite", lang)
+    if not markup:
+        return i18n.t("figure_cite", lang, publisher=publisher, title=title, report=report, edition=edition,
+                      date=date, figure_id=figure_id, url=url).strip()
+    from markupsafe import Markup, escape
+
+    return Markup(escape(text)).format(
+        publisher=publisher, title=title, report=report, edition=edition, date=date,
+        figure_id=Markup('<code class="figure-id">{}</code>').format(figure_id),
+        url=Markup('<span class="cite-url">{}</span>').format(url))

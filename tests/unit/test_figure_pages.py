@@ -116,3 +116,26 @@ def test_the_site_links_the_other_language_and_the_comparable_editions(site_repo
     assert '<a href="../../en/figur/x.html" hreflang="en" lang="en">In English: Partners 2018 en</a>' in out
     assert ('<span class="cite-url" data-absolute>https://example.org/barometer/2018/da/figur/collab_partners.html'
             '</span>') in out
+
+
+def test_the_metadata_and_the_page_cite_a_figure_with_one_text():
+    """``figures/<id>.json`` ``cite`` and the page's "Cite this figure" are one text
+    (``figure_cite``): the page's is the metadata's with the figure id and address marked up."""
+    import html as html_mod
+    import re as re_mod
+
+    from barometer import i18n, permalink
+    from barometer.build import figpages
+
+    for lang in ("da", "en"):
+        parts = dict(publisher=i18n.t("publisher", lang), title="79 pct. samarbejder",
+                     report=i18n.t("report_title", lang), edition=i18n.edition_name("2018", 2, lang),
+                     figure_id="collab_partners", date="2026-12-02", url="https://example.org/b/figur/collab_partners.html")
+        meta = {"headline": parts["title"] + ".", "id": parts["figure_id"], "built": parts["date"]}
+        ctx = {"lang": lang, "publisher": parts["publisher"], "report_title": parts["report"],
+               "edition_name": parts["edition"]}
+        page = figpages.cite(ctx, meta, parts["url"])
+        assert '<code class="figure-id">collab_partners</code>' in page and 'class="cite-url"' in page
+        assert html_mod.unescape(re_mod.sub(r"<[^>]+>", "", str(page))).strip() == permalink.cite(lang, **parts)
+        no_address = permalink.cite(lang, **{**parts, "url": ""})
+        assert no_address.endswith(parts["date"] + ".") and "example.org" not in no_address

@@ -103,15 +103,12 @@ def figure_metadata(work: Path) -> list[dict]:
 
 
 def cite(ctx: dict, meta: dict, url: str):
-    """"Cite this figure": publisher, title, report and edition, figure id, build date, address (markup)."""
-    from markupsafe import Markup, escape
+    """"Cite this figure": :func:`barometer.permalink.cite` (markup), with the page's address."""
+    from ..permalink import cite as cite_text
 
-    lang = ctx["lang"]
-    return Markup(escape(i18n.t("figpage_cite", lang))).format(
-        publisher=ctx["publisher"], title=meta["headline"].rstrip("."), report=ctx["report_title"],
-        edition=ctx["edition_name"], date=meta["built"],
-        figure_id=Markup('<code class="figure-id">{}</code>').format(meta["id"]),
-        url=Markup('<span class="cite-url">{}</span>').format(url))
+    return cite_text(ctx["lang"], publisher=ctx["publisher"], title=meta["headline"].rstrip("."),
+                     report=ctx["report_title"], edition=ctx["edition_name"], figure_id=meta["id"],
+                     date=meta["built"], url=url, markup=True)
 
 
 def write(cfg, chapters: list, work: Path, ctx: dict, page) -> list[str]:

@@ -226,7 +226,7 @@ def _up_to_date(target: Path, key: str) -> bool:
 
 def edition_names(built: dict[Report, Path]) -> dict[tuple[str, str], str]:
     from ..reportconfig import report_config
-    from .render import edition_name
+    from ..i18n import edition_name
 
     return {(r.edition, r.lang): edition_name(r.edition, report_config(r.edition).get("edition_number"), r.lang)
             for r in built}
