@@ -130,5 +130,5 @@ def test_a_slot_shows_a_group_as_one_box(monkeypatch):
     monkeypatch.setitem(ch.meta, "slots", {"x": [{"group": ["open-data-dk", "safer-train-stations"]},
                                                  "freeze-dried-blood"]})
     assert ch.slot("x") == {}
-    assert len(shown) == 2 and 'id="group-case-open-data-dk"' in shown[0] and shown[0].count("<li") == 2
+    assert len(shown) == 2 and 'id="case-open-data-dk-group"' in shown[0] and shown[0].count("<li") == 2
     assert 'id="case-freeze-dried-blood"' in shown[1] and "content-group" not in shown[1]
