@@ -77,31 +77,6 @@ class Host:
                      "settings": self.cfg.settings(),
                      "parameters": {"edition": self.cfg.edition, "country": self.cfg.country}})
 
-    def rehearse(self) -> None:
-        """Build once more, into a scratch folder that is then removed, every chapter from
-        the cache: what this process keeps from a build for the next (the datasets, the
-        output scan's verdicts, the chapters' page bodies, the page stack's imports) is
-        then made now, while the researcher opens the page, not by their first edit
-        (which took 11-13 s instead of 3).  Its failure is not reported: the next build
-        reports its own."""
-        import dataclasses
-        import shutil
-        import tempfile
-        from pathlib import Path
-
-        from ..errors import BuildError, InputError
-        from .pipeline import build
-
-        scratch = Path(tempfile.mkdtemp(prefix="barometer-preview-warm-"))
-        try:
-            with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
-                build(dataclasses.replace(self.cfg, out_dir=scratch / "site", quiet=True, force=False),
-                      executor=self._executor())
-        except (InputError, BuildError, OSError):
-            pass
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-
     def forget_changed(self) -> None:
         """Drop what was made from input files that changed since the last build."""
         _, dataset_changed = self.inputs.check()  # the package's memos are forgotten there
@@ -152,7 +127,6 @@ def main(argv: list[str]) -> int:
             if res["ok"] and not host.warmed:
                 host.warmed = True
                 host.warm_up()
-                host.rehearse()
     except lifetime.Interrupted as exc:
         return exc.exit_code
     except KeyboardInterrupt:
