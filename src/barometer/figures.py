@@ -159,15 +159,13 @@ class FigureBlocks:
         of this chapter left out, and where it was said instead."""
         if not isinstance(caption, Caption):
             return caption
-        said = self.__dict__.setdefault("_notes_said", {})
         shown, earlier = [], []
         for text, note in caption.parts:
-            if note and text in said:
-                earlier.append(said[text])
-                continue
-            if note:
-                said[text] = self.numbers[fig_id]
-            shown.append(text)
+            first = self.said_once("caption_note", text, self.numbers[fig_id]) if note else None
+            if first is None:
+                shown.append(text)
+            else:
+                earlier.append(first)
         if earlier:
             shown.append(i18n.t("notes_as_under", self.lang, number=min(earlier)))
         return " ".join(shown)
@@ -180,7 +178,7 @@ class FigureBlocks:
         first = self.said_once("box_note", item.text("note", self.lang), item.text("title", self.lang))
         return content.render_factbox(item, self.lang, values, note_as_in=first)
 
-    def said_once(self, key: str, text: str, where: str) -> str | None:
+    def said_once(self, key: str, text: str, where):
         """None the first time this chapter says ``text`` under ``key``; later, ``where``
         it was said."""
         said = self.__dict__.setdefault("_notes_said", {})

@@ -637,7 +637,7 @@ class Cache:
         return self.root / CHARTS
 
     def _chart_files(self):
-        """(path, stat) of every chart in the store, and (path, pid) of its leftovers."""
+        """(path, None) of every chart in the store, and (path, owner pid) of its leftovers."""
         try:
             tops = [e for e in os.scandir(self.charts_dir) if _K2.match(e.name) and e.is_dir(follow_symlinks=False)]
         except OSError:
