@@ -53,7 +53,9 @@ class Layout:
 
 
 #: The desktop column: a chart drawn at natural size stays within main.chapter's 46rem (736 px).
-WIDE = Layout("wide", plot=420, wrap=40, label_limit=290, columns=2)
+#: Small multiples go four to a row (a trend's panels hold three editions each): eight partner
+#: types are two rows, about half a PDF page, not four rows filling one.
+WIDE = Layout("wide", plot=420, wrap=40, label_limit=290, columns=4)
 #: A phone: 390 px viewport minus the page's padding leaves ~358 px.
 NARROW = Layout("narrow", plot=195, wrap=19, label_limit=150, columns=1)
 LAYOUTS = (WIDE, NARROW)
@@ -246,8 +248,8 @@ def trend(data: pd.DataFrame, lang: str) -> Drawing:
 
 
 def _trend(data, lang, layout: Layout) -> dict:
-    width = 220 if layout.columns > 1 else 260
-    data = _described(data, lang, "edition").assign(label_lines=[wrap(v, width // 7) for v in data["label"]])
+    width = 125 if layout.columns > 1 else 260  # four panels, the axis and the headers: < 736 px
+    data = _described(data, lang, "edition").assign(label_lines=[wrap(v, (width + 35) // 7) for v in data["label"]])
     x = {"field": "edition", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}}
     line = {"mark": {"type": "line", "color": PALETTE["main"], "strokeWidth": 2, "aria": False},
             "encoding": {"y": {"field": "estimate_pct", "type": "quantitative", "title": i18n.t("percent_axis", lang),

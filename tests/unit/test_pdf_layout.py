@@ -28,3 +28,21 @@ def test_a_figure_with_no_paragraph_after_it_stays():
     doc = DOC.replace('<p class="prose">One.</p> <p class="prose">Two.</p>', "")
     assert pdflayout.defer_figures(doc, ["fig-x"]) == (doc, [])
     assert pdflayout.defer_figures(DOC, ["fig-missing"]) == (DOC, [])
+
+
+def test_a_figure_followed_by_figures_goes_with_them_after_the_paragraphs_after_the_last():
+    """A figure floated once whose page is still underfull: its paragraphs are gone, the next
+    figure follows it; both go, in their order, after the paragraphs after that one."""
+    doc = ('<section class="chapter" id="chapter-a"><p class="prose">Before.</p>'
+           '<figure class="report-figure" data-figure-id="x" id="fig-x"><p>chart x</p></figure>\n'
+           '<figure class="report-figure" data-figure-id="y" id="fig-y"><p>chart y</p></figure>'
+           '<p class="prose">After y.</p><h2>Next</h2><p class="prose">Later.</p></section>')
+    out, moved = pdflayout.defer_figures(doc, ["fig-x"])
+    assert moved == ["fig-x"]
+    assert out.index("After y.") < out.index('id="fig-x"') < out.index('id="fig-y"') < out.index("<h2>Next")
+    assert out.index("Later.") > out.index("<h2>Next")  # never past a heading
+    assert sorted(out) == sorted(doc)
+    # with a paragraph right after it, only that paragraph comes forward (the first float)
+    doc2 = doc.replace("</figure>\n", '</figure><p class="prose">After x.</p>', 1)
+    out2, _ = pdflayout.defer_figures(doc2, ["fig-x"])
+    assert out2.index("After x.") < out2.index('id="fig-x"') < out2.index('id="fig-y"') < out2.index("After y.")

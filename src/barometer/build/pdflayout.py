@@ -92,20 +92,31 @@ def figures_to_defer(document) -> list[str]:
 
 
 def defer_figures(html: str, ids: list[str]) -> tuple[str, list[str]]:
-    """``html`` with each figure of ``ids`` moved after the paragraphs that follow it; the ids moved."""
+    """``html`` with each figure of ``ids`` moved after the paragraphs that follow it; the ids
+    moved.  A figure followed directly by other figures (its paragraphs already moved, or none)
+    goes with them, in their order, after the paragraphs that follow the last of them: a figure
+    taller than what is left of a page is not left after a page that only its own paragraphs
+    could not fill, and figures keep their numbering order."""
     moved = []
     for fig_id in ids:
         m = next((m for m in _FIGURE.finditer(html) if m.group(1) == fig_id), None)
         if m is None:
             continue
-        end, pos = m.end(), m.end()
+        end = m.end()
+        if not _PROSE.match(html, end):
+            while (f := _FIGURE_NEXT.match(html, end)) is not None:
+                end = f.end()  # the figures right after it go with it
+        pos = end
         while (p := _PROSE.match(html, pos)) is not None:
             pos = p.end()
         if pos == end:  # nothing to bring forward
             continue
-        html = html[:m.start()] + html[end:pos] + m.group(0) + html[pos:]
+        html = html[:m.start()] + html[end:pos] + html[m.start():end] + html[pos:]
         moved.append(fig_id)
     return html, moved
+
+
+_FIGURE_NEXT = re.compile(r'\s*<figure class="report-figure"[^>]*\bid="fig-[^"]+"[^>]*>.*?</figure>', re.S)
 
 
 def _first_section(html: str) -> str | None:
@@ -122,18 +133,16 @@ def mark_continuing(html: str, ids: list[str]) -> str:
     return _SECTION.sub(sub, html)
 
 
-def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 4):
+def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6):
     """Lay ``html`` out, let a section continue where its page break would leave a page less
     than half full, and write the tagged PDF to ``out``.  Returns the final layout."""
     import weasyprint
 
-    deferred: set[str] = set()
     for _ in range(max_passes):
         document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
         moved = underfull_breaks(document, html)
         html = mark_continuing(html, moved)
-        html, floated = defer_figures(html, [f for f in figures_to_defer(document) if f not in deferred])
-        deferred.update(floated)
+        html, floated = defer_figures(html, figures_to_defer(document))
         if not moved and not floated:
             break
     else:  # the last pass's marks are not laid out yet
