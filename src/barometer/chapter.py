@@ -198,16 +198,31 @@ class Chapter(FigureBlocks):
 
     # -- content ----------------------------------------------------------------
     def content(self, item_id: str, values: dict[str, str] | None = None) -> None:
+        """Show a content item.  In a build, a case, quote or tool is a mark that the build
+        fills in when it renders the page (:func:`barometer.content.fill_marks`): its file
+        is not one of the chapter's inputs, so editing it re-runs no notebook.  A fact box
+        is filled with the chapter's estimates here, and its file is an input."""
         item = self.library.get(item_id)
         if item.kind == "factbox" and values is not None:
+            display.record_use(item.path)
             display.show_html(self.factbox_html(item, values))
+        elif self.output_dir is not None and item.kind != "factbox":
+            display.show_html(content.mark([item.id]))
         else:
+            display.record_use(item.path)
             display.show_html(content.render_item(item, self.lang, values=values))
 
     def content_group(self, item_ids: list[str]) -> None:
         """Content items of one kind as one box: a heading that names the kind and a card
-        per item (:func:`barometer.content.render_group`)."""
-        display.show_html(content.render_group([self.library.get(i) for i in item_ids], self.lang))
+        per item (:func:`barometer.content.render_group`); in a build, a mark filled in
+        when the page is rendered, as :meth:`content` does."""
+        items = [self.library.get(i) for i in item_ids]
+        if self.output_dir is None:
+            display.show_html(content.render_group(items, self.lang))
+            return
+        if problem := content.group_problem([(i.id, i.kind, i.get("words")) for i in items]):
+            raise content.ContentError(f"group {item_ids}: {problem}")
+        display.show_html(content.mark(item_ids, group=True))
 
     def slot(self, name: str) -> dict[str, pd.DataFrame]:
         """Show what the chapter's config lists under ``slots: {name: [...]}``,

@@ -495,6 +495,48 @@ def render_group(
                             label=label, lang=lang)
 
 
+#: How a chapter run by the build shows a case, quote, tool or group of them: a mark that the
+#: build replaces with the item's box when it renders the page (:func:`fill_marks`), so that an
+#: edit of the item's file re-runs no notebook.  Plain characters only (no quotes, no
+#: backslashes): the mark reads the same in the page and in the executed notebook's JSON.
+_MARK = re.compile(r"<div class=barometer-content data-ids=(?P<ids>[a-z0-9][a-z0-9_,-]*)(?P<group> data-group)?></div>")
+
+
+def mark(ids: list[str], group: bool = False) -> str:
+    """The mark that stands for the item ``ids[0]`` (or, with ``group``, the group of ``ids``)."""
+    out = f"<div class=barometer-content data-ids={','.join(ids)}{' data-group' if group else ''}></div>"
+    if not _MARK.fullmatch(out):
+        raise ContentError(f"content ids {ids} cannot be marked (ids are lower-case letters, digits, '-' and '_')")
+    return out
+
+
+def fill_marks(text: str, library: "ContentLibrary", lang: str, json_string: bool = False) -> str:
+    """``text`` (a chapter's page body, or with ``json_string`` its executed notebook's JSON)
+    with every mark of :func:`mark` replaced by the box (:func:`render_item`) or group
+    (:func:`render_group`) it stands for, rendered from the content files as they are now.
+    In the notebook the box is written as nbformat writes an output: one string a line, so
+    the published notebook is the one a run that rendered the box itself would have written."""
+    import json
+
+    if "barometer-content" not in text:
+        return text
+
+    def box(m: re.Match) -> str:
+        try:
+            items = [library.get(i) for i in m.group("ids").split(",")]
+        except KeyError as exc:
+            raise ContentError(f"a chapter shows {exc.args[0]}") from None
+        return str(render_group(items, lang) if m.group("group") else render_item(items[0], lang))
+
+    if not json_string:
+        return _MARK.sub(box, text)
+    return _MARK_LINE.sub(lambda m: m.group("indent") + f",\n{m.group('indent')}".join(
+        json.dumps(line, ensure_ascii=False) for line in box(m).splitlines(True)), text)
+
+
+_MARK_LINE = re.compile(r'^(?P<indent>[ \t]*)"' + _MARK.pattern + '"', re.M)
+
+
 def render_factbox(item: ContentItem, lang: str, values: Mapping[str, str], note_as_in: str | None = None) -> str:
     """A "De norske tal" box with its placeholders filled from ``values``
     (``report_templates/blocks/factbox.html.j2``).

@@ -498,6 +498,7 @@ class FigureBlocks:
                               .format(**values))
         if "factbox" in spec:
             item = self.library.get(spec["factbox"])
+            display.record_use(item.path)  # the build tracks the content files a chapter shows itself
             if " ".join(item.text("title", self.lang).split()).casefold() == " ".join(headline.split()).casefold():
                 raise ParameterError(f"figure {fig_id}: its headline repeats the title of the box above it "
                                      f"({spec['factbox']}); say what the numbers show")

@@ -49,7 +49,9 @@ def test_chapters_run_in_parallel_workers_and_are_recorded(cold, root):
     uses = {c["notebook"]: c["uses"] for c in chapters}
     assert "data/synthetic/2018/dk/respondents.csv" in uses["00_front.ipynb"]
     assert "data/synthetic/2018/no/respondents.csv" in uses["08_norway.ipynb"]
-    assert "data/content/2018/cases/safer-train-stations.yaml" in uses["07_collaboration.ipynb"]
+    # a chapter's inputs are the fact boxes it fills; its cases, quotes and tools are filled in the page
+    assert "data/content/2018/factboxes/citizens.yaml" in uses["07_collaboration.ipynb"]
+    assert not any("/cases/" in u or "/quotes/" in u for u in uses["07_collaboration.ipynb"])
     assert not any("content" in u for u in uses["02_types.ipynb"])
     assert len(cold["build_key"]) == 64
     # the parallel build publishes what the notebooks computed, in chapter order
@@ -132,7 +134,9 @@ def test_a_build_whose_chapters_are_all_cached_starts_no_worker(cold, root, tmp_
     assert probes["data"] == {"when": "data", "heavy": [], "workers": 0}
 
 
-def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
+def test_changed_case_file_reruns_no_chapter_and_every_output_shows_it(cold, root):
+    """A case is a mark in its chapter's notebook, filled when the page is rendered: editing it
+    re-runs nothing, and the chapter page, the published notebook and the case page show the edit."""
     est_before = (root / OUT / "estimates.csv").read_text(encoding="utf-8")
     case = root / "data/content/2018/cases/safer-train-stations.yaml"
     case.write_text(case.read_text(encoding="utf-8").replace("Politi, kommuner og jernbane",
@@ -140,9 +144,28 @@ def test_changed_content_file_reruns_only_the_chapter_that_shows_it(cold, root):
     r = _build(root)
     assert r.returncode == 0, r.stderr
     cache = {c["notebook"]: c["cache"] for c in _manifest(root)["tasks"]}
-    assert cache.pop("07_collaboration.ipynb") == "miss" and set(cache.values()) == {"hit"}
-    assert "jernbanen" in (root / OUT / "cases" / "safer-train-stations.html").read_text(encoding="utf-8")
+    assert set(cache.values()) == {"hit"}, cache
+    for page in ("cases/safer-train-stations.html", "samarbejde.html", "notebooks/07_collaboration.ipynb"):
+        assert "jernbanen" in (root / OUT / page).read_text(encoding="utf-8"), page
+    nb = (root / OUT / "notebooks/07_collaboration.ipynb").read_text(encoding="utf-8")
+    assert "barometer-content" not in nb and "barometer-content" not in (root / OUT / "samarbejde.html").read_text(encoding="utf-8")
+    import nbformat
+
+    nbformat.validate(nbformat.reads(nb, as_version=4))  # the filled notebook is a valid notebook
     assert (root / OUT / "estimates.csv").read_text(encoding="utf-8") == est_before
+
+
+def test_changed_fact_box_file_reruns_only_the_chapter_that_fills_it(cold, root):
+    box = root / "data/content/2018/factboxes/citizens.yaml"
+    text = box.read_text(encoding="utf-8")
+    box.write_text(text + "\n# edited\n", encoding="utf-8")
+    try:
+        r = _build(root)
+        assert r.returncode == 0, r.stderr
+        cache = {c["notebook"]: c["cache"] for c in _manifest(root)["tasks"]}
+        assert cache.pop("07_collaboration.ipynb") == "miss" and set(cache.values()) == {"hit"}, cache
+    finally:
+        box.write_text(text, encoding="utf-8")
 
 
 def test_a_headline_and_a_prose_edit_in_the_report_yaml_rerun_only_the_chapters_that_read_them(cold, root):

@@ -54,7 +54,9 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
                          f"(available: {', '.join(rc.get('countries', ['dk']))})")
     params = {"edition": cfg.edition, "country": cfg.country, "lang": cfg.lang, "data_path": cfg.data_file,
               "output_dir": "(the task's own folder)"}
-    job = {"preload": _preload(cfg), "track_content": True, "collect_files": True}
+    # a chapter records the content files it shows itself (fact boxes); the cases, quotes and tools
+    # it marks are filled in when the page is rendered (render.site), so they are not its inputs
+    job = {"preload": _preload(cfg), "track_content": False, "collect_files": True}
     listing = keys.content_listing(cfg.edition)
     from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
 

@@ -120,8 +120,16 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
     page = env.get_template("site/page.html.j2")
     ctx = edition_context(cfg, rc, chapters, ds, commit)
     exporters: list = []  # made once, for the first chapter that needs it
+    lib = content.load_content(cfg.edition)
     for ch in chapters:
-        body = ch.body = chapter_body((work / ch.executed_as).read_bytes(), exporters)
+        # the cases, quotes and tools a chapter shows are marks in its notebook, filled here from
+        # the content files as they are now: in the page and in the published notebook
+        executed = work / ch.executed_as
+        raw = executed.read_bytes()
+        if b"barometer-content" in raw:
+            executed.write_text(content.fill_marks(raw.decode("utf-8"), lib, cfg.lang, json_string=True),
+                                encoding="utf-8")
+        body = ch.body = content.fill_marks(chapter_body(raw, exporters), lib, cfg.lang)
         (work / ch.page).write_text(
             page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
                         with_charts="report-figure" in body), encoding="utf-8")
@@ -129,7 +137,6 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
 
     figpages.write(cfg, chapters, work, ctx, page)  # a page per figure: figur/<figure id>.html
     # full case and advice pages
-    lib = content.load_content(cfg.edition)
     pages = []
     back = i18n.t("back_to_chapter", cfg.lang)
     chapter_page = {c.id: c.page for c in chapters}

@@ -6,8 +6,10 @@ templates, plus the ``data_path`` given) is appended to a small text file,
 one path a line; the engine turns that list into the report's dynamic
 dependencies (path + sha256) in the cache.  Content files (``data/content``)
 are recorded only when a report really shows an item (:func:`record`, called
-by :class:`barometer.report.UnitReport`), not because the content library
-read them all, so changing one case rebuilds only the reports that show it.
+by :class:`barometer.report.UnitReport` and, for the fact boxes it fills, by a
+chapter), not because the content library read them all, so changing one case
+rebuilds only the reports that show it (a chapter marks its cases, and the build
+fills the marks in when it renders the page: :func:`barometer.content.fill_marks`).
 """
 
 from __future__ import annotations
