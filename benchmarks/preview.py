@@ -17,7 +17,7 @@ and workers) and, per edit, measures the seconds from the save until the
 preview's page shows it (the page is fetched once the server says a build
 published; the state is asked as often as the injected script asks it).  It
 prints the medians, the chapters that ran again, the ratio baseline /
-preview and the phases of the last preview build.
+preview and the phases of the first and the last preview build.
 """
 
 from __future__ import annotations
@@ -115,6 +115,9 @@ def main() -> None:
     ap.add_argument("--country", default="dk")
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--settle", type=float, default=0.0,
+                    help="seconds to wait after the preview's first build before the first edit (default 0: the "
+                         "first edit may wait for the preview's warm-up and rehearsal, ~2-3 s)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-preview-") as t:
         root = Path(t)
@@ -149,9 +152,10 @@ def main() -> None:
                                 start_new_session=True)
         preview: dict[str, list[float]] = {}
         ran: dict[str, list[str]] = {}
-        phases: dict[str, dict] = {}
+        phases: dict[str, list[dict]] = {}
         try:
             _wait_published(args.port, proc, 0)  # its first build: up to date
+            time.sleep(args.settle)  # its warm-up and rehearsal (an edit sooner waits for them)
             for n, (what, edit) in enumerate(edits):
                 for i in range(args.repeat):
                     time.sleep(1.0)  # a distinct mtime
@@ -169,7 +173,7 @@ def main() -> None:
                             break
                     preview.setdefault(what, []).append(time.perf_counter() - t0)
                     ran[what] = _ran(site)
-                    phases[what] = _phases(site)
+                    phases.setdefault(what, []).append(_phases(site))
         finally:
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGINT)
@@ -181,8 +185,9 @@ def main() -> None:
             print(f"  {what:30s} preview {p:6.2f} s   plain rebuild {b:6.2f} s   plain / preview = {b / p:4.1f}x   "
                   f"({len(ran[what])} of {len(tasks)} chapters ran: {', '.join(ran[what]) or 'none'}; "
                   f"preview runs {', '.join(f'{x:.2f}' for x in preview[what])})", flush=True)
-            print("      last preview build, seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in phases[what].items()),
-                  flush=True)
+            for which, ph in (("first", phases[what][0]), ("last", phases[what][-1])):
+                print(f"      {which} preview build, seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in ph.items()),
+                      flush=True)
 
 
 if __name__ == "__main__":
