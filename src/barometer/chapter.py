@@ -220,8 +220,7 @@ class Chapter(FigureBlocks):
         if self.output_dir is None:
             display.show_html(content.render_group(items, self.lang))
             return
-        if problem := content.group_problem([(i.id, i.kind, i.get("words")) for i in items]):
-            raise content.ContentError(f"group {item_ids}: {problem}")
+        content.check_group(items)  # a group that cannot be shown fails here, as when it is rendered
         display.show_html(content.mark(item_ids, group=True))
 
     def slot(self, name: str) -> dict[str, pd.DataFrame]:

@@ -463,6 +463,12 @@ def group_problem(members: list[tuple[str, str | None, str | None]]) -> str | No
     return None
 
 
+def check_group(items: list[ContentItem]) -> None:
+    """:class:`ContentError` (one line) when ``items`` cannot be shown as one group (:func:`group_problem`)."""
+    if problem := group_problem([(item.id, item.kind, item.get("words")) for item in items]):
+        raise ContentError(f"group {[item.id for item in items]}: {problem}")
+
+
 def render_group(
     items: list[ContentItem],
     lang: str,
@@ -480,9 +486,7 @@ def render_group(
     from markupsafe import Markup
 
     _check_lang(lang)
-    members = [(item.id, item.kind, item.get("words")) for item in items]
-    if problem := group_problem(members):
-        raise ContentError(f"group {[i for i, _, _ in members]}: {problem}")
+    check_group(items)
     kind, words = items[0].kind, items[0].get("words")
     cards = [Markup(_render("content_item", "li", "content-card", item, lang, frame="blocks/content_card.html.j2",
                             h="h4", case_href=case_href(item.id) if kind == "case" else "",

@@ -116,7 +116,7 @@ def defer_figures(html: str, ids: list[str]) -> tuple[str, list[str]]:
     return html, moved
 
 
-_FIGURE_NEXT = re.compile(r'\s*<figure class="report-figure"[^>]*\bid="fig-[^"]+"[^>]*>.*?</figure>', re.S)
+_FIGURE_NEXT = re.compile(r"\s*" + _FIGURE.pattern, re.S)
 
 
 def _first_section(html: str) -> str | None:
