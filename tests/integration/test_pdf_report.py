@@ -48,12 +48,16 @@ def _page_texts(pdf: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pdfs(pdf, tmp_path_factory) -> dict[str, Path]:
-    """The 2018 Danish PDF and the 2024 edition's (a different set of chapters and figures)."""
+    """The 2018 Danish PDF, the 2024 edition's (a different set of chapters and figures) and the
+    2018 English one (other words, other page breaks)."""
     from barometer.build import BuildConfig, build
 
-    out = tmp_path_factory.mktemp("pdf-2024") / "2024-dk-da"
-    (other,) = build(BuildConfig(edition="2024", out_dir=out, quiet=True, cache_dir=out.parent / "cache")).glob("*.pdf")
-    return {"2018-dk-da": pdf, "2024-dk-da": other}
+    out = {"2018-dk-da": pdf}
+    for edition, lang in (("2024", "da"), ("2018", "en")):
+        folder = tmp_path_factory.mktemp(f"pdf-{edition}-{lang}") / f"{edition}-dk-{lang}"
+        (out[folder.name],) = build(BuildConfig(edition=edition, lang=lang, out_dir=folder, quiet=True,
+                                                cache_dir=folder.parent / "cache")).glob("*.pdf")
+    return out
 
 
 #: A4 with print.css's margins (22 mm top, 24 mm bottom, 20 mm at the sides): the text area, in mm
@@ -81,23 +85,23 @@ def page_fills(pdf: Path, tmp: Path, dpi: int = 30) -> list[float]:
     return fills
 
 
-@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da"])
+@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da", "2018-dk-en"])
 def test_no_page_is_less_than_half_full(pdfs, name, tmp_path):
     """Every page between the contents and the colophon reaches at least half way down its
     text area (the cover, the contents and a colophon on a page of its own are exempt)."""
-    pdf = pdfs[name]
+    pdf, lang = pdfs[name], name.rsplit("-", 1)[1]
     texts = _page_texts(pdf)
     fills = page_fills(pdf, tmp_path)
     assert len(fills) == len(texts)
-    first = next(i for i, t in enumerate(texts) if i > 0 and i18n.t("contents", LANG) not in t)  # after the contents
-    last = len(texts) - 1 if _colophon_alone(texts[-1]) else len(texts)
+    first = next(i for i, t in enumerate(texts) if i > 0 and i18n.t("contents", lang) not in t)  # after the contents
+    last = len(texts) - 1 if _colophon_alone(texts[-1], lang) else len(texts)
     short = [(i + 1, round(f, 2)) for i, f in enumerate(fills[first:last], first) if f < 0.5]
     assert not short, f"{name}: pages less than half full (page, fill): {short}; all: {[round(f, 2) for f in fills]}"
 
 
-def _colophon_alone(text: str) -> bool:
+def _colophon_alone(text: str, lang: str = LANG) -> bool:
     body = [ln.strip() for ln in text.splitlines() if ln.strip()][1:]  # without the running header
-    return bool(body) and body[0] == i18n.t("colophon_title", LANG)
+    return bool(body) and body[0] == i18n.t("colophon_title", lang)
 
 
 def _objects(pdf: Path) -> bytes:
@@ -162,7 +166,7 @@ def test_no_title_alone_on_a_page_and_cases_flow(pages):
     assert n_pages < 0.8 * n_items, f"{n_items} cases and advice items take {n_pages} pages"
 
 
-@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da"])
+@pytest.mark.parametrize("name", ["2018-dk-da", "2024-dk-da", "2018-dk-en"])
 def test_no_text_under_7_pt(pdfs, name):
     """Chart labels included: a chart is never scaled down so far that its text drops under 7 pt."""
     out = subprocess.run(["pdftotext", "-bbox", str(pdfs[name]), "-"], capture_output=True, text=True,

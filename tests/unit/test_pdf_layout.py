@@ -46,3 +46,17 @@ def test_a_figure_followed_by_figures_goes_with_them_after_the_paragraphs_after_
     doc2 = doc.replace("</figure>\n", '</figure><p class="prose">After x.</p>', 1)
     out2, _ = pdflayout.defer_figures(doc2, ["fig-x"])
     assert out2.index("After x.") < out2.index('id="fig-x"') < out2.index('id="fig-y"') < out2.index("After y.")
+
+
+def test_with_no_paragraph_after_it_one_box_comes_before_a_floated_figure_but_never_a_fact_box():
+    doc = ('<section class="chapter" id="chapter-a">'
+           '<figure class="report-figure" data-figure-id="x" id="fig-x"><p>chart</p></figure>'
+           '<aside class="content-box content-case" id="case-a"><h3>A</h3></aside>'
+           '<aside class="content-box content-quote content-group" id="quote-b-group"><h3>B</h3></aside>'
+           '<aside class="content-box content-factbox" id="factbox-c"><h3>C</h3></aside></section>')
+    once, moved = pdflayout.defer_figures(doc, ["fig-x"])
+    assert moved == ["fig-x"] and once.index('id="case-a"') < once.index('id="fig-x"') < once.index('id="quote-b-group"')
+    twice, _ = pdflayout.defer_figures(once, ["fig-x"])  # a later pass: the next box
+    assert twice.index('id="quote-b-group"') < twice.index('id="fig-x"') < twice.index('id="factbox-c"')
+    assert pdflayout.defer_figures(twice, ["fig-x"]) == (twice, [])  # a fact box stays before its own figure
+    assert sorted(twice) == sorted(doc)

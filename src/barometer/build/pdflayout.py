@@ -2,7 +2,9 @@
 before it less than half full; then the chapter continues on that page, under a rule.  A figure
 too tall for the rest of a page that would then be less than half full is placed after the
 paragraphs that follow it, as a book floats a figure to the next page (its number and the
-cross-references, with their page numbers, stay as they are).
+cross-references, with their page numbers, stay as they are); where no paragraph follows it, after
+the figures that follow it (they keep their order) or after one box (never a fact box, which stands
+before its own figure), and again in the next pass while its page is still underfull.
 
 WeasyPrint lays the document out (:meth:`weasyprint.HTML.render`); this module measures how far
 down its text area each page's content reaches (lines, images, boxes with a background or a
@@ -109,6 +111,8 @@ def defer_figures(html: str, ids: list[str]) -> tuple[str, list[str]]:
         pos = end
         while (p := _PROSE.match(html, pos)) is not None:
             pos = p.end()
+        if pos == end and (b := _BOX.match(html, end)) is not None:
+            pos = b.end()  # no paragraph: one box (not a fact box), and another in a later pass
         if pos == end:  # nothing to bring forward
             continue
         html = html[:m.start()] + html[end:pos] + html[m.start():end] + html[pos:]
@@ -117,6 +121,8 @@ def defer_figures(html: str, ids: list[str]) -> tuple[str, list[str]]:
 
 
 _FIGURE_NEXT = re.compile(r"\s*" + _FIGURE.pattern, re.S)
+#: a box that may come before a floated figure: not a fact box, which stands before its own figure
+_BOX = re.compile(r'\s*<aside class="content-box (?!content-factbox)[^"]*"[^>]*>.*?</aside>', re.S)
 
 
 def _first_section(html: str) -> str | None:
