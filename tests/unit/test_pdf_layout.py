@@ -60,3 +60,50 @@ def test_with_no_paragraph_after_it_one_box_comes_before_a_floated_figure_but_ne
     assert twice.index('id="quote-b-group"') < twice.index('id="fig-x"') < twice.index('id="factbox-c"')
     assert pdflayout.defer_figures(twice, ["fig-x"]) == (twice, [])  # a fact box stays before its own figure
     assert sorted(twice) == sorted(doc)
+
+
+def test_the_print_styles_hidden_selectors_are_read_from_print_css():
+    from barometer.paths import TEMPLATE_DIR
+
+    sel = pdflayout.hidden_selectors((TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8"))
+    for expected in [("details", "data-table", None), ("script", None, None), (None, "chart-narrow", None),
+                     (None, None, "hidden"), ("nav", "chapter-links", None)]:
+        assert expected in sel
+    # only top-level display:none rules, simple selectors; anything else is left to WeasyPrint
+    css = "a.x, .y > b { display: none; } @media print { .z { display: none; } } .w { color: red; display: none; }"
+    assert pdflayout.hidden_selectors(css) == [("a", "x", None)]
+    assert pdflayout.hidden_selectors(css + " div:has(p) { color: red; }") == []
+
+
+HIDDEN = [("details", "data-table", None), ("script", None, None), (None, "chart-narrow", None), (None, None, "hidden")]
+
+
+def test_what_the_print_styles_hide_is_emptied_nested_elements_and_all_and_nothing_else():
+    """The hidden element stays (empty), so sibling selectors match as before."""
+    doc = ('<head><script>keep head</script></head><body><p>a <span hidden>gone</span> b</p>'
+           '<div class="chart"><div class="chart-narrow"><div><svg><g><text>x</text></g></svg></div></div>'
+           '<div class="chart-wide">wide</div></div><script type="application/json">{"s": "<div class=\\"chart-narrow\\">"}</script>'
+           '<details class="data-table open"><summary>Data</summary><details><table><tr><td>1</td></tr></table></details></details>'
+           '<details class="downloads"><summary>keep</summary></details><img hidden src="x.png"><p>end</p></body>')
+    out = pdflayout.strip_unprinted(doc, HIDDEN)
+    assert out == ('<head><script>keep head</script></head><body><p>a <span hidden></span> b</p><div class="chart">'
+                   '<div class="chart-narrow"></div><div class="chart-wide">wide</div></div>'
+                   '<script type="application/json"></script><details class="data-table open"></details>'
+                   '<details class="downloads"><summary>keep</summary></details><img hidden src="x.png"><p>end</p></body>')
+
+
+def test_a_document_without_what_print_hides_makes_the_same_pdf_bytes():
+    """display:none makes no box: cutting the hidden elements out may not change the PDF."""
+    import weasyprint
+
+    doc = ('<html lang="en"><head><title>t</title><style>.chart-narrow, script, [hidden], details.data-table'
+           ' { display: none; } p + p { color: red; }</style></head><body><h1>T</h1><p>One <span hidden>x</span>two.</p>'
+           '<div class="chart-narrow"><p>narrow</p></div><p>Three.</p><details class="data-table"><table><tr><td>9</td>'
+           '</tr></table></details><script>var x = "<p>";</script><p>Four.</p></body></html>')
+
+    def pdf(html):
+        return weasyprint.HTML(string=html).write_pdf(pdf_variant=pdflayout.PDF_VARIANT)
+
+    stripped = pdflayout.strip_unprinted(doc, HIDDEN)
+    assert "<p>narrow" not in stripped and "<table" not in stripped
+    assert pdf(stripped) == pdf(doc)

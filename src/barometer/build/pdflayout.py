@@ -28,6 +28,74 @@ _SECTION = re.compile(r'<section class="(chapter|colophon)([^"]*)" id="([^"]+)"'
 PDF_VARIANT = "pdf/ua-1"
 
 
+# -- what the print styles never show ---------------------------------------------------------
+#: a top-level rule of the print styles that hides what it selects (``print.css``: the data
+#: tables, the live charts, the narrow layout, scripts, ...)
+_HIDING_RULE = re.compile(r"(?:^|})\s*([^{}@]+?)\s*\{\s*display:\s*none;?\s*}", re.M)
+_SIMPLE = re.compile(r"^([a-z][a-z0-9]*)?(?:\.([A-Za-z0-9_-]+))?(?:\[([a-z-]+)\])?$")
+_START = re.compile(r"<([A-Za-z][A-Za-z0-9]*)((?:\s+[^\s=>/]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*/?>")
+_ATTR = re.compile(r"([^\s=>/]+)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+)))?")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+def hidden_selectors(css: str) -> list[tuple[str | None, str | None, str | None]]:
+    """The simple selectors (``tag``, ``.class``, ``tag.class``, ``[attribute]``) of the
+    style sheet's top-level ``display: none`` rules, as (tag, class, attribute); any other
+    selector is left to WeasyPrint.  None at all if a selector looks at an element's content
+    (``:has()``, ``:empty``): then what :func:`strip_unprinted` cuts could change a style."""
+    body = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    if re.search(r":has\(|:empty\b", body):
+        return []
+    out = []
+    for m in _HIDING_RULE.finditer(body):
+        for sel in m.group(1).split(","):
+            s = _SIMPLE.match(sel.strip())
+            if s and any(s.groups()):
+                out.append(s.groups())
+    return out
+
+
+def strip_unprinted(html: str, selectors) -> str:
+    """``html`` with the content of each element that ``selectors`` (:func:`hidden_selectors`)
+    hide cut out.  The element itself stays, empty, so that every selector that looks at
+    siblings (``h1 + div``, ``:first-child``) matches as before; an element with ``display:
+    none`` and its content make no box, so the laid-out pages and the PDF are the same bytes,
+    but WeasyPrint no longer parses and styles most of a chapter's elements (the data tables,
+    the narrow charts' SVG, the Vega-Lite specs)."""
+    def hides(tag: str, attrs: str) -> bool:
+        parsed = {m.group(1).lower(): next((g for g in m.groups()[1:] if g is not None), "")
+                  for m in _ATTR.finditer(attrs)}
+        classes = parsed.get("class", "").split()
+        return any((t is None or t == tag) and (c is None or c in classes) and (a is None or a in parsed)
+                   for t, c, a in selectors)
+
+    out, pos = [], 0
+    i = max(html.find("<body"), 0)
+    while (m := _START.search(html, i)) is not None:
+        tag, i = m.group(1).lower(), m.end()
+        hidden = hides(tag, m.group(2))
+        if tag in _VOID or m.group(0).endswith("/>"):
+            continue
+        if tag in ("script", "style"):  # raw text: not scanned for tags
+            close = html.find(f"</{tag}>", m.end())
+            close = len(html) if close < 0 else close
+        else:
+            depth, pair, close = 1, re.compile(rf"<(/?){tag}\b[^>]*>", re.I), m.end()
+            while hidden and (p := pair.search(html, close)) is not None:
+                depth += -1 if p.group(1) else 1
+                if not depth:
+                    close = p.start()
+                    break
+                close = p.end()
+        if hidden:
+            out.append(html[pos:m.end()])
+            pos = i = close
+        elif tag in ("script", "style"):
+            i = close
+    out.append(html[pos:])
+    return "".join(out)
+
+
 def page_fill(page) -> float:
     """How far down its text area a laid-out page's content reaches (0 to 1)."""
     from weasyprint.formatting_structure import boxes
@@ -144,6 +212,9 @@ def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6):
     than half full, and write the tagged PDF to ``out``.  Returns the final layout."""
     import weasyprint
 
+    from ..paths import TEMPLATE_DIR
+
+    html = strip_unprinted(html, hidden_selectors((TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")))
     for _ in range(max_passes):
         document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
         moved = underfull_breaks(document, html)
