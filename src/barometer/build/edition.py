@@ -144,13 +144,29 @@ class EditionPlan:
         log("rendering website ...")
         pages = render.site(cfg, self.rc, tasks, ds, work, self.commit)
         timings["site"] = time.perf_counter() - t0
+        extra = {"targets": _targets_summary(check)}
         if cfg.pdf:
             t0 = time.perf_counter()
             log("rendering PDF ...")
-            render.pdf(cfg, self.rc, tasks, ds, work, self.commit, pages)
+            _, extra["pdf_pagination"] = render.pdf(cfg, self.rc, tasks, ds, work, self.commit, pages,
+                                                    hint=_last_pagination(cfg.target))
             timings["pdf"] = time.perf_counter() - t0
-        return {"timings": timings, "manifest": {"targets": _targets_summary(check)},
+        return {"timings": timings, "manifest": extra,
                 "summary": f"{int(check['ok'].sum())}/{len(check)} published figures reproduced"}
+
+
+def _last_pagination(target: Path) -> list | None:
+    """The PDF pagination the report's last build recorded in its manifest: only a hint (the
+    PDF pass checks it), so an unreadable or old manifest is no hint."""
+    import json
+
+    try:
+        steps = json.loads((Path(target) / "manifest.json").read_text(encoding="utf-8")).get("pdf_pagination")
+    except (OSError, ValueError, AttributeError):
+        return None
+    ok = isinstance(steps, list) and all(isinstance(d, list) and len(d) == 2 and all(
+        isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in d) for d in steps)
+    return steps if ok else None
 
 
 def _targets_summary(check) -> dict:

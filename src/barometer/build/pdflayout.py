@@ -207,22 +207,160 @@ def mark_continuing(html: str, ids: list[str]) -> str:
     return _SECTION.sub(sub, html)
 
 
-def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6):
+def decide(document, html: str) -> list[list[str]]:
+    """One pass's decisions on a layout of ``html``: the sections to continue on the page
+    before them, the figures to float (:func:`underfull_breaks`, :func:`figures_to_defer`)."""
+    return [underfull_breaks(document, html), figures_to_defer(document)]
+
+
+def apply(html: str, decision: list[list[str]]) -> tuple[str, bool]:
+    """``html`` with one pass's decisions made; whether that changed anything."""
+    moved, wanted = decision
+    html = mark_continuing(html, moved)
+    html, floated = defer_figures(html, wanted)
+    return html, bool(moved or floated)
+
+
+def paginate(html: str, layout, passes: int, doc=None, steps: list | None = None):
+    """The pagination loop from ``html`` (``doc``: its layout, if made): lay out, decide,
+    change, until a pass changes nothing or ``passes`` passes have changed something (then
+    the last change is laid out).  Returns (final layout, final html, the changing passes'
+    decisions)."""
+    steps = list(steps or [])
+    while True:
+        if doc is None:
+            doc = layout(html)
+        if passes <= 0:
+            return doc, html, steps
+        d = decide(doc, html)
+        new, changed = apply(html, d)
+        if not changed:
+            return doc, html, steps
+        steps.append(d)
+        html, doc, passes = new, None, passes - 1
+
+
+def speculate(html: str, layout, passes: int, hint: list, verify):
+    """:func:`paginate` from ``html``, laying out in parallel the document the decisions of an
+    earlier build (``hint``) would give, while ``verify(html, hint)`` lays out the way there and
+    yields the decisions each pass actually makes (as :func:`paginate` does; it may stop early).
+    Where they are the hint's, the parallel layout is the loop's; where one differs, the loop
+    goes on from the first difference.  The result is :func:`paginate`'s, whatever the hint."""
+    hint = hint[:passes]
+    guess = html
+    for d in hint:
+        guess, changed = apply(guess, d)
+        if not changed:  # not a way the loop could have taken
+            return paginate(html, layout, passes)
+    if not hint:
+        return paginate(html, layout, passes)
+    checks = verify(html, hint)
+    try:
+        doc = layout(guess)
+        done, here, go_on = [], html, None
+        for d in checks:
+            here, changed = apply(here, d)
+            if not changed:  # the loop stops before the hint's end, at ``here``
+                go_on = (here, None, done)
+                break
+            done.append(d)
+            if d != hint[len(done) - 1]:  # another way: the loop goes on from here
+                go_on = (here, None, done)
+                break
+            if len(done) == len(hint):  # the hint's way: its last document is laid out already
+                go_on = (guess, doc, done)
+                break
+        else:  # the check ended early (the child failed): go on from what it confirmed
+            go_on = (here, None, done)
+    finally:
+        close = getattr(checks, "close", None)
+        if close is not None:
+            close()
+    here, doc, done = go_on
+    return paginate(here, layout, passes - len(done), doc=doc, steps=done)
+
+
+def _forked_checks(layout):
+    """``verify`` for :func:`speculate`: a forked child lays the way out (the parent's own
+    layout runs meanwhile, on the other core) and sends each pass's decisions through a pipe;
+    it stops at the first that differs from the hint, and dies with its parent."""
+    import json
+    import os
+
+    def verify(html, hint):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: lays out, writes lines, never returns
+            status = 0
+            try:
+                os.close(r)
+                _die_with_parent()
+                here = html
+                with os.fdopen(w, "w") as pipe:
+                    for want in hint:
+                        doc = layout(here)
+                        d = decide(doc, here)
+                        pipe.write(json.dumps(d) + "\n")
+                        pipe.flush()
+                        here, changed = apply(here, d)
+                        if d != want or not changed:
+                            break
+            except BaseException:
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(w)
+
+        def lines():
+            try:
+                with os.fdopen(r) as pipe:
+                    for line in pipe:
+                        try:
+                            yield json.loads(line)
+                        except ValueError:
+                            return
+            finally:
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+                os.waitpid(pid, 0)
+
+        return lines()
+
+    return verify
+
+
+def _die_with_parent() -> None:
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: list | None = None):
     """Lay ``html`` out, let a section continue where its page break would leave a page less
-    than half full, and write the tagged PDF to ``out``.  Returns the final layout."""
+    than half full, float a figure that would leave one so, and write the tagged PDF to ``out``.
+    ``hint``: the changing passes' decisions of an earlier build of this report (the second
+    returned value); with one, the two cores lay out the first and the expected last pass at
+    once (:func:`speculate`), and the PDF is the same bytes.  Returns (the final layout, the
+    changing passes' decisions)."""
+    import os
+
     import weasyprint
 
     from ..paths import TEMPLATE_DIR
 
+    def layout(h):
+        return weasyprint.HTML(string=h, base_url=base_url).render(pdf_variant=PDF_VARIANT)
+
     html = strip_unprinted(html, hidden_selectors((TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")))
-    for _ in range(max_passes):
-        document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
-        moved = underfull_breaks(document, html)
-        html = mark_continuing(html, moved)
-        html, floated = defer_figures(html, figures_to_defer(document))
-        if not moved and not floated:
-            break
-    else:  # the last pass's marks are not laid out yet
-        document = weasyprint.HTML(string=html, base_url=base_url).render(pdf_variant=PDF_VARIANT)
+    if hint and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
+        document, _, steps = speculate(html, layout, max_passes, hint, _forked_checks(layout))
+    else:
+        document, _, steps = paginate(html, layout, max_passes)
     document.write_pdf(str(out), pdf_variant=PDF_VARIANT)
-    return document
+    return document, steps

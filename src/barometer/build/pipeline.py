@@ -28,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -155,6 +156,8 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
             return keep()
 
         tasks: list[run.Task] = []
+        if getattr(cfg, "pdf", False):  # WeasyPrint's import (~0.6 s) while the parent waits for the chapters
+            threading.Thread(target=_import_pdf_engine, name="import-weasyprint", daemon=True).start()
         t0 = time.perf_counter()
         try:
             for stage in itertools.chain([first], stages):
@@ -181,6 +184,13 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
     progress.log(f"built {target} in {time.perf_counter() - t_all:.1f} s ({assembled['summary']}; "
                  f"{n_run} run, {len(tasks) - n_run} from the cache)")
     return target
+
+
+def _import_pdf_engine() -> None:
+    try:
+        import weasyprint  # noqa: F401  (the PDF's import then finds it loaded)
+    except Exception:  # noqa: BLE001 - the PDF step imports it again and reports what is wrong
+        pass
 
 
 class _LazyExecutor:

@@ -176,8 +176,11 @@ def chapter_body(executed: bytes, exporters: list) -> str:
     return body
 
 
-def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[dict]) -> Path:
-    """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint)."""
+def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[dict],
+        hint: list | None = None) -> tuple[Path, list]:
+    """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint).  ``hint``: the
+    pagination an earlier build of this report recorded (:func:`pdflayout.write_pdf`); returns
+    the PDF's path and this build's pagination."""
     import re
 
     from markupsafe import Markup
@@ -211,9 +214,9 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     # page left less than half full by a chapter's page break or a figure that did not fit
     from .pdflayout import write_pdf
 
-    write_pdf(doc, str(work) + "/", out)
+    _, steps = write_pdf(doc, str(work) + "/", out, hint=hint)
     (work / "print.html").unlink()
-    return out
+    return out, steps
 
 
 def _pdf_charts(body: str) -> str:
