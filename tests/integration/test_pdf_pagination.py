@@ -1,6 +1,6 @@
 """The PDF's pagination with an earlier build's decisions as a hint (barometer.build.pdflayout):
-a forked child lays out the way there while the parent lays out where it leads; the PDF is the
-same bytes and the decisions the same, whether the hint is right, wrong or missing."""
+a forked child lays out where the hint leads while the parent lays out the way there; the PDF is
+the same bytes and the decisions the same, whether the hint is right, wrong or missing."""
 
 import os
 
@@ -26,49 +26,51 @@ def _doc(paragraphs_before_figure: int) -> str:
 
 @pytest.fixture
 def forks(monkeypatch):
-    """How often the pass forked a child to check a hint."""
+    """The hints a forked child was started for, and whether it was let go on."""
     made = []
-    real = pdflayout._forked_checks
 
-    def counted(layout):
-        verify = real(layout)
+    class Counted(pdflayout._Speculation):
+        def __init__(self, guess, layout, passes, hint, tmp, write):
+            made.append([hint, "started"])
+            super().__init__(guess, layout, passes, hint, tmp, write)
 
-        def wrapped(html, hint):
-            made.append(hint)
-            return verify(html, hint)
-        return wrapped
-    monkeypatch.setattr(pdflayout, "_forked_checks", counted)
+        def go(self):
+            made[-1][1] = "wrote"
+            return super().go()
+    monkeypatch.setattr(pdflayout, "_Speculation", Counted)
     return made
 
 
 @pytest.mark.parametrize("paragraphs", [1, 4])
 def test_a_hint_right_wrong_or_missing_gives_the_same_pdf_bytes_and_decisions(tmp_path, forks, paragraphs):
     html = _doc(paragraphs)
-    _, steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
+    steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
     assert steps and "chapter-b" in steps[0][0]  # the short chapter A: B continues on its page
     plain = (tmp_path / "plain.pdf").read_bytes()
     hints = {"right": steps, "a prefix": steps[:1], "wrong": [[["colophon"], ["fig-x"]]] + steps,
              "unknown ids": [[["chapter-z"], ["fig-z"]]], "too long": steps + steps}
     for name, hint in hints.items():
-        _, again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / f"{name}.pdf", hint=hint)
+        again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / f"{name}.pdf", hint=hint)
         assert again == steps, name
         assert (tmp_path / f"{name}.pdf").read_bytes() == plain, name
-    if (os.cpu_count() or 1) > 1:  # a hint that is a possible way was checked by a child; the others not
-        assert hints["right"] in forks and hints["a prefix"] in forks and hints["unknown ids"] in forks
+    if (os.cpu_count() or 1) > 1:  # a child for a hint that is a possible way; it wrote the PDF where right
+        status = {repr(h): how for h, how in forks}
+        assert status[repr(hints["right"])] == "wrote" and status[repr(hints["unknown ids"])] == "started"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plain.pdf"] + [f"{n}.pdf" for n in hints])
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # every child was reaped
 
 
 def test_a_failing_child_leaves_the_pass_to_the_parent(tmp_path, monkeypatch):
     html = _doc(1)
-    _, steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
+    steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
 
-    def broken(layout):
-        def verify(html, hint):
-            yield from ()  # the child died before it sent anything
-        return verify
-    monkeypatch.setattr(pdflayout, "_forked_checks", broken)
+    class Broken(pdflayout._Speculation):
+        def __init__(self, guess, layout, passes, hint, tmp, write):
+            super().__init__(guess, lambda h: 1 / 0, passes, hint, tmp, write)  # the child fails
+    monkeypatch.setattr(pdflayout, "_Speculation", Broken)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    _, again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "hinted.pdf", hint=steps)
+    again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "hinted.pdf", hint=steps)
     assert again == steps
     assert (tmp_path / "hinted.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hinted.pdf", "plain.pdf"]

@@ -240,95 +240,123 @@ def paginate(html: str, layout, passes: int, doc=None, steps: list | None = None
         html, doc, passes = new, None, passes - 1
 
 
-def speculate(html: str, layout, passes: int, hint: list, verify):
-    """:func:`paginate` from ``html``, laying out in parallel the document the decisions of an
-    earlier build (``hint``) would give, while ``verify(html, hint)`` lays out the way there and
-    yields the decisions each pass actually makes (as :func:`paginate` does; it may stop early).
-    Where they are the hint's, the parallel layout is the loop's; where one differs, the loop
-    goes on from the first difference.  The result is :func:`paginate`'s, whatever the hint."""
+def speculate(html: str, layout, passes: int, hint: list, out: Path, write, fork=None) -> list:
+    """:func:`paginate` from ``html`` and ``write(document, path)`` of its last layout to
+    ``out``, with the decisions of an earlier build (``hint``) as a guess.  A forked child lays
+    out the document the hint leads to while this process lays out the way there: where every
+    pass decides as the hint did, the child goes on from its layout and writes the PDF; at the
+    first pass that decides otherwise, the child is stopped and this process goes on alone, as
+    :func:`paginate` would.  The PDF and the returned decisions are :func:`paginate`'s,
+    whatever the hint."""
     hint = hint[:passes]
     guess = html
     for d in hint:
         guess, changed = apply(guess, d)
-        if not changed:  # not a way the loop could have taken
-            return paginate(html, layout, passes)
-    if not hint:
-        return paginate(html, layout, passes)
-    checks = verify(html, hint)
+        if not changed:  # not a way the loop could have taken: no guess
+            guess = None
+            break
+    if not hint or guess is None:
+        doc, _, steps = paginate(html, layout, passes)
+        write(doc, out)
+        return steps
+    tmp = out.with_name(f".{out.name}.tmp-{__import__('os').getpid()}")
+    child = (fork or _Speculation)(guess, layout, passes - len(hint), hint, tmp, write)
     try:
-        doc = layout(guess)
-        done, here, go_on = [], html, None
-        for d in checks:
-            here, changed = apply(here, d)
-            if not changed:  # the loop stops before the hint's end, at ``here``
-                go_on = (here, None, done)
-                break
+        here, done = html, []
+        for want in hint:
+            doc = layout(here)
+            d = decide(doc, here)
+            new, changed = apply(here, d)
+            if not changed:  # the loop ends here, before the hint's end
+                child.stop()
+                write(doc, out)
+                return done
             done.append(d)
-            if d != hint[len(done) - 1]:  # another way: the loop goes on from here
-                go_on = (here, None, done)
-                break
-            if len(done) == len(hint):  # the hint's way: its last document is laid out already
-                go_on = (guess, doc, done)
-                break
-        else:  # the check ended early (the child failed): go on from what it confirmed
-            go_on = (here, None, done)
+            if d != want:  # another way: on alone from here
+                child.stop()
+                doc, _, steps = paginate(new, layout, passes - len(done), steps=done)
+                write(doc, out)
+                return steps
+            here = new
+        steps = child.go()  # the hint's way: the child's layout is this pass's
+        if steps is not None and tmp.is_file():
+            tmp.replace(out)
+            return steps
+        doc, _, steps = paginate(guess, layout, passes - len(hint), steps=hint)  # the child failed
+        write(doc, out)
+        return steps
     finally:
-        close = getattr(checks, "close", None)
-        if close is not None:
-            close()
-    here, doc, done = go_on
-    return paginate(here, layout, passes - len(done), doc=doc, steps=done)
+        child.stop()
+        tmp.unlink(missing_ok=True)
 
 
-def _forked_checks(layout):
-    """``verify`` for :func:`speculate`: a forked child lays the way out (the parent's own
-    layout runs meanwhile, on the other core) and sends each pass's decisions through a pipe;
-    it stops at the first that differs from the hint, and dies with its parent."""
-    import json
-    import os
+class _Speculation:
+    """The forked child of :func:`speculate`: lays ``guess`` out at once; told to go on, it
+    paginates from there, writes the PDF to ``tmp`` and sends its decisions; told to stop (or
+    when its parent dies) it ends."""
 
-    def verify(html, hint):
-        r, w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: lays out, writes lines, never returns
-            status = 0
+    def __init__(self, guess, layout, passes, hint, tmp: Path, write):
+        import os
+
+        to_child, self._to_child = os.pipe()
+        self._from_child, from_child = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            status = 1
             try:
-                os.close(r)
+                os.close(self._to_child)
+                os.close(self._from_child)
                 _die_with_parent()
-                here = html
-                with os.fdopen(w, "w") as pipe:
-                    for want in hint:
-                        doc = layout(here)
-                        d = decide(doc, here)
-                        pipe.write(json.dumps(d) + "\n")
-                        pipe.flush()
-                        here, changed = apply(here, d)
-                        if d != want or not changed:
-                            break
+                doc = layout(guess)
+                with os.fdopen(to_child) as verdict:
+                    told = verdict.readline().strip()
+                if told == "go":
+                    import json
+
+                    doc, _, steps = paginate(guess, layout, passes, doc=doc, steps=hint)
+                    write(doc, tmp)
+                    os.write(from_child, (json.dumps(steps) + "\n").encode())
+                status = 0
             except BaseException:
-                status = 1
+                pass
             finally:
                 os._exit(status)
-        os.close(w)
+        os.close(to_child)
+        os.close(from_child)
+        self._alive = True
 
-        def lines():
+    def go(self) -> list | None:
+        """Let the child go on; its decisions once it has written the PDF (None if it failed)."""
+        import json
+        import os
+
+        try:
+            os.write(self._to_child, b"go\n")
+            with os.fdopen(self._from_child, "rb", closefd=False) as pipe:
+                line = pipe.readline()
+            return json.loads(line) if line else None
+        except (OSError, ValueError):
+            return None
+
+    def stop(self) -> None:
+        import os
+
+        if not self._alive:
+            return
+        self._alive = False
+        for fd in (self._to_child, self._from_child):
             try:
-                with os.fdopen(r) as pipe:
-                    for line in pipe:
-                        try:
-                            yield json.loads(line)
-                        except ValueError:
-                            return
-            finally:
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-                os.waitpid(pid, 0)
-
-        return lines()
-
-    return verify
+                os.close(fd)
+            except OSError:
+                pass
+        try:
+            os.kill(self.pid, 9)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def _die_with_parent() -> None:
@@ -341,13 +369,12 @@ def _die_with_parent() -> None:
         pass
 
 
-def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: list | None = None):
+def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: list | None = None) -> list:
     """Lay ``html`` out, let a section continue where its page break would leave a page less
     than half full, float a figure that would leave one so, and write the tagged PDF to ``out``.
-    ``hint``: the changing passes' decisions of an earlier build of this report (the second
-    returned value); with one, the two cores lay out the first and the expected last pass at
-    once (:func:`speculate`), and the PDF is the same bytes.  Returns (the final layout, the
-    changing passes' decisions)."""
+    ``hint``: the changing passes' decisions of an earlier build of this report (what this
+    returns); with one, the two cores lay out the first and the expected last pass at once
+    (:func:`speculate`), and the PDF is the same bytes."""
     import os
 
     import weasyprint
@@ -357,10 +384,10 @@ def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: li
     def layout(h):
         return weasyprint.HTML(string=h, base_url=base_url).render(pdf_variant=PDF_VARIANT)
 
+    def write(doc, path):
+        doc.write_pdf(str(path), pdf_variant=PDF_VARIANT)
+
     html = strip_unprinted(html, hidden_selectors((TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")))
-    if hint and hasattr(os, "fork") and (os.cpu_count() or 1) > 1:
-        document, _, steps = speculate(html, layout, max_passes, hint, _forked_checks(layout))
-    else:
-        document, _, steps = paginate(html, layout, max_passes)
-    document.write_pdf(str(out), pdf_variant=PDF_VARIANT)
-    return document, steps
+    if not (hint and hasattr(os, "fork") and (os.cpu_count() or 1) > 1):
+        hint = None
+    return speculate(html, layout, max_passes, hint or [], Path(out), write)

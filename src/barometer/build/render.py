@@ -214,7 +214,7 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     # page left less than half full by a chapter's page break or a figure that did not fit
     from .pdflayout import write_pdf
 
-    _, steps = write_pdf(doc, str(work) + "/", out, hint=hint)
+    steps = write_pdf(doc, str(work) + "/", out, hint=hint)
     (work / "print.html").unlink()
     return out, steps
 
