@@ -26,13 +26,13 @@ def _doc(paragraphs_before_figure: int) -> str:
 
 @pytest.fixture
 def forks(monkeypatch):
-    """The hints a forked child was started for, and whether it was let go on."""
+    """The guess of each forked child, and whether it was let go on."""
     made = []
 
     class Counted(pdflayout._Speculation):
-        def __init__(self, guess, layout, passes, hint, tmp, write):
-            made.append([hint, "started"])
-            super().__init__(guess, layout, passes, hint, tmp, write)
+        def hint(self):
+            made.append([super().hint(), "guessed"])
+            return made[-1][0]
 
         def go(self):
             made[-1][1] = "wrote"
@@ -41,36 +41,67 @@ def forks(monkeypatch):
     return made
 
 
+def _write(html, tmp_path, name, last=None):
+    rec = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / f"{name}.pdf", last=last)
+    return rec, (tmp_path / f"{name}.pdf").read_bytes()
+
+
 @pytest.mark.parametrize("paragraphs", [1, 4])
-def test_a_hint_right_wrong_or_missing_gives_the_same_pdf_bytes_and_decisions(tmp_path, forks, paragraphs):
+def test_a_guess_right_wrong_or_missing_gives_the_same_pdf_bytes_and_decisions(tmp_path, forks, paragraphs):
     html = _doc(paragraphs)
-    steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
+    rec, plain = _write(html, tmp_path, "plain")
+    steps = rec["passes"]
     assert steps and "chapter-b" in steps[0][0]  # the short chapter A: B continues on its page
-    plain = (tmp_path / "plain.pdf").read_bytes()
-    hints = {"right": steps, "a prefix": steps[:1], "wrong": [[["colophon"], ["fig-x"]]] + steps,
-             "unknown ids": [[["chapter-z"], ["fig-z"]]], "too long": steps + steps}
-    for name, hint in hints.items():
-        again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / f"{name}.pdf", hint=hint)
-        assert again == steps, name
-        assert (tmp_path / f"{name}.pdf").read_bytes() == plain, name
-    if (os.cpu_count() or 1) > 1:  # a child for a hint that is a possible way; it wrote the PDF where right
+    assert [sid for sid, _ in rec["sections"]] == ["chapter-a", "chapter-b", "colophon"]
+    secs = rec["sections"]
+    lasts = {"right": rec, "a prefix": {"sections": secs, "passes": steps[:1]},
+             "wrong": {"sections": secs, "passes": [[["colophon"], ["fig-x"]]] + steps},
+             "unknown ids": {"sections": secs, "passes": [[["chapter-z"], ["fig-z"]]]},
+             "too long": {"sections": secs, "passes": steps + steps},
+             "other sections": {"sections": secs[:1], "passes": steps}}
+    # an earlier build whose chapter B was shorter: B is laid out alone again for the first pass
+    before = html.replace('<p class="prose">Text', '<p class="prose">Shorter text', 1)
+    lasts["B changed"], _ = _write(before, tmp_path, "before")
+    assert lasts["B changed"]["sections"][1] != secs[1] and lasts["B changed"]["sections"][0] == secs[0]
+    for name, last in lasts.items():
+        again, pdf = _write(html, tmp_path, name, last)
+        assert again == rec, name
+        assert pdf == plain, name
+    if (os.cpu_count() or 1) > 1:  # the right guess let the child write the PDF; an impossible one made no child go on
         status = {repr(h): how for h, how in forks}
-        assert status[repr(hints["right"])] == "wrote" and status[repr(hints["unknown ids"])] == "started"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plain.pdf"] + [f"{n}.pdf" for n in hints])
+        assert status[repr(steps)] == "wrote"
+        assert all(how == "guessed" for h, how in forks if h and h[0] == [["chapter-z"], ["fig-z"]])
+        assert len(forks) == len(lasts)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plain.pdf", "before.pdf"] + [f"{n}.pdf" for n in lasts])
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)  # every child was reaped
 
 
+def test_a_changed_section_is_guessed_from_its_own_layout(tmp_path):
+    """The guess for a build whose chapter B changed: the first pass's decisions about B and what
+    follows come from B laid out alone, the rest from the last build."""
+    html = _doc(4)
+    rec = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "now.pdf")
+    before = _doc(1)
+    last = pdflayout.write_pdf(before, str(tmp_path) + "/", tmp_path / "before.pdf")
+    assert last["passes"] != rec["passes"]
+    import weasyprint
+
+    def layout(h):
+        return weasyprint.HTML(string=h, base_url=str(tmp_path) + "/").render(pdf_variant=pdflayout.PDF_VARIANT)
+    stripped = pdflayout.strip_unprinted(html, pdflayout.hidden_selectors(pdflayout._print_css()))
+    assert pdflayout.guess(stripped, last, layout) == rec["passes"]
+
+
 def test_a_failing_child_leaves_the_pass_to_the_parent(tmp_path, monkeypatch):
     html = _doc(1)
-    steps = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "plain.pdf")
+    rec, plain = _write(html, tmp_path, "plain")
 
     class Broken(pdflayout._Speculation):
-        def __init__(self, guess, layout, passes, hint, tmp, write):
-            super().__init__(guess, lambda h: 1 / 0, passes, hint, tmp, write)  # the child fails
+        def __init__(self, make_guess, layout, passes, tmp, write):
+            super().__init__(make_guess, lambda h: 1 / 0, passes, tmp, write)  # the child fails
     monkeypatch.setattr(pdflayout, "_Speculation", Broken)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    again = pdflayout.write_pdf(html, str(tmp_path) + "/", tmp_path / "hinted.pdf", hint=steps)
-    assert again == steps
-    assert (tmp_path / "hinted.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
+    again, pdf = _write(html, tmp_path, "hinted", rec)
+    assert again == rec and pdf == plain
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hinted.pdf", "plain.pdf"]

@@ -149,24 +149,28 @@ class EditionPlan:
             t0 = time.perf_counter()
             log("rendering PDF ...")
             _, extra["pdf_pagination"] = render.pdf(cfg, self.rc, tasks, ds, work, self.commit, pages,
-                                                    hint=_last_pagination(cfg.target))
+                                                    last=_last_pagination(cfg.target))
             timings["pdf"] = time.perf_counter() - t0
         return {"timings": timings, "manifest": extra,
                 "summary": f"{int(check['ok'].sum())}/{len(check)} published figures reproduced"}
 
 
-def _last_pagination(target: Path) -> list | None:
-    """The PDF pagination the report's last build recorded in its manifest: only a hint (the
-    PDF pass checks it), so an unreadable or old manifest is no hint."""
+def _last_pagination(target: Path) -> dict | None:
+    """The PDF pagination the report's last build recorded in its manifest: only a guess (the
+    PDF pass checks it), so an unreadable or old manifest is no guess."""
     import json
 
+    def ids(x) -> bool:
+        return isinstance(x, list) and all(isinstance(i, str) for i in x)
+
     try:
-        steps = json.loads((Path(target) / "manifest.json").read_text(encoding="utf-8")).get("pdf_pagination")
+        last = json.loads((Path(target) / "manifest.json").read_text(encoding="utf-8")).get("pdf_pagination")
     except (OSError, ValueError, AttributeError):
         return None
-    ok = isinstance(steps, list) and all(isinstance(d, list) and len(d) == 2 and all(
-        isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in d) for d in steps)
-    return steps if ok else None
+    ok = isinstance(last, dict) and isinstance(last.get("passes"), list) and all(
+        isinstance(d, list) and len(d) == 2 and all(ids(x) for x in d) for d in last["passes"]) and \
+        isinstance(last.get("sections"), list) and all(ids(x) and len(x) == 2 for x in last["sections"])
+    return last if ok else None
 
 
 def _targets_summary(check) -> dict:

@@ -240,34 +240,100 @@ def paginate(html: str, layout, passes: int, doc=None, steps: list | None = None
         html, doc, passes = new, None, passes - 1
 
 
-def speculate(html: str, layout, passes: int, hint: list, out: Path, write, fork=None) -> list:
+def sections(html: str) -> list[tuple[str, int, int]]:
+    """(id, start, end) of each section that opens on a new page, in order; a section runs to
+    the next one or to the end of the body."""
+    starts = [(m.group(3), m.start()) for m in _SECTION.finditer(html)]
+    stop = html.rfind("</body>")
+    stop = len(html) if stop < 0 else stop
+    return [(sid, pos, starts[i + 1][1] if i + 1 < len(starts) else stop) for i, (sid, pos) in enumerate(starts)]
+
+
+def record(html: str, steps: list) -> dict:
+    """What a build keeps of its pagination for the next (``manifest.json``'s ``pdf_pagination``):
+    a digest of each section of the document as it was first laid out, and each changing pass's
+    decisions."""
+    import hashlib
+
+    return {"sections": [[sid, hashlib.blake2b(html[a:b].encode(), digest_size=8).hexdigest()]
+                         for sid, a, b in sections(html)], "passes": steps}
+
+
+def guess(html: str, last: dict, layout) -> list:
+    """The decisions the loop will probably take on ``html``, from the last build's
+    :func:`record`: its passes, with the first pass's decisions about the sections that changed
+    (and the one after them, whose page break and opening figure depend on how they end) made
+    again on a layout of those sections alone.  Only a guess: :func:`speculate` checks it."""
+    passes = [list(map(list, d)) for d in last.get("passes") or []]
+    now = record(html, [])["sections"]
+    before = [tuple(x) for x in last.get("sections") or []]
+    if [sid for sid, _ in now] != [sid for sid, _ in before]:
+        return passes
+    changed = [i for i, (x, y) in enumerate(zip(now, before)) if tuple(x) != y]
+    if not changed:
+        return passes
+    first, stop = changed[0], min(changed[-1] + 2, len(now))
+    if set(range(first, changed[-1] + 1)) != set(changed):  # more than one run of changed sections
+        return passes
+    spans = sections(html)
+    body = html.find(">", html.find("<body")) + 1
+    region = html[spans[first][1]:spans[stop - 1][2]]
+    alone = layout(html[:body] + region + "</body></html>")
+    ids = {sid for sid, _, _ in spans[first + 1:stop]}
+    figures = set(re.findall(r'<figure class="report-figure"[^>]*\bid="(fig-[^"]+)"', region))
+    moved, wanted = passes[0] if passes else ([], [])
+    moved = [x for x in moved if x not in ids] + underfull_breaks(alone, region)
+    wanted = [x for x in wanted if x not in figures] + figures_to_defer(alone)
+    order = {sid: i for i, (sid, _, _) in enumerate(spans)}
+    at = {m.group(1): m.start() for m in _FIGURE.finditer(html)}
+    first_pass = [sorted(set(moved), key=lambda x: order.get(x, 0)), sorted(set(wanted), key=lambda x: at.get(x, 0))]
+    # the later passes follow from the first: what they decided about the region is not kept
+    rest = [[[x for x in m if x not in ids and x != spans[first][0]], [x for x in w if x not in figures]]
+            for m, w in passes[1:]]
+    if first_pass == [[], []]:  # nothing to change: the first layout is the last
+        return []
+    return [first_pass] + [d for d in rest if d != [[], []]]
+
+
+def speculate(html: str, layout, passes: int, last: dict | None, out: Path, write, fork=None) -> list:
     """:func:`paginate` from ``html`` and ``write(document, path)`` of its last layout to
-    ``out``, with the decisions of an earlier build (``hint``) as a guess.  A forked child lays
-    out the document the hint leads to while this process lays out the way there: where every
-    pass decides as the hint did, the child goes on from its layout and writes the PDF; at the
-    first pass that decides otherwise, the child is stopped and this process goes on alone, as
-    :func:`paginate` would.  The PDF and the returned decisions are :func:`paginate`'s,
-    whatever the hint."""
-    hint = hint[:passes]
-    guess = html
-    for d in hint:
-        guess, changed = apply(guess, d)
-        if not changed:  # not a way the loop could have taken: no guess
-            guess = None
-            break
-    if not hint or guess is None:
+    ``out``, with the pagination of an earlier build (``last``, a :func:`record`) to guess from.
+    A forked child makes the guess (:func:`guess`) and lays out the document it leads to, while
+    this process lays out the way there: where every pass decides as guessed, the child goes on
+    from its layout and writes the PDF; at the first pass that decides otherwise, the child is
+    stopped and this process goes on alone, as :func:`paginate` would.  The PDF and the returned
+    decisions are :func:`paginate`'s, whatever the guess."""
+    if not last:
         doc, _, steps = paginate(html, layout, passes)
         write(doc, out)
         return steps
     tmp = out.with_name(f".{out.name}.tmp-{__import__('os').getpid()}")
-    child = (fork or _Speculation)(guess, layout, passes - len(hint), hint, tmp, write)
+
+    def make_guess():
+        hint = guess(html, last, layout)[:passes]
+        there = html
+        for d in hint:
+            there, changed = apply(there, d)
+            if not changed:  # not a way the loop could take
+                return [], html
+        return hint, there
+
+    child = (fork or _Speculation)(make_guess, layout, passes, tmp, write)
     try:
+        doc = layout(html)
+        hint = child.hint()
+        if not hint:
+            child.stop()
+            doc, _, steps = paginate(html, layout, passes, doc=doc)
+            write(doc, out)
+            return steps
         here, done = html, []
         for want in hint:
-            doc = layout(here)
+            if doc is None:
+                doc = layout(here)
             d = decide(doc, here)
             new, changed = apply(here, d)
-            if not changed:  # the loop ends here, before the hint's end
+            if not changed:  # the loop ends here, before the guess's end
                 child.stop()
                 write(doc, out)
                 return done
@@ -277,12 +343,12 @@ def speculate(html: str, layout, passes: int, hint: list, out: Path, write, fork
                 doc, _, steps = paginate(new, layout, passes - len(done), steps=done)
                 write(doc, out)
                 return steps
-            here = new
-        steps = child.go()  # the hint's way: the child's layout is this pass's
+            here, doc = new, None
+        steps = child.go()  # the guessed way: the child's layout is this pass's
         if steps is not None and tmp.is_file():
             tmp.replace(out)
             return steps
-        doc, _, steps = paginate(guess, layout, passes - len(hint), steps=hint)  # the child failed
+        doc, _, steps = paginate(here, layout, passes - len(hint), steps=hint)  # the child failed
         write(doc, out)
         return steps
     finally:
@@ -291,11 +357,11 @@ def speculate(html: str, layout, passes: int, hint: list, out: Path, write, fork
 
 
 class _Speculation:
-    """The forked child of :func:`speculate`: lays ``guess`` out at once; told to go on, it
-    paginates from there, writes the PDF to ``tmp`` and sends its decisions; told to stop (or
-    when its parent dies) it ends."""
+    """The forked child of :func:`speculate`: makes the guess and sends it, lays out the
+    document it leads to; told to go on, it paginates from there, writes the PDF to ``tmp``
+    and sends its decisions; told to stop (or when its parent dies) it ends."""
 
-    def __init__(self, guess, layout, passes, hint, tmp: Path, write):
+    def __init__(self, make_guess, layout, passes, tmp: Path, write):
         import os
 
         to_child, self._to_child = os.pipe()
@@ -304,18 +370,21 @@ class _Speculation:
         if self.pid == 0:  # the child: never returns
             status = 1
             try:
+                import json
+
                 os.close(self._to_child)
                 os.close(self._from_child)
                 _die_with_parent()
-                doc = layout(guess)
-                with os.fdopen(to_child) as verdict:
-                    told = verdict.readline().strip()
-                if told == "go":
-                    import json
-
-                    doc, _, steps = paginate(guess, layout, passes, doc=doc, steps=hint)
-                    write(doc, tmp)
-                    os.write(from_child, (json.dumps(steps) + "\n").encode())
+                hint, there = make_guess()
+                os.write(from_child, (json.dumps(hint) + "\n").encode())
+                if hint:
+                    doc = layout(there)
+                    with os.fdopen(to_child) as verdict:
+                        told = verdict.readline().strip()
+                    if told == "go":
+                        doc, _, steps = paginate(there, layout, passes - len(hint), doc=doc, steps=hint)
+                        write(doc, tmp)
+                        os.write(from_child, (json.dumps(steps) + "\n").encode())
                 status = 0
             except BaseException:
                 pass
@@ -324,19 +393,30 @@ class _Speculation:
         os.close(to_child)
         os.close(from_child)
         self._alive = True
+        self._reader = os.fdopen(self._from_child, "rb", closefd=False)
+
+    def _line(self):
+        import json
+
+        try:
+            line = self._reader.readline()
+            return json.loads(line) if line else None
+        except (OSError, ValueError):
+            return None
+
+    def hint(self) -> list | None:
+        """The child's guess: the decisions it expects each pass to take (None if it failed)."""
+        return self._line()
 
     def go(self) -> list | None:
         """Let the child go on; its decisions once it has written the PDF (None if it failed)."""
-        import json
         import os
 
         try:
             os.write(self._to_child, b"go\n")
-            with os.fdopen(self._from_child, "rb", closefd=False) as pipe:
-                line = pipe.readline()
-            return json.loads(line) if line else None
-        except (OSError, ValueError):
+        except OSError:
             return None
+        return self._line()
 
     def stop(self) -> None:
         import os
@@ -344,6 +424,7 @@ class _Speculation:
         if not self._alive:
             return
         self._alive = False
+        self._reader.close()
         for fd in (self._to_child, self._from_child):
             try:
                 os.close(fd)
@@ -369,17 +450,15 @@ def _die_with_parent() -> None:
         pass
 
 
-def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: list | None = None) -> list:
+def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, last: dict | None = None) -> dict:
     """Lay ``html`` out, let a section continue where its page break would leave a page less
     than half full, float a figure that would leave one so, and write the tagged PDF to ``out``.
-    ``hint``: the changing passes' decisions of an earlier build of this report (what this
-    returns); with one, the two cores lay out the first and the expected last pass at once
-    (:func:`speculate`), and the PDF is the same bytes."""
+    ``last``: what an earlier build of this report returned (:func:`record`); with it, the two
+    cores lay out the first and the expected last pass at once (:func:`speculate`), and the PDF
+    is the same bytes.  Returns this build's :func:`record`."""
     import os
 
     import weasyprint
-
-    from ..paths import TEMPLATE_DIR
 
     def layout(h):
         return weasyprint.HTML(string=h, base_url=base_url).render(pdf_variant=PDF_VARIANT)
@@ -387,7 +466,13 @@ def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, hint: li
     def write(doc, path):
         doc.write_pdf(str(path), pdf_variant=PDF_VARIANT)
 
-    html = strip_unprinted(html, hidden_selectors((TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")))
-    if not (hint and hasattr(os, "fork") and (os.cpu_count() or 1) > 1):
-        hint = None
-    return speculate(html, layout, max_passes, hint or [], Path(out), write)
+    html = strip_unprinted(html, hidden_selectors(_print_css()))
+    if not (last and hasattr(os, "fork") and (os.cpu_count() or 1) > 1):
+        last = None
+    return record(html, speculate(html, layout, max_passes, last, Path(out), write))
+
+
+def _print_css() -> str:
+    from ..paths import TEMPLATE_DIR
+
+    return (TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")

@@ -177,8 +177,8 @@ def chapter_body(executed: bytes, exporters: list) -> str:
 
 
 def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[dict],
-        hint: list | None = None) -> tuple[Path, list]:
-    """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint).  ``hint``: the
+        last: dict | None = None) -> tuple[Path, dict]:
+    """The edition as one PDF: cover, contents, chapters and cases (WeasyPrint).  ``last``: the
     pagination an earlier build of this report recorded (:func:`pdflayout.write_pdf`); returns
     the PDF's path and this build's pagination."""
     import re
@@ -214,9 +214,9 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     # page left less than half full by a chapter's page break or a figure that did not fit
     from .pdflayout import write_pdf
 
-    steps = write_pdf(doc, str(work) + "/", out, hint=hint)
+    pagination = write_pdf(doc, str(work) + "/", out, last=last)
     (work / "print.html").unlink()
-    return out, steps
+    return out, pagination
 
 
 def _pdf_charts(body: str) -> str:
