@@ -105,3 +105,38 @@ def test_a_failing_child_leaves_the_pass_to_the_parent(tmp_path, monkeypatch):
     again, pdf = _write(html, tmp_path, "hinted", rec)
     assert again == rec and pdf == plain
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hinted.pdf", "plain.pdf"]
+
+
+# -- the PDF made in a process of its own (render.PdfProcess) ------------------------------------
+@pytest.mark.parametrize("raise_, kind, says", [
+    (lambda: (_ for _ in ()).throw(__import__("barometer.errors").errors.BuildError("the fonts are missing")),
+     "BuildError", "the fonts are missing"),
+    (lambda: (_ for _ in ()).throw(OSError(28, "No space left on device", "/x/y.pdf")), "BuildError", "y.pdf"),
+    (lambda: 1 / 0, "InternalError", "internal error while laying out the PDF: ZeroDivisionError"),
+])
+def test_the_pdf_process_reports_what_went_wrong_as_one_line(monkeypatch, raise_, kind, says):
+    from barometer.build import render
+
+    monkeypatch.setattr(render, "pdf", lambda *a, **k: raise_())
+    job = render.PdfProcess("cfg")
+    with pytest.raises(Exception) as err:
+        job.wait()
+    assert type(err.value).__name__ == kind and says in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_the_pdf_process_returns_the_pdf_and_its_pagination_and_a_cancelled_one_ends(monkeypatch, tmp_path):
+    import time
+
+    from barometer.build import render
+
+    monkeypatch.setattr(render, "pdf", lambda out, **k: (out, {"sections": [], "passes": k["last"]}))
+    assert render.PdfProcess(tmp_path / "x.pdf", last=[[["a"], []]]).wait() == (tmp_path / "x.pdf", {"sections": [], "passes": [[["a"], []]]})
+    monkeypatch.setattr(render, "pdf", lambda *a, **k: time.sleep(60))
+    job = render.PdfProcess()
+    t0 = time.perf_counter()
+    job.cancel()
+    assert time.perf_counter() - t0 < 5
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

@@ -12,6 +12,7 @@ output scan, the manifest and the atomic swap are the shared pipeline
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -142,16 +143,34 @@ class EditionPlan:
                              f"{missed.to_string(index=False)}\n(output kept at {keep()})")
         t0 = time.perf_counter()
         log("rendering website ...")
-        pages = render.site(cfg, self.rc, tasks, ds, work, self.commit)
+        forked = cfg.pdf and hasattr(os, "fork")  # the PDF in a process of its own, the figure pages meanwhile
+        pages = render.site(cfg, self.rc, tasks, ds, work, self.commit, figure_pages=not forked)
         timings["site"] = time.perf_counter() - t0
         extra = {"targets": _targets_summary(check)}
+        done: dict = {}
         if cfg.pdf:
-            t0 = time.perf_counter()
+            t_pdf = time.perf_counter()
             log("rendering PDF ...")
-            _, extra["pdf_pagination"] = render.pdf(cfg, self.rc, tasks, ds, work, self.commit, pages,
-                                                    last=_last_pagination(cfg.target))
-            timings["pdf"] = time.perf_counter() - t0
-        return {"timings": timings, "manifest": extra,
+            args = (cfg, self.rc, tasks, ds, work, self.commit, pages)
+            last = _last_pagination(cfg.target)
+            if forked:
+                job = render.PdfProcess(*args, last=last)
+                try:
+                    t0 = time.perf_counter()
+                    render.figure_pages(cfg, self.rc, tasks, ds, work, self.commit)
+                    timings["site"] += time.perf_counter() - t0
+                except BaseException:
+                    job.cancel()
+                    raise
+
+                def finish() -> None:
+                    _, extra["pdf_pagination"] = job.wait()
+                    timings["pdf"] = time.perf_counter() - t_pdf
+                done = {"finish": finish, "cancel": job.cancel}
+            else:
+                _, extra["pdf_pagination"] = render.pdf(*args, last=last)
+                timings["pdf"] = time.perf_counter() - t_pdf
+        return {**done, "timings": timings, "manifest": extra,
                 "summary": f"{int(check['ok'].sum())}/{len(check)} published figures reproduced"}
 
 

@@ -476,3 +476,27 @@ def _print_css() -> str:
     from ..paths import TEMPLATE_DIR
 
     return (TEMPLATE_DIR / "assets" / "print.css").read_text(encoding="utf-8")
+
+
+_IMPORTING: list = []
+
+
+def preload() -> None:
+    """Import WeasyPrint in a thread (~0.6 s), while the build waits for its chapters."""
+    import threading
+
+    def run() -> None:
+        try:
+            import weasyprint  # noqa: F401
+        except Exception:  # noqa: BLE001 - the PDF step imports it again and says what is wrong
+            pass
+
+    t = threading.Thread(target=run, name="import-weasyprint", daemon=True)
+    _IMPORTING.append(t)
+    t.start()
+
+
+def imported() -> None:
+    """Wait for :func:`preload`'s import (a fork must not copy a half-imported module)."""
+    while _IMPORTING:
+        _IMPORTING.pop().join()

@@ -28,7 +28,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -157,7 +156,9 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
 
         tasks: list[run.Task] = []
         if getattr(cfg, "pdf", False):  # WeasyPrint's import (~0.6 s) while the parent waits for the chapters
-            threading.Thread(target=_import_pdf_engine, name="import-weasyprint", daemon=True).start()
+            from . import pdflayout
+
+            pdflayout.preload()
         t0 = time.perf_counter()
         try:
             for stage in itertools.chain([first], stages):
@@ -173,10 +174,16 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
         run.materialise(cache, tasks, work)
         assembled = plan.assemble(work, cache, tasks, ds, progress.log, keep)
         timings["assemble"] = time.perf_counter() - t0
+        try:  # what the plan still makes in another process (the PDF) is made meanwhile
+            t0 = time.perf_counter()
+            publish.check_no_microdata(work, cfg.edition, cfg.country, ds)  # a hit too: nothing is kept
+            timings["privacy_scan"] = time.perf_counter() - t0
+            if assembled.get("finish"):
+                assembled["finish"]()
+        finally:
+            if assembled.get("cancel"):
+                assembled["cancel"]()
         timings.update(assembled["timings"])
-        t0 = time.perf_counter()
-        publish.check_no_microdata(work, cfg.edition, cfg.country, ds)  # a hit too: nothing is kept
-        timings["privacy_scan"] = time.perf_counter() - t0
         timings["total"] = time.perf_counter() - t_all
         manifest(cfg, plan, tasks, ds, timings, commit, work, key, assembled["manifest"])
         out.commit()
@@ -184,13 +191,6 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
     progress.log(f"built {target} in {time.perf_counter() - t_all:.1f} s ({assembled['summary']}; "
                  f"{n_run} run, {len(tasks) - n_run} from the cache)")
     return target
-
-
-def _import_pdf_engine() -> None:
-    try:
-        import weasyprint  # noqa: F401  (the PDF's import then finds it loaded)
-    except Exception:  # noqa: BLE001 - the PDF step imports it again and reports what is wrong
-        pass
 
 
 class _LazyExecutor:

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from .. import __version__, i18n, keep
+from ..errors import BuildError
 from ..paths import TEMPLATE_DIR
 
 
@@ -109,8 +110,9 @@ def pdf_name(cfg) -> str:
     return f"innovationsbarometer-{cfg.slug}.pdf"
 
 
-def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dict]:
-    """An edition's pages: one per chapter (its executed notebook as the body), one per figure, one per case and advice item;
+def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, figure_pages: bool = True) -> list[dict]:
+    """An edition's pages: one per chapter (its executed notebook as the body), one per figure (unless
+    ``figure_pages`` is false: then :func:`figure_pages` makes them), one per case and advice item;
     returns the case and advice bodies (for the PDF)."""
     from markupsafe import Markup
 
@@ -133,9 +135,10 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
         (work / ch.page).write_text(
             page.render(**ctx, page_id=ch.id, page_title=ch.title, root="", body=Markup(body),
                         with_charts="report-figure" in body), encoding="utf-8")
-    from . import figpages
+    if figure_pages:
+        from . import figpages
 
-    figpages.write(cfg, chapters, work, ctx, page)  # a page per figure: figur/<figure id>.html
+        figpages.write(cfg, chapters, work, ctx, page)  # a page per figure: figur/<figure id>.html
     # full case and advice pages
     pages = []
     back = i18n.t("back_to_chapter", cfg.lang)
@@ -156,6 +159,14 @@ def site(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> list[dic
     # stylesheets, the site script and the vendored chart libraries (once per site)
     shutil.copytree(TEMPLATE_DIR / "assets", work / "assets", dirs_exist_ok=True)
     return pages
+
+
+def figure_pages(cfg, rc: dict, chapters: list, ds, work: Path, commit: str) -> None:
+    """A page per figure (``figur/<figure id>.html``), for a :func:`site` made without them."""
+    from . import figpages
+
+    figpages.write(cfg, chapters, work, edition_context(cfg, rc, chapters, ds, commit),
+                   jinja().get_template("site/page.html.j2"))
 
 
 def _body_key(executed: bytes, exporters: list) -> tuple:
@@ -208,15 +219,122 @@ def pdf(cfg, rc: dict, chapters: list, ds, work: Path, commit: str, pages: list[
     doc = env.get_template("pdf/print.html.j2").render(
         **ctx, chapters=chs, cases=cases, cases_title=i18n.t("cases_title", cfg.lang),
         **{k: i18n.t(k, cfg.lang) for k in ("colophon_title", "colophon_data", "publisher_label", "licence_label", "licence")})
-    (work / "print.html").write_text(doc, encoding="utf-8")
     out = work / pdf_name(cfg)
     # PDF/UA-1: a tagged PDF (structure, reading order, language, title) for screen readers; no
     # page left less than half full by a chapter's page break or a figure that did not fit
     from .pdflayout import write_pdf
 
-    pagination = write_pdf(doc, str(work) + "/", out, last=last)
-    (work / "print.html").unlink()
+    try:
+        pagination = write_pdf(doc, str(work) + "/", out, last=last)
+    except BaseException:
+        (work / "print.html").write_text(doc, encoding="utf-8")  # kept with the failed build, to look at
+        raise
     return out, pagination
+
+
+class PdfProcess:
+    """:func:`pdf` in a forked process, so that the build goes on meanwhile (the figure pages,
+    the output scan); :meth:`wait` returns what :func:`pdf` returns, or raises what it raised
+    (as one line: a :class:`BarometerError` as itself, a full or read-only disk as the build
+    says it, anything else as an internal error with its traceback saved).  The process
+    writes only the PDF into ``work``, and dies with the build."""
+
+    def __init__(self, *args, **kwargs):
+        import os
+        import sys
+
+        from . import pdflayout
+
+        pdflayout.imported()  # never fork while another thread imports
+        r, w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: never returns
+            status = 1
+            try:
+                os.close(r)
+                pdflayout._die_with_parent()
+                os.write(w, _outcome(pdf, *args, **kwargs))
+                status = 0
+            except BaseException:
+                pass
+            finally:
+                os._exit(status)
+        os.close(w)
+        self._r = r
+
+    def wait(self) -> tuple[Path, dict]:
+        import json
+        import os
+
+        chunks = []
+        try:
+            while chunk := os.read(self._r, 1 << 16):
+                chunks.append(chunk)
+        finally:
+            self.cancel()
+        try:
+            said = json.loads(b"".join(chunks))
+        except ValueError:
+            raise BuildError("the PDF was not made: the process that laid it out ended without a result") from None
+        if said.get("ok"):
+            return Path(said["out"]), said["pagination"]
+        raise _error_of(said)
+
+    def cancel(self) -> None:
+        """End the process (if it still runs) and reap it."""
+        import os
+
+        if self.pid is None:
+            return
+        pid, self.pid = self.pid, None
+        try:
+            os.close(self._r)
+        except OSError:
+            pass
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+            if not done:
+                os.kill(pid, 9)
+                os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+
+
+def _outcome(fn, *args, **kwargs) -> bytes:
+    """``fn(*args, **kwargs)``'s result or error, as the JSON :meth:`PdfProcess.wait` reads."""
+    import json
+    import traceback
+
+    from ..errors import BarometerError
+
+    try:
+        out, pagination = fn(*args, **kwargs)
+        said = {"ok": True, "out": str(out), "pagination": pagination}
+    except BarometerError as exc:
+        said = {"kind": type(exc).__name__, "error": str(exc)}
+    except OSError as exc:
+        from .publish import describe_os_error
+
+        said = {"kind": "BuildError", "error": describe_os_error(exc)}
+    except MemoryError:
+        said = {"kind": "BuildError", "error": "out of memory while laying out the PDF"}
+    except BaseException as exc:  # noqa: BLE001 - a bug, or an interruption: the parent says which
+        said = {"kind": "internal", "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()}
+    return json.dumps(said).encode("utf-8")
+
+
+def _error_of(said: dict) -> Exception:
+    from .. import errors
+
+    kind = said.get("kind")
+    cls = getattr(errors, kind, None) if isinstance(kind, str) else None
+    if isinstance(cls, type) and issubclass(cls, errors.BarometerError):
+        return cls(said.get("error", ""))
+    log = errors.save_traceback(said.get("traceback") or said.get("error", ""))
+    return errors.InternalError(f"internal error while laying out the PDF: {said.get('error')}"
+                                + (f" (traceback in {log})" if log else ""))
 
 
 def _pdf_charts(body: str) -> str:
