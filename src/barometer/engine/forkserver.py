@@ -341,7 +341,10 @@ def preload(modules: list[str] = ()) -> list[str]:
 
     Nothing here may start a thread or open a ZeroMQ context: the process is
     forked afterwards."""
-    mods = ["numpy", "pandas", "scipy.stats", "scipy.optimize", "scipy.special", "yaml", "jsonschema", "altair",
+    # not scipy.stats (~0.45 s), scipy.optimize (~0.2 s) or Altair (~0.1 s): no report of this
+    # program imports them (the survey code's distributions are scipy.special's; the build's
+    # hooks import Altair where its unit reports draw with it), and a kernel that does pays once
+    mods = ["numpy", "pandas", "scipy.special", "yaml", "jsonschema",
             "vl_convert", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
             "jupyter_client", "nbclient", "nbformat", "papermill", "nbconvert", "markupsafe", "jinja2",
             "barometer.engine.deps", "barometer.engine.svgserver", "matplotlib_inline.backend_inline",
