@@ -155,10 +155,10 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
             return keep()
 
         tasks: list[run.Task] = []
-        if getattr(cfg, "pdf", False):  # WeasyPrint's import (~0.6 s) while the parent waits for the chapters
+        if plan.name == "edition":  # what the pages and the PDF import, while the parent waits for the chapters
             from . import pdflayout
 
-            pdflayout.preload()
+            pdflayout.preload(pdf=getattr(cfg, "pdf", False))
         t0 = time.perf_counter()
         try:
             for stage in itertools.chain([first], stages):

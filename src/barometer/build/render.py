@@ -90,6 +90,11 @@ def _chapter_exporter_class():
         axe gate refuses an ``<img>`` without alt); the pass took ~0.3 s per chapter and
         rewrote the inline SVG (attributes sorted, ``viewBox`` lowercased)."""
 
+        def _validate_preprocessor(self, nbc, preprocessor):
+            """Not after every preprocessor (12 schema validations of the notebook, ~17 ms a
+            chapter): the notebook was validated when it was read, the preprocessors are
+            nbconvert's own and the tag filter's, and the page is the same either way."""
+
         def from_notebook_node(self, nb, resources=None, **kw):
             resources = self._init_resources(resources)
             self.register_filter("filter_data_type", WidgetsDataTypeFilter(
