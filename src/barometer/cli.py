@@ -171,7 +171,16 @@ def _run(args, argv=()) -> int:
         from .build.serve import serve
 
         return serve(cfg.target, list(argv), args.port)
-    build(cfg)
+    from . import keep
+
+    was = keep.enabled()
+    if not was:  # for this build: the content files the plan checked are not parsed again for the pages
+        keep.enable()
+    try:
+        build(cfg)
+    finally:
+        if not was:
+            keep.enable(False)
     return 0
 
 
