@@ -16,8 +16,12 @@ such page is left or nothing more can move.  A document that needs no change is 
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from pathlib import Path
+
+from ..engine import lifetime
 
 #: a page before a section's page break must be filled at least this far down its text area
 MIN_FILL = 0.5
@@ -295,7 +299,7 @@ def guess(html: str, last: dict, layout) -> list:
     return [first_pass] + [d for d in rest if d != [[], []]]
 
 
-def speculate(html: str, layout, passes: int, last: dict | None, out: Path, write, fork=None) -> list:
+def speculate(html: str, layout, passes: int, last: dict | None, out: Path, write) -> list:
     """:func:`paginate` from ``html`` and ``write(document, path)`` of its last layout to
     ``out``, with the pagination of an earlier build (``last``, a :func:`record`) to guess from.
     A forked child makes the guess (:func:`guess`) and lays out the document it leads to, while
@@ -307,7 +311,7 @@ def speculate(html: str, layout, passes: int, last: dict | None, out: Path, writ
         doc, _, steps = paginate(html, layout, passes)
         write(doc, out)
         return steps
-    tmp = out.with_name(f".{out.name}.tmp-{__import__('os').getpid()}")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
 
     def make_guess():
         hint = guess(html, last, layout)[:passes]
@@ -318,7 +322,7 @@ def speculate(html: str, layout, passes: int, last: dict | None, out: Path, writ
                 return [], html
         return hint, there
 
-    child = (fork or _Speculation)(make_guess, layout, passes, tmp, write)
+    child = _Speculation(make_guess, layout, passes, tmp, write)
     try:
         doc = layout(html)
         hint = child.hint()
@@ -362,42 +366,30 @@ class _Speculation:
     and sends its decisions; told to stop (or when its parent dies) it ends."""
 
     def __init__(self, make_guess, layout, passes, tmp: Path, write):
-        import os
-
         to_child, self._to_child = os.pipe()
         self._from_child, from_child = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: never returns
-            status = 1
-            try:
-                import json
 
-                os.close(self._to_child)
-                os.close(self._from_child)
-                _die_with_parent()
-                hint, there = make_guess()
-                os.write(from_child, (json.dumps(hint) + "\n").encode())
-                if hint:
-                    doc = layout(there)
-                    with os.fdopen(to_child) as verdict:
-                        told = verdict.readline().strip()
-                    if told == "go":
-                        doc, _, steps = paginate(there, layout, passes - len(hint), doc=doc, steps=hint)
-                        write(doc, tmp)
-                        os.write(from_child, (json.dumps(steps) + "\n").encode())
-                status = 0
-            except BaseException:
-                pass
-            finally:
-                os._exit(status)
+        def body() -> None:
+            os.close(self._to_child)
+            os.close(self._from_child)
+            hint, there = make_guess()
+            os.write(from_child, (json.dumps(hint) + "\n").encode())
+            if hint:
+                doc = layout(there)
+                with os.fdopen(to_child) as verdict:
+                    told = verdict.readline().strip()
+                if told == "go":
+                    doc, _, steps = paginate(there, layout, passes - len(hint), doc=doc, steps=hint)
+                    write(doc, tmp)
+                    os.write(from_child, (json.dumps(steps) + "\n").encode())
+
+        self.pid = lifetime.fork(body)
         os.close(to_child)
         os.close(from_child)
         self._alive = True
         self._reader = os.fdopen(self._from_child, "rb", closefd=False)
 
     def _line(self):
-        import json
-
         try:
             line = self._reader.readline()
             return json.loads(line) if line else None
@@ -410,8 +402,6 @@ class _Speculation:
 
     def go(self) -> list | None:
         """Let the child go on; its decisions once it has written the PDF (None if it failed)."""
-        import os
-
         try:
             os.write(self._to_child, b"go\n")
         except OSError:
@@ -419,8 +409,6 @@ class _Speculation:
         return self._line()
 
     def stop(self) -> None:
-        import os
-
         if not self._alive:
             return
         self._alive = False
@@ -430,24 +418,7 @@ class _Speculation:
                 os.close(fd)
             except OSError:
                 pass
-        try:
-            os.kill(self.pid, 9)
-        except OSError:
-            pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+        lifetime.end(self.pid)
 
 
 def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, last: dict | None = None) -> dict:
@@ -456,8 +427,6 @@ def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, last: di
     ``last``: what an earlier build of this report returned (:func:`record`); with it, the two
     cores lay out the first and the expected last pass at once (:func:`speculate`), and the PDF
     is the same bytes.  Returns this build's :func:`record`."""
-    import os
-
     import weasyprint
 
     def layout(h):
@@ -493,7 +462,7 @@ def preload(pdf: bool = True) -> None:
             except Exception:  # noqa: BLE001 - the step that needs it imports it again and says what is wrong
                 pass
 
-    t = threading.Thread(target=run, name="import-weasyprint", daemon=True)
+    t = threading.Thread(target=run, name="preload-pages", daemon=True)
     _IMPORTING.append(t)
     t.start()
 

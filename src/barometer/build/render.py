@@ -249,23 +249,18 @@ class PdfProcess:
         import sys
 
         from . import pdflayout
+        from ..engine import lifetime
 
         pdflayout.imported()  # never fork while another thread imports
         r, w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child: never returns
-            status = 1
-            try:
-                os.close(r)
-                pdflayout._die_with_parent()
-                os.write(w, _outcome(pdf, *args, **kwargs))
-                status = 0
-            except BaseException:
-                pass
-            finally:
-                os._exit(status)
+
+        def body() -> None:
+            os.close(r)
+            os.write(w, _outcome(pdf, *args, **kwargs))
+
+        self.pid = lifetime.fork(body)
         os.close(w)
         self._r = r
 
@@ -291,6 +286,8 @@ class PdfProcess:
         """End the process (if it still runs) and reap it."""
         import os
 
+        from ..engine import lifetime
+
         if self.pid is None:
             return
         pid, self.pid = self.pid, None
@@ -298,13 +295,7 @@ class PdfProcess:
             os.close(self._r)
         except OSError:
             pass
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-            if not done:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
+        lifetime.end(pid)
 
 
 def _outcome(fn, *args, **kwargs) -> bytes:

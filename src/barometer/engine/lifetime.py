@@ -8,7 +8,8 @@
   the signal no new worker starts (:func:`stopping`).
 * If the build is killed outright (SIGKILL), each worker notices that its
   parent is gone (:func:`parent_gone`) and ends its report and itself; a
-  forked kernel dies with the process that forked it (:func:`die_with_parent`).
+  forked kernel dies with the process that forked it (:func:`die_with_parent`), and so
+  does a child of :func:`fork` (the PDF's layout processes).
 """
 
 from __future__ import annotations
@@ -87,6 +88,34 @@ def die_with_parent() -> None:
         return
     if os.getppid() != parent:  # the parent died before the call
         os._exit(1)
+
+
+def fork(body) -> int:
+    """A forked child that runs ``body()`` and ends (``os._exit``: 0 if it returned, 1 if it
+    raised), dying with this process; returns its pid here.  The child never returns."""
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            die_with_parent()
+            body()
+            status = 0
+        except BaseException:  # noqa: BLE001 - the parent reads what the child sent, or nothing
+            pass
+        finally:
+            os._exit(status)
+    return pid
+
+
+def end(pid: int) -> None:
+    """End a child from :func:`fork` if it still runs (SIGKILL), and reap it."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if not done:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    except (ChildProcessError, ProcessLookupError):
+        pass
 
 
 def parent_gone(parent: int) -> bool:
