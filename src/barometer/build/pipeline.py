@@ -155,9 +155,9 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
             return keep()
 
         tasks: list[run.Task] = []
-        if plan.name == "edition":  # what the pages and the PDF import, while the parent waits for the chapters
-            from . import pdflayout
+        from . import pdflayout
 
+        if plan.name == "edition":  # what the pages and the PDF import, while the parent waits for the chapters
             pdflayout.preload(pdf=getattr(cfg, "pdf", False))
         t0 = time.perf_counter()
         try:
@@ -167,6 +167,7 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
         finally:
             progress.stop()
             stack.close()  # the workers end before anything is assembled
+            pdflayout.imported()  # and the preload's imports before this thread imports anything
         timings["execute"] = time.perf_counter() - t0
         if any(t.cache == "miss" for t in tasks):
             cache.evict(cfg.cache_max, keep={t.key for t in tasks} | {t.meta["key"] for t in tasks})
