@@ -179,17 +179,13 @@ def _last_pagination(target: Path) -> dict | None:
     PDF pass checks it), so an unreadable or old manifest is no guess."""
     import json
 
-    def ids(x) -> bool:
-        return isinstance(x, list) and all(isinstance(i, str) for i in x)
+    from .pdflayout import is_record
 
     try:
         last = json.loads((Path(target) / "manifest.json").read_text(encoding="utf-8")).get("pdf_pagination")
     except (OSError, ValueError, AttributeError):
         return None
-    ok = isinstance(last, dict) and isinstance(last.get("passes"), list) and all(
-        isinstance(d, list) and len(d) == 2 and all(ids(x) for x in d) for d in last["passes"]) and \
-        isinstance(last.get("sections"), list) and all(ids(x) and len(x) == 2 for x in last["sections"])
-    return last if ok else None
+    return last if is_record(last) else None
 
 
 def _targets_summary(check) -> dict:

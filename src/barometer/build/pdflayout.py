@@ -263,6 +263,16 @@ def record(html: str, steps: list) -> dict:
                          for sid, a, b in sections(html)], "passes": steps}
 
 
+def is_record(last) -> bool:
+    """Whether ``last`` (read from an earlier manifest) has the shape :func:`record` gives."""
+    def ids(x) -> bool:
+        return isinstance(x, list) and all(isinstance(i, str) for i in x)
+
+    return isinstance(last, dict) and isinstance(last.get("passes"), list) and all(
+        isinstance(d, list) and len(d) == 2 and all(ids(x) for x in d) for d in last["passes"]) and \
+        isinstance(last.get("sections"), list) and all(ids(x) and len(x) == 2 for x in last["sections"])
+
+
 def guess(html: str, last: dict, layout) -> list:
     """The decisions the loop will probably take on ``html``, from the last build's
     :func:`record`: its passes, with the first pass's decisions about the sections that changed
