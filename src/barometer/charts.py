@@ -107,6 +107,47 @@ def _values(data: pd.DataFrame, fields: list[str]) -> list[dict]:
     return out
 
 
+#: The unit reports' charts (barometer.units) carry the schema their specifications were first
+#: made with (Altair 6's): the same dict is the same SVG and the same chart-store key.
+UNITS_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
+
+
+def named_data(data: pd.DataFrame) -> tuple[str, list[dict]]:
+    """Every column of ``data`` as a named inline dataset, as Altair serialises a DataFrame
+    (its ``sanitize_pandas_dataframe`` and ``_dataset_name``): strings, booleans and integers
+    as Python values, a missing or infinite number and a missing string as null, the name
+    ``data-`` and the first 32 hex digits of the sha256 of the rows as sorted-key JSON."""
+    import hashlib
+    import json
+    import math
+
+    import numpy as np
+    import pandas as pd
+
+    cols = []
+    for name, dtype in data.dtypes.items():
+        if not isinstance(name, str):
+            raise ValueError(f"chart data column names must be strings, not {name!r}")
+        kind = str(dtype)
+        if kind.startswith(("datetime", "timestamp", "timedelta", "geometry", "period", "interval")):
+            raise ValueError(f"chart data column {name!r} has the type {kind}, which a chart here does not draw")
+        cols.append((name, np.issubdtype(dtype, np.floating) if isinstance(dtype, np.dtype) else False))
+
+    def value(v, floating: bool):
+        if hasattr(v, "item") and not isinstance(v, np.ndarray):  # a NumPy scalar
+            v = v.item()
+        if v is None or v is pd.NA or (isinstance(v, float) and (math.isnan(v) or (floating and math.isinf(v)))):
+            return None
+        return v.tolist() if isinstance(v, np.ndarray) else v
+
+    columns = {name: data[name].tolist() for name, _ in cols}
+    values = [{name: value(columns[name][i], floating) for name, floating in cols} for i in range(len(data))]
+    if values == [{}]:
+        return "empty", values
+    digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return "data-" + digest, values
+
+
 def _top(data: pd.DataFrame, fields: list[str], body: dict) -> dict:
     return {"$schema": SCHEMA, "config": CONFIG, "data": {"values": _values(data, fields)}, **body}
 

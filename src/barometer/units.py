@@ -138,47 +138,69 @@ def warm_nation(ds, figure_id: str | None = None) -> None:
 
 
 def unit_vs_nation_chart(data, lang: str, unit_label: str, nation_label: str):
-    """Bars with 95 % CI rules, unit and nation side by side per measure.
+    """Bars with 95 % CI rules, unit and nation side by side per measure (one panel per
+    measure, the measure's label above it).
 
-    ``data``: rows of :func:`key_measures` with ``label`` and ``value_text``."""
-    import altair as alt
-
+    ``data``: rows of :func:`key_measures` with ``label`` and ``value_text``.  The
+    specification is built as a dict, as the chapters' charts are (no Altair on the
+    build path); it is the one Altair made for this chart, key for key and in the
+    same order, so the SVG and the chart store's key are too
+    (``tests/unit/test_unit_charts.py`` compares the two)."""
     from . import charts
 
     d = data.copy()
     d["series"] = [unit_label if c == "unit" else nation_label for c in d["category"]]
     colors = {unit_label: charts.PALETTE["accent"], nation_label: charts.PALETTE["main"]}
-    y = alt.Y("series:N", title=None, sort=list(colors), axis=alt.Axis(labelLimit=200))
-    base = alt.Chart(d)
-    bars = base.mark_bar(height=14).encode(
-        y=y, x=alt.X("estimate_pct:Q", title=charts.i18n.t("percent_axis", lang), scale=alt.Scale(domain=[0, 100])),
-        color=alt.Color("series:N", scale=alt.Scale(domain=list(colors), range=list(colors.values())), legend=None))
-    rules = base.mark_rule(color=charts.PALETTE["text"], strokeWidth=1.2).encode(y=y, x="ci_low_pct:Q",
-                                                                                 x2="ci_high_pct:Q")
-    text = base.mark_text(align="left", dx=4, dy=-8, fontSize=11, color=charts.PALETTE["text"]).encode(
-        y=y, x="ci_high_pct:Q", text="value_text:N")
-    layered = (bars + rules + text).properties(width=charts.WIDTH - 200, height=alt.Step(24))
-    return layered.facet(row=alt.Row("label:N", title=None, sort=list(dict.fromkeys(d["label"])),
-                                     header=alt.Header(labelAngle=0, labelAlign="left", labelFontSize=12,
-                                                       labelFontWeight="bold", labelOrient="top")),
-                         spacing=6)
+    y = {"axis": {"labelLimit": 200}, "field": "series", "sort": list(colors), "title": None, "type": "nominal"}
+    bars = {"mark": {"type": "bar", "height": 14}, "encoding": {
+        "color": {"field": "series", "legend": None,
+                  "scale": {"domain": list(colors), "range": list(colors.values())}, "type": "nominal"},
+        "x": _x("estimate_pct", lang), "y": y}}
+    rules = {"mark": {"type": "rule", "color": charts.PALETTE["text"], "strokeWidth": 1.2},
+             "encoding": {"x": {"field": "ci_low_pct", "type": "quantitative"}, "x2": {"field": "ci_high_pct"},
+                          "y": y}}
+    text = {"mark": {"type": "text", "align": "left", "color": charts.PALETTE["text"], "dx": 4, "dy": -8,
+                     "fontSize": 11},
+            "encoding": {"text": {"field": "value_text", "type": "nominal"},
+                         "x": {"field": "ci_high_pct", "type": "quantitative"}, "y": y}}
+    row = {"field": "label", "header": {"labelAlign": "left", "labelAngle": 0, "labelFontSize": 12,
+                                        "labelFontWeight": "bold", "labelOrient": "top"},
+           "sort": list(dict.fromkeys(d["label"])), "title": None, "type": "nominal"}
+    name, values = charts.named_data(d)
+    return charts.Drawing({"wide": {
+        "config": charts.CONFIG, "data": {"name": name}, "facet": {"row": row},
+        "spec": {"layer": [bars, rules, text], "height": {"step": 24}, "width": charts.WIDTH - 200},
+        "spacing": 6, "$schema": charts.UNITS_SCHEMA, "datasets": {name: values}}})
 
 
 def units_chart(data, lang: str, nation_pct: float):
-    """One measure across units: bars with CI rules and the nation as a rule."""
-    import altair as alt
-
+    """One measure across units: bars with CI rules and the nation as a rule (a dict,
+    the one Altair made, as :func:`unit_vs_nation_chart`)."""
     from . import charts
 
-    order = list(data["label"])
-    y = alt.Y("label:N", sort=order, title=None, axis=alt.Axis(labelLimit=260))
-    base = alt.Chart(data)
-    bars = base.mark_bar(height=10, color=charts.PALETTE["main"]).encode(
-        y=y, x=alt.X("estimate_pct:Q", title=charts.i18n.t("percent_axis", lang), scale=alt.Scale(domain=[0, 100])),
-        opacity=alt.condition("datum.suppressed", alt.value(0), alt.value(1)))
-    rules = base.mark_rule(color=charts.PALETTE["text"]).encode(y=y, x="ci_low_pct:Q", x2="ci_high_pct:Q")
-    text = base.mark_text(align="left", dx=4, fontSize=10, color=charts.PALETTE["text"]).encode(
-        y=y, x="ci_high_pct:Q", text="value_text:N")
-    nation = alt.Chart(alt.Data(values=[{"x": nation_pct}])).mark_rule(
-        color=charts.PALETTE["accent"], strokeWidth=2).encode(x="x:Q")
-    return (bars + rules + text + nation).properties(width=charts.WIDTH - 120, height=alt.Step(16))
+    y = {"axis": {"labelLimit": 260}, "field": "label", "sort": list(data["label"]), "title": None,
+         "type": "nominal"}
+    bars = {"mark": {"type": "bar", "color": charts.PALETTE["main"], "height": 10}, "encoding": {
+        "opacity": {"condition": {"test": "datum.suppressed", "value": 0}, "value": 1},
+        "x": _x("estimate_pct", lang), "y": y}}
+    rules = {"mark": {"type": "rule", "color": charts.PALETTE["text"]},
+             "encoding": {"x": {"field": "ci_low_pct", "type": "quantitative"}, "x2": {"field": "ci_high_pct"},
+                          "y": y}}
+    text = {"mark": {"type": "text", "align": "left", "color": charts.PALETTE["text"], "dx": 4, "fontSize": 10},
+            "encoding": {"text": {"field": "value_text", "type": "nominal"},
+                         "x": {"field": "ci_high_pct", "type": "quantitative"}, "y": y}}
+    nation = {"data": {"values": [{"x": nation_pct}]},
+              "mark": {"type": "rule", "color": charts.PALETTE["accent"], "strokeWidth": 2},
+              "encoding": {"x": {"field": "x", "type": "quantitative"}}}
+    name, values = charts.named_data(data)
+    return charts.Drawing({"wide": {
+        "config": charts.CONFIG, "layer": [bars, rules, text, nation], "data": {"name": name},
+        "height": {"step": 16}, "width": charts.WIDTH - 120, "$schema": charts.UNITS_SCHEMA,
+        "datasets": {name: values}}})
+
+
+def _x(field: str, lang: str) -> dict:
+    from . import charts
+
+    return {"field": field, "scale": {"domain": [0, 100]}, "title": charts.i18n.t("percent_axis", lang),
+            "type": "quantitative"}

@@ -102,14 +102,6 @@ def _warm_renderer() -> None:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
     _EXPORTER["exporter"].from_notebook_node(nb)
     _EXPORTER["jinja"].get_template("site/page.html.j2").render(body=Markup(""), nav=[])
-    # Altair builds its schema validators on first use (~0.3 s): do it here, once
-    import altair as alt
-    import pandas as pd
-
-    d = pd.DataFrame({"x": [1.0], "y": ["a"], "r": ["b"]})
-    base = alt.Chart(d)
-    layered = base.mark_bar().encode(x="x:Q", y="y:N") + base.mark_rule().encode(x="x:Q", x2="x:Q", y="y:N")
-    layered.facet(row=alt.Row("r:N")).configure(font="x").to_dict()
 
 
 def _warm_configs(job: dict) -> None:
