@@ -8,8 +8,11 @@ expected.  :func:`validate` collects *all* problems and raises one
 writing anything.
 
 Column checks (codes, types, ranges, nulls, uniqueness) are a pandera schema
-made from the codebook (:func:`schema`); design checks (strata, frame totals,
-weights, universes) are plain pandas below it.
+made from the codebook (:func:`schema`); a file that passes the same checks
+made directly with pandas (:func:`_columns_pass`, never more lenient than the
+schema) does not need it, so pandera is imported only for a file with a
+problem, to describe it.  Design checks (strata, frame totals, weights,
+universes) are plain pandas below it.
 """
 
 from __future__ import annotations
@@ -19,11 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-try:  # pandera >= 0.24
-    import pandera.pandas as pa
-except ImportError:  # pragma: no cover - older pandera
-    import pandera as pa
 
 from .errors import InputError
 from .codebook import Codebook
@@ -125,8 +123,49 @@ def _numeric(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return num.astype("float64"), bad
 
 
-def schema(codebook: Codebook) -> pa.DataFrameSchema:
-    """Column checks of the codebook's variables on the numeric view of a file."""
+def _pandera():
+    try:  # pandera >= 0.24
+        import pandera.pandas as pa
+    except ImportError:  # pragma: no cover - older pandera
+        import pandera as pa
+    return pa
+
+
+def _columns_pass(view: pd.DataFrame, codebook: Codebook) -> bool:
+    """Whether the numeric view passes every check of :func:`schema`, checked with pandas
+    alone (as pandera does: a check skips empty cells; a design variable may have none;
+    the id is unique).  Never more lenient than the schema: where in doubt it says no,
+    and the schema decides."""
+    design = codebook.meta["design"]
+    required = {design["strata"], design["stratum_population"], design["id"]}
+    for var in codebook.variables.values():
+        if var.name not in view.columns:
+            continue
+        s = view[var.name]
+        if var.name in required and s.isna().any():
+            return False
+        if var.name == design["id"] and s.duplicated().any():
+            return False
+        if var.type not in ("category", "binary", "integer"):
+            continue
+        v = s.dropna()
+        if not pd.api.types.is_numeric_dtype(v):
+            return False
+        if var.type in ("category", "binary") and var.values:
+            if not v.isin(sorted(set(var.values) | set(var.missing))).all():
+                return False
+        if var.type == "integer":
+            if not (v == np.round(v)).all():
+                return False
+            if var.range and not ((v >= var.range[0]) & (v <= var.range[1])).all():
+                return False
+    return True
+
+
+def schema(codebook: Codebook):
+    """Column checks of the codebook's variables on the numeric view of a file (a pandera
+    ``DataFrameSchema``)."""
+    pa = _pandera()
     design = codebook.meta["design"]
     required = {design["strata"], design["stratum_population"], design["id"]}
     cols = {}
@@ -163,6 +202,9 @@ def _column_problems(raw: pd.DataFrame, codebook: Codebook, where: str) -> tuple
                        + (f" or their labels ({', '.join(repr(t['da']) for t in list(var.values.values())[:4])})"
                           if var.values else "") + _lookalikes(col[bad], var))
         view[var.name] = num
+    if _columns_pass(view, codebook):
+        return out, view
+    pa = _pandera()
     try:
         schema(codebook).validate(view, lazy=True)
     except pa.errors.SchemaErrors as exc:

@@ -93,3 +93,56 @@ def test_load_raises_all_problems_at_once(raw, tmp_path):
         dataset.load("2018", "dk", p)
     assert len(exc.value.problems) == 3
     assert str(exc.value).startswith("3 problems in the input data:\n")
+
+
+def _view(df):
+    from barometer.readers import map_labels
+    from barometer.validation import _column_problems
+
+    cb = load_codebook("2018", "dk")
+    return _column_problems(map_labels(df, cb), cb, "in.csv")[1], cb
+
+
+def _pandera_passes(view, cb) -> bool:
+    from barometer.validation import _pandera, schema
+
+    try:
+        schema(cb).validate(view, lazy=True)
+    except _pandera().errors.SchemaErrors:
+        return False
+    return True
+
+
+COLUMN_BREAKS = {
+    "code outside labels": lambda d: d.assign(novelty=d["novelty"].where(d.index != 4, "7")),
+    "code as a fraction": lambda d: d.assign(novelty=d["novelty"].where(d.index != 4, "1.5")),
+    "not whole": lambda d: d.assign(stratum_N=d["stratum_N"].where(d.index != 3, "12.5")),
+    "empty design variable": lambda d: d.assign(stratum_N=d["stratum_N"].where(d.index != 3, "")),
+    "empty stratum": lambda d: d.assign(stratum=d["stratum"].where(d.index != 3, "")),
+    "duplicate ids": lambda d: d.assign(resp_id=d["resp_id"].where(d.index != 5, d["resp_id"][6])),
+    "empty id": lambda d: d.assign(resp_id=d["resp_id"].where(d.index != 5, "")),
+    "text in a code column": lambda d: d.assign(novelty=d["novelty"].where(d.index != 4, "mange")),
+}
+
+
+@pytest.mark.parametrize("case", ["valid", *COLUMN_BREAKS])
+def test_the_pandas_column_checks_pass_exactly_where_the_pandera_schema_does(raw, case):
+    """pandera is imported only when the pandas checks fail: they must never pass a file the
+    schema fails (and, for these files, they agree with it)."""
+    from barometer.validation import _columns_pass
+
+    view, cb = _view(COLUMN_BREAKS[case](raw.copy()) if case != "valid" else raw)
+    assert _columns_pass(view, cb) == _pandera_passes(view, cb)
+    if case == "valid":
+        assert _columns_pass(view, cb)
+
+
+def test_a_range_outside_the_codebook_fails_both_checks(raw):
+    from barometer.validation import _columns_pass
+
+    cb = load_codebook("2018", "dk")
+    ranged = [v for v in cb.variables.values() if v.type == "integer" and v.range and v.name in raw.columns]
+    assert ranged, "the 2018 codebook has an integer variable with a range"
+    var = ranged[0]
+    view, cb = _view(raw.assign(**{var.name: raw[var.name].where(raw.index != 2, str(var.range[1] + 1))}))
+    assert not _columns_pass(view, cb) and not _pandera_passes(view, cb)
