@@ -37,3 +37,20 @@ def built_2018_dk_da(tmp_path_factory):
     out = tmp_path_factory.mktemp("build") / "2018-dk-da"
     build(BuildConfig(out_dir=out, quiet=True, cache_dir=out.parent / "cache"))  # cold: its own cache
     return out
+
+
+@pytest.fixture()
+def restore_text_repr(monkeypatch):
+    """The guard patches the text forms of frames for the whole process: undo it after the test."""
+    import pandas as pd
+
+    for cls in (pd.DataFrame, pd.Series):
+        for name in ("__repr__", "__str__"):
+            monkeypatch.setattr(cls, name, cls.__dict__.get(name, getattr(cls, name)))
+        for name in ("_barometer_original_repr", "_barometer_sensitive"):
+            if name in cls.__dict__:
+                monkeypatch.delattr(cls, name)
+            else:
+                monkeypatch.setattr(cls, name, None, raising=False)
+                monkeypatch.delattr(cls, name)
+    yield

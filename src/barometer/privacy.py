@@ -15,6 +15,8 @@ Two guards:
 
 from __future__ import annotations
 
+import contextlib
+
 import html
 import json
 import re
@@ -98,6 +100,26 @@ def guard_text_repr(sensitive, max_rows: int = MAX_TABLE_ROWS) -> None:
         cls.__repr__ = guarded
         if cls is pd.DataFrame:
             cls.__str__ = guarded  # Series.__str__ is object.__str__, which calls __repr__
+
+
+@contextlib.contextmanager
+def text_repr_unguarded():
+    """The text forms of frames as pandas made them, for code whose text never reaches a
+    notebook's output (pandera formats the failing column into a message the validation
+    replaces with its own one line); the guard is back afterwards."""
+    saved = [(cls, name, cls.__dict__[name]) for cls in (pd.DataFrame, pd.Series)
+             if getattr(cls, "_barometer_original_repr", None) is not None
+             for name in ("__repr__", "__str__") if name in cls.__dict__]
+    for cls, name, _ in saved:
+        if name == "__repr__":
+            cls.__repr__ = cls._barometer_original_repr
+        else:
+            delattr(cls, name)  # DataFrame's own __str__ is inherited (NDFrame), as before the guard
+    try:
+        yield
+    finally:
+        for cls, name, value in saved:
+            setattr(cls, name, value)
 
 
 # --------------------------------------------------------------------------------------

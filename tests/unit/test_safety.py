@@ -124,21 +124,6 @@ def test_notebook_parameter_cells_declare_exactly_the_parameters(tmp_path):
 # --------------------------------------------------------------------------------------
 # no microdata displayed or published
 # --------------------------------------------------------------------------------------
-@pytest.fixture()
-def restore_text_repr(monkeypatch):
-    """The guard patches the text forms of frames for the whole process: undo it after the test."""
-    for cls in (pd.DataFrame, pd.Series):
-        for name in ("__repr__", "__str__"):
-            monkeypatch.setattr(cls, name, cls.__dict__.get(name, getattr(cls, name)))
-        for name in ("_barometer_original_repr", "_barometer_sensitive"):
-            if name in cls.__dict__:
-                monkeypatch.delattr(cls, name)
-            else:
-                monkeypatch.setattr(cls, name, None, raising=False)
-                monkeypatch.delattr(cls, name)
-    yield
-
-
 def test_display_guard_refuses_microdata_frames(dk2018, restore_text_repr):
     from IPython.core.interactiveshell import InteractiveShell
 

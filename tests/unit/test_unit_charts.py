@@ -56,6 +56,13 @@ def altair_units(data, lang: str, nation_pct: float) -> dict:
     return chart.configure(**charts.CONFIG).to_dict(validate=False)  # as the build made it
 
 
+@pytest.fixture(autouse=True)
+def _no_guard_left(restore_text_repr):
+    """A UnitReport installs the display guard for the process (where an IPython shell
+    exists): undone after each test, so that no later test module sees it."""
+    yield
+
+
 def same(ours: charts.Drawing, altairs: dict) -> None:
     """The same JSON text, key order included (what vl-convert and the chart store see)."""
     mine = charts.spec_of(ours)

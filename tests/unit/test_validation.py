@@ -146,3 +146,18 @@ def test_a_range_outside_the_codebook_fails_both_checks(raw):
     var = ranged[0]
     view, cb = _view(raw.assign(**{var.name: raw[var.name].where(raw.index != 2, str(var.range[1] + 1))}))
     assert not _columns_pass(view, cb) and not _pandera_passes(view, cb)
+
+
+def test_a_problem_is_described_in_a_notebook_too(raw, restore_text_repr):
+    """In a kernel, frames with respondent ids refuse to be printed (the display guard):
+    the validation still gives its one line about duplicated ids (pandera formats the
+    failing column for a message of its own, which is never shown)."""
+    from barometer import privacy
+
+    privacy.guard_text_repr({"resp_id"})
+    with pytest.raises(privacy.MicrodataError):
+        repr(raw["resp_id"])
+    dup = raw.assign(resp_id=raw["resp_id"].where(raw.index != 5, raw["resp_id"][6]))
+    assert any("more than once" in p for p in _problems(dup))
+    with pytest.raises(privacy.MicrodataError):  # the guard is back
+        repr(raw["resp_id"])
