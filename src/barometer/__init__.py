@@ -8,7 +8,7 @@ illustrated report comes out.  Modules, bottom to top:
 - ``weighting``  frame + respondents -> weights (and calibration for Norway)
 - ``survey``     design-based estimation (Taylor linearisation, R ``survey`` parity)
 - ``estimates``  measure and figure specifications -> tidy estimates table
-- ``charts``     Altair theme and chart builders
+- ``charts``     Vega-Lite chart builders (plain dicts) and the theme
 - ``content``    cases, quotes, tools, expert advice (schema-checked files)
 - ``build``      papermill + nbconvert + WeasyPrint: the website and the PDF
 """
