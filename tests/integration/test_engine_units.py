@@ -1,5 +1,6 @@
 """Units, disclosure control and the forked-kernel papermill engine."""
 
+import json
 import sys
 import subprocess
 import nbformat
@@ -77,3 +78,56 @@ def test_forked_kernels_talk_over_their_own_unix_sockets():
     a, b = ForkKernelManager(), ForkKernelManager()
     assert a.transport == b.transport == "ipc"
     assert a.ip != b.ip and len(a.ip) < 90  # a socket path has ~107 bytes at most
+
+
+_SAVES_RUN = r"""
+import json, sys, nbformat, papermill as pm
+import papermill.iorw as iorw
+from barometer.engine import forkserver
+cells = ["print('one')", "print('two')", sys.argv[3], "print('four')"]
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, sys.argv[1])
+writes = []
+real = iorw.write_ipynb
+def counted(nb, path):
+    writes.append(str(path))
+    return real(nb, path)
+iorw.write_ipynb = counted
+import papermill.engines, papermill.execute
+papermill.engines.write_ipynb = papermill.execute.write_ipynb = counted
+error = ""
+try:
+    pm.execute_notebook(sys.argv[1], sys.argv[2], engine_name=sys.argv[4], progress_bar=False, kernel_name="python3")
+except Exception as exc:
+    error = type(exc).__name__
+print("RESULT " + json.dumps({"writes": writes.count(sys.argv[2]), "error": error}))
+"""
+
+
+@pytest.mark.parametrize("third,error", [("print('three')", ""), ("1/0", "PapermillExecutionError"),
+                                         ("import os; os._exit(3)", "DeadKernelError")])
+def test_the_engine_writes_the_executed_notebook_once_also_when_it_fails(tmp_path, third, error):
+    """papermill's own engine writes the whole notebook before and after each cell; ours
+    once, at the end, with what ran, also after a failing cell or a dead kernel (a failed
+    report's notebook is kept to look at)."""
+    out = tmp_path / "out.ipynb"
+    r = subprocess.run([sys.executable, "-c", _SAVES_RUN, str(tmp_path / "in.ipynb"), str(out), third, "barometer"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(r.stdout.split("RESULT ", 1)[1])
+    assert res["error"] == error
+    cells = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]  # (papermill adds
+    assert [o.get("text") for o in cells[0].outputs] == ["one\n"]                        # an error banner)
+    assert [o.get("text") for o in cells[1].outputs] == ["two\n"]
+    assert res["writes"] <= 3  # at the start, when complete and papermill's last: not one per cell
+    if not error:
+        assert cells[3].outputs[0]["text"] == "four\n"
+    else:
+        assert not cells[3].outputs  # it never ran
+        if error == "PapermillExecutionError":
+            assert cells[2].outputs[0]["ename"] == "ZeroDivisionError"
+    plain = subprocess.run([sys.executable, "-c", _SAVES_RUN, str(tmp_path / "in2.ipynb"), str(tmp_path / "p.ipynb"),
+                            "print('three')", "nbclient"], capture_output=True, text=True, timeout=300)
+    if not error:  # papermill's engine for comparison: a write per cell's start and end
+        assert json.loads(plain.stdout.split("RESULT ", 1)[1])["writes"] >= 8
