@@ -12,6 +12,7 @@ output scan, the manifest and the atomic swap are the shared pipeline
 
 from __future__ import annotations
 
+import collections
 import os
 import shutil
 import time
@@ -40,7 +41,7 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
     from ..content import ContentError, load_content
     from ..disclosure import DisclosureError, rules
     from ..params import ParameterError, check_declared, validate_parameters
-    from ..reportconfig import chapters_for, report_config
+    from ..reportconfig import chapters_for, figures_for, report_config
     from . import keys
 
     cfg.check_paths()
@@ -61,6 +62,8 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
     listing = keys.content_listing(cfg.edition)
     from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
 
+    # a chapter's charts are most of its run (SVG and PNG): the more figures, the longer it runs
+    n_figures = collections.Counter(f.get("chapter") for f in figures_for(rc, cfg.country).values())
     chapters = []
     for c in chapters_for(rc, cfg.country):
         nb = cfg.notebook_dir / c["notebook"]
@@ -75,7 +78,8 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
                              page=f"{c['slug']}.html", executed_as=f"notebooks/{c['notebook']}",
                              kept_as=f"notebooks/{c['notebook']}", job=job, meta_extra={"chapter": c["id"]},
                              key_extra={"chapter": c["id"], "content_listing": listing,
-                                        "report_config": config_part}, key_without=without))
+                                        "report_config": config_part}, key_without=without,
+                             weight=n_figures[c["id"]]))
     try:  # the content files (size, YAML, schema) before any notebook reads them
         load_content(cfg.edition)
     except ContentError as exc:

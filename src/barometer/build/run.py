@@ -37,6 +37,7 @@ class Task:
     key: str = ""
     cache: str = "miss"         # hit | miss
     seconds: float = 0.0
+    weight: float = 0.0         # how long it probably runs, relative to its stage's others (its plan's guess)
     meta: dict | None = None
     result: JobResult | None = None
     body: str = ""              # an edition chapter's page body (render step)
@@ -142,6 +143,9 @@ def run_stage(cfg, cache, tasks: list[Task], execu, progress: Progress, kind: st
         return
     by_id = {t.id: t for t in misses}
     failed: list[Task] = []
+    # the longest first (a stable sort: equal weights keep the plan's order), so that no long
+    # task starts last while the other workers sit idle; what a task makes does not depend on it
+    misses = sorted(misses, key=lambda t: -t.weight)
 
     def on_done(res: JobResult) -> None:
         t = by_id[res.id]
