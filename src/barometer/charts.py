@@ -89,22 +89,27 @@ CONFIG = {"view": {"continuousWidth": 300, "continuousHeight": 300, "strokeWidth
           "legend": {"labelFontSize": 12, "orient": "bottom", "titleFontSize": 12}}
 
 
-def _values(data: pd.DataFrame, fields: list[str]) -> list[dict]:
-    """The rows a chart draws, as JSON values (numbers as Python floats, missing as null)."""
+def _json_value(v, inf_missing: bool = False):
+    """One cell as a JSON value: a NumPy scalar as its Python value, an array as a list, a
+    missing number (with ``inf_missing`` an infinite one too) or pandas' NA as null."""
     import math
 
-    out = []
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        v = v.item()
+    if v is None or v is pd.NA or (isinstance(v, float) and (math.isnan(v) or (inf_missing and math.isinf(v)))):
+        return None
+    return v
+
+
+def _values(data: pd.DataFrame, fields: list[str]) -> list[dict]:
+    """The rows a chart draws, as JSON values (numbers as Python floats, missing as null)."""
     cols = [f for f in dict.fromkeys(fields) if f in data.columns]
-    for rec in data[cols].to_dict("records"):
-        row = {}
-        for k, v in rec.items():
-            if hasattr(v, "item"):  # a NumPy scalar
-                v = v.item()
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            row[k] = v
-        out.append(row)
-    return out
+    return [{k: _json_value(v) for k, v in rec.items()} for rec in data[cols].to_dict("records")]
 
 
 #: The unit reports' charts (barometer.units) carry the schema their specifications were first
@@ -119,10 +124,8 @@ def named_data(data: pd.DataFrame) -> tuple[str, list[dict]]:
     ``data-`` and the first 32 hex digits of the sha256 of the rows as sorted-key JSON."""
     import hashlib
     import json
-    import math
 
     import numpy as np
-    import pandas as pd
 
     cols = []
     for name, dtype in data.dtypes.items():
@@ -133,15 +136,9 @@ def named_data(data: pd.DataFrame) -> tuple[str, list[dict]]:
             raise ValueError(f"chart data column {name!r} has the type {kind}, which a chart here does not draw")
         cols.append((name, np.issubdtype(dtype, np.floating) if isinstance(dtype, np.dtype) else False))
 
-    def value(v, floating: bool):
-        if hasattr(v, "item") and not isinstance(v, np.ndarray):  # a NumPy scalar
-            v = v.item()
-        if v is None or v is pd.NA or (isinstance(v, float) and (math.isnan(v) or (floating and math.isinf(v)))):
-            return None
-        return v.tolist() if isinstance(v, np.ndarray) else v
-
     columns = {name: data[name].tolist() for name, _ in cols}
-    values = [{name: value(columns[name][i], floating) for name, floating in cols} for i in range(len(data))]
+    values = [{name: _json_value(columns[name][i], inf_missing=floating) for name, floating in cols}
+              for i in range(len(data))]
     if values == [{}]:
         return "empty", values
     digest = hashlib.sha256(json.dumps(values, sort_keys=True, default=str).encode()).hexdigest()[:32]

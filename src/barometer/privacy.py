@@ -16,7 +16,6 @@ Two guards:
 from __future__ import annotations
 
 import contextlib
-
 import html
 import json
 import re
