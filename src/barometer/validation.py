@@ -18,6 +18,7 @@ universes) are plain pandas below it.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -131,34 +132,55 @@ def _pandera():
     return pa
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """What the codebook asks of one column (on the numeric view of a file)."""
+
+    name: str
+    required: bool              # a design variable: no cell may be empty
+    unique: bool                # the respondent id
+    codes: list | None          # the codes of its value labels and its missing codes
+    whole: bool                 # an integer variable
+    range: tuple | None         # an integer variable's range, both ends included
+
+
+def _column_rules(codebook: Codebook) -> list[_Rule]:
+    """The column rules of the codebook's variables: what :func:`schema` and
+    :func:`_columns_pass` both check."""
+    design = codebook.meta["design"]
+    required = {design["strata"], design["stratum_population"], design["id"]}
+    rules = []
+    for var in codebook.variables.values():
+        whole = var.type == "integer"
+        rules.append(_Rule(var.name, var.name in required, var.name == design["id"],
+                           sorted(set(var.values) | set(var.missing))
+                           if var.type in ("category", "binary") and var.values else None,
+                           whole, tuple(var.range) if whole and var.range else None))
+    return rules
+
+
 def _columns_pass(view: pd.DataFrame, codebook: Codebook) -> bool:
     """Whether the numeric view passes every check of :func:`schema`, checked with pandas
     alone (as pandera does: a check skips empty cells; a design variable may have none;
     the id is unique).  Never more lenient than the schema: where in doubt it says no,
     and the schema decides."""
-    design = codebook.meta["design"]
-    required = {design["strata"], design["stratum_population"], design["id"]}
-    for var in codebook.variables.values():
-        if var.name not in view.columns:
+    for r in _column_rules(codebook):
+        if r.name not in view.columns:
             continue
-        s = view[var.name]
-        if var.name in required and s.isna().any():
+        s = view[r.name]
+        if (r.required and s.isna().any()) or (r.unique and s.duplicated().any()):
             return False
-        if var.name == design["id"] and s.duplicated().any():
-            return False
-        if var.type not in ("category", "binary", "integer"):
+        if r.codes is None and not r.whole:
             continue
         v = s.dropna()
         if not pd.api.types.is_numeric_dtype(v):
             return False
-        if var.type in ("category", "binary") and var.values:
-            if not v.isin(sorted(set(var.values) | set(var.missing))).all():
-                return False
-        if var.type == "integer":
-            if not (v == np.round(v)).all():
-                return False
-            if var.range and not ((v >= var.range[0]) & (v <= var.range[1])).all():
-                return False
+        if r.codes is not None and not v.isin(r.codes).all():
+            return False
+        if r.whole and not (v == np.round(v)).all():
+            return False
+        if r.range and not ((v >= r.range[0]) & (v <= r.range[1])).all():
+            return False
     return True
 
 
@@ -166,20 +188,16 @@ def schema(codebook: Codebook):
     """Column checks of the codebook's variables on the numeric view of a file (a pandera
     ``DataFrameSchema``)."""
     pa = _pandera()
-    design = codebook.meta["design"]
-    required = {design["strata"], design["stratum_population"], design["id"]}
     cols = {}
-    for var in codebook.variables.values():
+    for r in _column_rules(codebook):
         checks = []
-        if var.type in ("category", "binary") and var.values:
-            allowed = sorted(set(var.values) | set(var.missing))
-            checks.append(pa.Check.isin(allowed, name="codes"))
-        if var.type == "integer":
+        if r.codes is not None:
+            checks.append(pa.Check.isin(r.codes, name="codes"))
+        if r.whole:
             checks.append(pa.Check(lambda s: s == np.round(s), element_wise=False, name="whole"))
-            if var.range:
-                checks.append(pa.Check.in_range(var.range[0], var.range[1], name="range"))
-        cols[var.name] = pa.Column(None, checks=checks, nullable=var.name not in required,
-                                   unique=var.name == design["id"], required=False)
+        if r.range:
+            checks.append(pa.Check.in_range(r.range[0], r.range[1], name="range"))
+        cols[r.name] = pa.Column(None, checks=checks, nullable=not r.required, unique=r.unique, required=False)
     return pa.DataFrameSchema(cols, strict=False, coerce=False)
 
 
