@@ -70,6 +70,14 @@ def parser() -> argparse.ArgumentParser:
                          "when notebooks/, data/, report_templates/ or the package's code change, and reload "
                          "the open page; a failed build shows in the page, the last good site stays; Ctrl-C stops")
     ap.add_argument("--port", type=int, default=8000, metavar="N", help="port of --serve (default: 8000)")
+    # -- the build server (src/barometer/build/buildserver.py): the same build, warm between builds
+    ap.add_argument("--warm", action="store_true",
+                    help="build through this checkout's warm build server (started on first use; also "
+                         "BAROMETER_WARM=1): the same build and outputs, without starting the program, its "
+                         "workers and the data again each time; it ends after BAROMETER_WARM_IDLE seconds "
+                         "(default 900) without a build, when the package's code changes, or with --stop-server")
+    ap.add_argument("--stop-server", action="store_true",
+                    help="end this checkout's build server (see --warm), if one runs; builds nothing")
     # -- the whole publication site (src/barometer/build/pubsite.py)
     ap.add_argument("--site", action="store_true",
                     help="build every edition x country x language the report configs define (each into "
@@ -87,10 +95,31 @@ def main(argv=None) -> int:
 
         return _guarded(main_new, argv[1:])
     args = parser().parse_args(argv)  # a wrong option: argparse prints usage and exits 2
+    if args.stop_server:
+        from .build import buildserver
+
+        return _guarded(buildserver.stop, args)
+    served = _through_server(args, argv)
+    if served is not None:
+        return served
     from .engine import lifetime
 
     lifetime.install_signal_handlers()
     return reported(lambda: _run(args, argv))
+
+
+def _through_server(args, argv) -> int | None:
+    """With ``--warm``: the build's exit status from the build server; None: build here
+    (not asked for, not a build it runs, or it could not be reached: then it says why)."""
+    from .build import buildserver
+
+    if not buildserver.wanted(args) or not buildserver.served(args):
+        return None
+    try:
+        return buildserver.run_client([a for a in argv if a != "--warm"], args)
+    except (buildserver.Unavailable, BarometerError, OSError) as exc:
+        print(f"note: building without the build server ({exc})", file=sys.stderr)
+        return None
 
 
 def reported(fn) -> int:

@@ -69,3 +69,42 @@ def test_the_server_draws_every_function_the_reports_call():
     used = {fn for fn in ("vegalite_to_svg", "vegalite_to_png", "svg_to_png")
             if f"vlc.{fn}(" in inspect.getsource(charts)}
     assert used and used <= set(FUNCTIONS)
+
+
+def test_forgetting_draws_everything_again():
+    memo, (draw, calls) = Memo(), _counting()
+    spec = {"mark": "bar", "data": {"values": [{"x": 1}]}}
+    memo.call("vegalite_to_svg", (spec,), {}, draw)
+    memo.forget()
+    assert memo.bytes == 0 and not memo.items
+    memo.call("vegalite_to_svg", (spec,), {}, draw)
+    assert len(calls) == 2
+
+
+def test_a_worker_forgets_its_charts_once_per_build_that_draws_them_afresh(monkeypatch):
+    from barometer.engine import svgserver, worker
+
+    told = []
+    monkeypatch.setattr(svgserver, "forget", lambda address, key: told.append(address))
+    monkeypatch.setattr(worker, "_SVG", {"address": "/s", "authkey": b"k"})
+    monkeypatch.setattr(worker, "_FRESH", [None])
+    for build in (None, "", "b1", "b1", "b1", "b2", "b2", None):
+        worker._fresh_charts(build)
+    assert told == ["/s", "/s"]  # b1's first job, b2's first job; a build without --force: never
+
+
+def test_only_a_forced_builds_jobs_ask_for_fresh_charts(tmp_path):
+    from dataclasses import replace
+
+    from barometer.build import run
+    from barometer.build.config import BuildConfig
+
+    t = run.Task(id="types", notebook=tmp_path / "02_types.ipynb", parameters={"edition": "2018"},
+                 job={"preload": [], "track_content": False})
+    cfg = BuildConfig()
+    run.begin_build()
+    assert "fresh_charts" not in run.job(cfg, t)
+    first = run.job(replace(cfg, force=True), t)["fresh_charts"]
+    assert first == run.job(replace(cfg, force=True), t)["fresh_charts"]  # one build: one token
+    run.begin_build()
+    assert run.job(replace(cfg, force=True), t)["fresh_charts"] != first

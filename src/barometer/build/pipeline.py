@@ -106,6 +106,7 @@ def main_exit(cfg: BaseConfig) -> int:
 def _build(cfg: BaseConfig, plan, given=None) -> Path:
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
+    run.begin_build()
     progress = run.Progress(cfg.quiet)
     target = publish.check_target(cfg.target, inputs=[cfg.data_path, cfg.frame_path], cache_dir=cfg.cache_dir,
                                   slug=cfg.slug)

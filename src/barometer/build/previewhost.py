@@ -58,8 +58,9 @@ class CacheOnly:
 class Host:
     """The long-lived state of the preview's builds of one configuration."""
 
-    def __init__(self, cfg):
-        self.cfg = cfg
+    def __init__(self, cfg, kind: str = "preview"):
+        """``kind``: who keeps it (its workers' logs are in the cache's ``logs/<kind>/``)."""
+        self.cfg, self.kind = cfg, kind
         self.inputs = Inputs(data_files=[cfg.data_path, cfg.frame_path])
         self.stack = contextlib.ExitStack()
         self.executor = None
@@ -72,7 +73,7 @@ class Host:
         if self.executor is None:  # started on first use (an up-to-date first build starts none)
             from . import run
 
-            self.executor = self.stack.enter_context(run.executor(self.cfg, self.cfg.open_cache(), "preview"))
+            self.executor = self.stack.enter_context(run.executor(self.cfg, self.cfg.open_cache(), self.kind))
         return self.executor
 
     def warm_up(self) -> None:
@@ -122,16 +123,23 @@ class Host:
             privacy.remember_clean()
             keep.enable()
 
+    def run(self) -> int:
+        """One build, its messages on this process's stdout and stderr; raises as
+        :func:`.pipeline.build` does (the caller says it in one line: :func:`barometer.cli.reported`)."""
+        from .pipeline import build
+
+        self.forget_changed()
+        build(self.cfg, executor=self._executor())
+        return 0
+
     def build(self) -> dict:
         """One build: its exit status and, when it failed, its last error line."""
         from ..cli import reported
-        from .pipeline import build
 
         t0 = time.perf_counter()
-        self.forget_changed()
         err = io.StringIO()
         with contextlib.redirect_stderr(err):
-            rc = reported(lambda: build(self.cfg, executor=self._executor()) and 0)
+            rc = reported(self.run)
         lines = [ln for ln in err.getvalue().splitlines() if ln.strip()]
         return {"ok": rc == 0, "rc": rc, "seconds": round(time.perf_counter() - t0, 3),
                 "error": "" if rc == 0 else (lines[-1] if lines else f"the build ended with exit status {rc}")}

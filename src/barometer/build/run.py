@@ -124,12 +124,26 @@ def likely_misses(cfg, cache, tasks: list[Task]) -> int:
     return sum(not cache.probably_hit(keys.task_key(cache, cfg, t)) for t in tasks)
 
 
+#: this process's current build (:func:`begin_build`): a ``--force`` build's jobs carry it
+_BUILD = [""]
+
+
+def begin_build() -> None:
+    """A new build starts in this process (one that outlives builds runs several)."""
+    import uuid
+
+    _BUILD[0] = uuid.uuid4().hex
+
+
 def job(cfg, t: Task) -> dict:
+    """``t``'s job; with ``--force``, ``fresh_charts`` names this build: a warm worker that drew
+    charts for an earlier build draws them again (:func:`barometer.engine.worker._fresh_charts`)."""
     from . import warmup
     from ..engine.executors import make_job
 
+    extra = {"fresh_charts": _BUILD[0] or "force"} if cfg.force else {}
     return make_job(t.id, t.notebook, t.parameters, cfg.notebook_dir, timeout=cfg.timeout,
-                    settings=cfg.settings(), hooks=warmup.__name__, **t.job)
+                    settings=cfg.settings(), hooks=warmup.__name__, **extra, **t.job)
 
 
 def run_stage(cfg, cache, tasks: list[Task], execu, progress: Progress, kind: str, on_failure) -> None:

@@ -9,10 +9,12 @@ send it their Vega-Lite specs (:func:`install` replaces
 is made by the same vl-convert, so it is the same as a local call.
 
 The server keeps what it made (:class:`Memo`): in memory (least recently
-used first out past :data:`MEMO_BYTES`; the preview's workers serve build
-after build) and, when the build gives it one, in the cache's chart store
-(:class:`Store`, ``<cache>/charts/``: shared by all workers and later builds;
-``--force`` draws every chart again).  A chapter that runs again after a text
+used first out past :data:`MEMO_BYTES`; the preview's and the build server's
+workers serve build after build) and, when the build gives it one, in the
+cache's chart store (:class:`Store`, ``<cache>/charts/``: shared by all
+workers and later builds; ``--force`` draws every chart again: its jobs carry
+``fresh_charts``, and a worker that outlived an earlier build makes its
+server :func:`forget` what it kept).  A chapter that runs again after a text
 edit gets its unchanged charts back at once.  The key is the call and its
 arguments, exactly (a spec as canonical JSON), and vl-convert's version;
 vl-convert's output depends on nothing else, so a kept result is the bytes
@@ -108,6 +110,11 @@ class Memo:
         self._keep(k, value)
         return value
 
+    def forget(self) -> None:
+        """Forget what is kept in memory (the chart store is not this server's to empty)."""
+        self.items.clear()
+        self.bytes = 0
+
     def _keep(self, k: str, value) -> None:
         size = len(value)
         if size <= self.max_bytes // 4:
@@ -154,11 +161,22 @@ def serve(address: str, authkey: bytes, store_dir: str = "") -> None:
                     except (EOFError, OSError):
                         break
                     try:
+                        if fn == "forget":  # a --force build on a worker that outlives builds: draw again
+                            memo.forget()
+                            conn.send((True, None))
+                            continue
                         if fn not in FUNCTIONS:
                             raise ValueError(f"unknown function {fn!r}")
                         conn.send((True, memo.call(fn, args, kwargs, getattr(vlc, fn))))
                     except Exception as exc:  # noqa: BLE001 - sent back and raised in the report
                         conn.send((False, (type(exc).__name__, str(exc))))
+
+
+def forget(address: str, authkey: bytes) -> None:
+    """Tell the server at ``address`` to forget the charts it keeps in memory."""
+    with Client(address, family="AF_UNIX", authkey=authkey) as conn:
+        conn.send(("forget", (), {}))
+        conn.recv()
 
 
 def install(address: str, authkey: bytes) -> None:

@@ -33,6 +33,7 @@ for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 _SVG: dict = {}        # address, authkey, process of this worker's chart server
 _PARENT = [0]           # the process that sends the jobs (the build): when it is gone, so are we
+_FRESH = [None]         # the last build whose charts were to be drawn afresh (its jobs' ``fresh_charts``)
 
 
 def _kernel_setup(job: dict, deps_file: str):
@@ -146,6 +147,7 @@ def run_forked(job: dict) -> JobResult:
         hooks.prepare(job)
     if job.get("prepare_only"):
         return JobResult(id=job["id"], worker_pid=os.getpid(), pid=os.getpid())
+    _fresh_charts(job.get("fresh_charts"))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="barometer-job-") as tmp:
         scratch = Path(tmp)
@@ -181,6 +183,22 @@ def run_forked(job: dict) -> JobResult:
         how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
         return JobResult.failed(job["id"], "WorkerError", f"the report's process {how}",
                                 seconds=time.perf_counter() - t0, worker_pid=os.getpid())
+
+
+def _fresh_charts(build) -> None:
+    """A build that draws every chart again (``--force``): the first of its jobs this worker
+    runs makes the chart server forget what it drew for earlier builds (a worker may serve
+    several: the preview's, the build server's); within the build it keeps what it draws."""
+    if not build or build == _FRESH[0]:
+        return
+    _FRESH[0] = build
+    if _SVG:
+        from barometer.engine import svgserver
+
+        try:
+            svgserver.forget(_SVG["address"], _SVG["authkey"])
+        except (OSError, EOFError):
+            pass  # no server: the reports draw their charts themselves
 
 
 def _wait_child(pid: int) -> int:
