@@ -183,10 +183,10 @@ class Server:
         k = tuple(argv)
         h = self.hosts.pop(k, None)
         if h is None:
-            h = Host(from_args(parser().parse_args(argv)), kind="server")
             while len(self.hosts) >= self.MAX_HOSTS:
                 oldest = next(iter(self.hosts))
                 self.hosts.pop(oldest).close()
+            h = Host(from_args(parser().parse_args(argv)), kind="server")
         self.hosts[k] = h  # the most recently used last
         return h
 
@@ -258,8 +258,9 @@ class Server:
 
 
 def _loop(srv: Server, listener: socket.socket, path: Path) -> int:
+    """Serve until idle; the heavy stack is imported by the first build (the server is ready
+    before it: the first build imports it as a build in ``build.py`` would, lazily)."""
     from ..engine import lifetime
-    from .previewhost import INTERRUPTED
 
     listener.settimeout(CODE_POLL)
     code = srv.ident["code"]
@@ -292,6 +293,8 @@ def _loop(srv: Server, listener: socket.socket, path: Path) -> int:
             with contextlib.suppress(OSError):
                 conn.close()
             srv.last = time.monotonic()
+        from .previewhost import INTERRUPTED
+
         if rc in INTERRUPTED:
             return rc
         h, srv.built = srv.built, None

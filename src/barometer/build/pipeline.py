@@ -131,8 +131,11 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
     executor = given if given is not None else \
         _LazyExecutor(stack, lambda: run.executor(cfg, cache, plan.name))
     try:
-        if given is None:  # a caller's executor (the preview's) is warm already
-            executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load
+        n = run.likely_misses(cfg, cache, first)
+        if given is None:
+            executor.start(n)  # they boot while the data load
+        elif n and hasattr(given, "prestart"):  # a caller's (the preview's, the build server's): warm already,
+            given.prestart(n)                    # unless this is its first build
         t0 = time.perf_counter()
         ds = cfg.load_input()
         timings["data"] = time.perf_counter() - t0
