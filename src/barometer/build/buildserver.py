@@ -420,7 +420,25 @@ def run_client(argv: list[str], args) -> int:
 
 
 def _talk(sock: socket.socket, argv: list[str], key: str, log: Path, quiet: bool = False) -> int | None:
+    """Send the build, print what it prints, return its exit status (None: refused, try again).
+    Ctrl-C (or SIGTERM, SIGHUP) tells the server to interrupt the build and waits for what it
+    says; a second one leaves at once."""
+    import signal
+
     f = sock.makefile("rb")
+    got: list[int] = []
+
+    def on_signal(signum, frame):
+        if got:
+            raise KeyboardInterrupt
+        got.append(signum)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)  # the server sees end of file: it interrupts the build
+
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            handlers[s] = signal.signal(s, on_signal)
     try:
         sock.sendall((json.dumps({"key": key, "argv": argv}) + "\n").encode("utf-8"))
         sock.settimeout(1.0)
@@ -433,26 +451,17 @@ def _talk(sock: socket.socket, argv: list[str], key: str, log: Path, quiet: bool
         sock.settimeout(None)
         msg = json.loads(first) if first else {}
         if "started" not in msg:
-            return None  # refused (its code changed, it is ending): another attempt starts a fresh one
+            return None if not got else 128 + got[0]  # refused (its code changed, it is ending): try again
         if not quiet:
             n = msg.get("build", 1)
             print(f"building in the warm build server (pid {msg['started']}; " +
                   ("it just started)" if n == 1 else f"its build {n})"), file=sys.stderr, flush=True)
-        interrupted = False
         while True:
-            try:
-                line = f.readline()
-            except KeyboardInterrupt:
-                if interrupted:
-                    return 130
-                interrupted = True  # the server interrupts the build and says what it left
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_WR)
-                continue
+            line = f.readline()
             if not line:
                 print(f"build failed: the build server ended during the build (its log: {log}); "
                       "nothing was published", file=sys.stderr)
-                return 130 if interrupted else 1
+                return 128 + got[0] if got else 1
             msg = json.loads(line)
             if "out" in msg:
                 sys.stdout.write(msg["out"])
@@ -461,8 +470,17 @@ def _talk(sock: socket.socket, argv: list[str], key: str, log: Path, quiet: bool
                 sys.stderr.write(msg["err"])
                 sys.stderr.flush()
             elif "rc" in msg:
-                return int(msg["rc"])
+                rc = int(msg["rc"])
+                return 128 + got[0] if got and rc in (129, 130, 143) else rc
+    except KeyboardInterrupt:  # the second signal: the server goes on cleaning up by itself
+        print("interrupted: the build server is stopping the build; nothing was published", file=sys.stderr)
+        return 128 + got[0] if got else 130
+    except (OSError, ValueError) as exc:
+        print(f"build failed: lost the build server ({exc}; its log: {log})", file=sys.stderr)
+        return 128 + got[0] if got else 1
     finally:
+        for s, h in handlers.items():
+            signal.signal(s, h)
         with contextlib.suppress(OSError):
             f.close()
             sock.close()
