@@ -54,6 +54,8 @@ ENV_IGNORED = ("BAROMETER_WARM", "BAROMETER_WARM_IDLE")
 IDLE_DEFAULT = 900.0
 #: how often an idle server looks at the package's code
 CODE_POLL = 1.0
+#: the package's files whose change ends a server (its code, schemas and templates)
+CODE_SUFFIXES = (".py", ".json", ".yaml", ".j2")
 #: the options that do not go through the server (they run in build.py)
 NOT_SERVED = ("serve", "site", "clean_cache", "check_data", "check_edition")
 PROTOCOL = 1
@@ -76,7 +78,7 @@ def code_stamp() -> str:
 
     h = hashlib.sha256()
     for path, mtime, size in stamps([PACKAGE_DIR]):
-        if path.endswith(".py") or path.endswith((".json", ".yaml", ".j2")):
+        if path.endswith(CODE_SUFFIXES):
             h.update(f"{path}\0{mtime}\0{size}\n".encode())
     return h.hexdigest()
 
@@ -352,11 +354,10 @@ class Unavailable(Exception):
 
 
 def _log_file(args) -> Path:
+    """Where a server started for these options writes its messages (the cache's log folder)."""
     from .config import BaseConfig
 
-    logs = Path(BaseConfig(cache_dir=getattr(args, "cache_dir", None)).default_cache_dir) / "logs"  # the cache's
-    logs.mkdir(parents=True, exist_ok=True)
-    return logs / "build-server.log"
+    return Path(BaseConfig(cache_dir=getattr(args, "cache_dir", None)).default_cache_dir) / "logs" / "build-server.log"
 
 
 def _start(key: str, args) -> None:
@@ -371,14 +372,16 @@ def _start(key: str, args) -> None:
             return
         env = dict(os.environ)
         env.pop("BAROMETER_WARM", None)
-        with open(_log_file(args), "wb") as log:  # this server's messages (the last one's are replaced)
+        log_file = _log_file(args)
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "wb") as log:  # this server's messages (the last one's are replaced)
             proc = subprocess.Popen([sys.executable, "-m", "barometer.build.buildserver", key], env=env,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                     start_new_session=True, close_fds=True)
         line = proc.stdout.readline()
         proc.stdout.close()
         if not line:
-            raise Unavailable(f"the build server did not start (see {_log_file(args)})")
+            raise Unavailable(f"the build server did not start (see {log_file})")
 
 
 def _connect(path: Path) -> socket.socket | None:
@@ -400,20 +403,25 @@ def client_env() -> dict:
     return {"PYTHONPATH": os.pathsep.join(parts if src in parts else [src, *parts])}
 
 
+def _client_key() -> str:
+    """This client's server key, once the package is on its PYTHONPATH (as on a server it starts)."""
+    os.environ.update(client_env())
+    return server_key(identity())
+
+
 def run_client(argv: list[str], args) -> int:
     """Build ``argv`` through the server (started if need be); prints what the build prints and
     returns its exit status.  Raises :class:`Unavailable` when it must be built in-process."""
-    os.environ.update(client_env())  # before the identity: the server is started with this environment
-    key = server_key(identity())
-    path = socket_path(key)
-    for attempt in (1, 2, 3):
+    key = _client_key()
+    path, log_file = socket_path(key), _log_file(args)
+    for _ in range(3):
         sock = _connect(path)
         if sock is None:
             _start(key, args)
             sock = _connect(path)
             if sock is None:
                 raise Unavailable("the build server did not answer")
-        rc = _talk(sock, argv, key, _log_file(args), bool(getattr(args, "quiet", False)))
+        rc = _talk(sock, argv, key, log_file, bool(getattr(args, "quiet", False)))
         if rc is not None:
             return rc
     raise Unavailable("the build server refused the build")
@@ -488,9 +496,7 @@ def _talk(sock: socket.socket, argv: list[str], key: str, log: Path, quiet: bool
 
 def stop(args) -> int:
     """``build.py --stop-server``: end this checkout's build server (for this environment), if one runs."""
-    os.environ.update(client_env())
-    path = socket_path(server_key(identity()))
-    sock = _connect(path)
+    sock = _connect(socket_path(_client_key()))
     if sock is None:
         print("no build server is running for this checkout")
         return 0

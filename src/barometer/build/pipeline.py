@@ -131,11 +131,12 @@ def _build(cfg: BaseConfig, plan, given=None) -> Path:
     executor = given if given is not None else \
         _LazyExecutor(stack, lambda: run.executor(cfg, cache, plan.name))
     try:
-        n = run.likely_misses(cfg, cache, first)
         if given is None:
-            executor.start(n)  # they boot while the data load
-        elif n and hasattr(given, "prestart"):  # a caller's (the preview's, the build server's): warm already,
-            given.prestart(n)                    # unless this is its first build
+            executor.start(run.likely_misses(cfg, cache, first))  # they boot while the data load
+        elif not getattr(given, "spawned", lambda: True)():  # a caller's (the preview's, the build server's)
+            n = run.likely_misses(cfg, cache, first)         # is warm already, unless this is its first build
+            if n:
+                given.prestart(n)
         t0 = time.perf_counter()
         ds = cfg.load_input()
         timings["data"] = time.perf_counter() - t0

@@ -133,6 +133,10 @@ class LocalExecutor:
         for w in pool:
             w.close()
 
+    def spawned(self) -> bool:
+        """Whether all ``--jobs`` workers of the ``with`` block have been spawned (outside it: nothing to prestart)."""
+        return self._pool is None or (len(self._pool) >= self.jobs and all(w.proc is not None for w in self._pool))
+
     def prestart(self, n: int) -> None:
         """Spawn up to ``n`` of the workers now, inside the ``with`` block, without
         waiting for them: they import their stack while the build goes on
