@@ -354,11 +354,42 @@ def svg_of(spec: dict, ids: str = "") -> str:
     return _CLIP_ID.sub(lambda m: f"clip-{ids}{seen.setdefault(m.group(1), len(seen) + 1)}", svg)
 
 
-def png_of(svg: str, scale: float = 2.0) -> bytes:
+#: the scale every download PNG is rasterised at (its SVG's size x 2)
+PNG_SCALE = 2.0
+
+
+def png_of(svg: str, scale: float = PNG_SCALE) -> bytes:
     """A PNG rasterised from an SVG (no second Vega render)."""
     import vl_convert as vlc
 
     return vlc.svg_to_png(svg, scale=scale)
+
+
+# -- PNGs the build makes (off the chapters' critical path) --------------------------------
+#: the start of what a chapter's notebook holds for a PNG it left to the build: valid base64
+#: text (the base64 of "BAROMETERPNG"), then the figure id in hex, padded with "A" to whole
+#: base64 quads; :mod:`barometer.build.pngs` puts the PNG in its place
+PENDING_PNG = "QkFST01FVEVSUE5H"
+_DEFER_PNGS = [False]
+
+
+def defer_pngs(on: bool) -> None:
+    """In a build's chapter kernel (the job's ``defer_png``): each figure's PNG is made by the
+    build from the figure's SVG file (the same call, the same bytes), while the PDF is laid
+    out, instead of here on the chapters' critical path (~0.15 s a figure)."""
+    _DEFER_PNGS[0] = bool(on)
+
+
+def pending_png(fig_id: str) -> str:
+    """What a notebook holds for ``fig_id``'s PNG until the build makes it (:data:`PENDING_PNG`)."""
+    text = PENDING_PNG + fig_id.encode("utf-8").hex()
+    return text + "A" * (-len(text) % 4)
+
+
+def png_or_pending(svg: str, fig_id: str, saved: bool) -> bytes | str:
+    """``svg``'s PNG, or (deferred, and the SVG is ``saved`` as ``figures/<fig_id>.svg``)
+    :func:`pending_png`."""
+    return pending_png(fig_id) if _DEFER_PNGS[0] and saved else png_of(svg)
 
 
 def to_spec(chart) -> dict:

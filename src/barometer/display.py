@@ -24,20 +24,22 @@ class FigureMarkup(str):
     """A figure's HTML block (what the page shows) carrying its chart for JupyterLab:
     :func:`show_html` shows the block, then the chart as its own output."""
 
-    def __new__(cls, markup: str, *, spec: dict, svg: str, png: bytes, text: str):
+    def __new__(cls, markup: str, *, spec: dict, svg: str, png: bytes | str, text: str):
         self = super().__new__(cls, markup)
         self.chart = {"spec": spec, "svg": svg, "png": png, "text": text}
         return self
 
 
-def chart_bundle(spec: dict, svg: str, png: bytes, text: str) -> tuple[dict, dict]:
+def chart_bundle(spec: dict, svg: str, png: bytes | str, text: str) -> tuple[dict, dict]:
     """(data, metadata) of a chart's notebook output: Vega-Lite (JupyterLab draws it, interactive,
-    also after the notebook is saved and opened again), SVG and PNG fallbacks and plain text."""
+    also after the notebook is saved and opened again), SVG and PNG fallbacks and plain text.
+    ``png`` as text: already base64 (a PNG the build makes, :func:`barometer.charts.pending_png`)."""
     import base64
 
     vl = dict(spec)
     vl["$schema"] = "https://vega.github.io/schema/vega-lite/v5.json"
-    data = {VEGALITE_MIME: vl, "image/svg+xml": svg, "image/png": base64.b64encode(png).decode("ascii"),
+    data = {VEGALITE_MIME: vl, "image/svg+xml": svg,
+            "image/png": png if isinstance(png, str) else base64.b64encode(png).decode("ascii"),
             "text/plain": text}
     return data, {"tags": [LAB_ONLY_TAG]}
 

@@ -273,7 +273,7 @@ class FigureBlocks:
             number = f'{i18n.t("figure", self.lang)} {self.numbers[fig_id]}'
             framed = head + svgs["wide"] + foot
         with timer("png"):  # from the framed SVG: the download, and the chart's output in JupyterLab
-            png = charts.png_of(framed)
+            png = charts.png_or_pending(framed, fig_id, saved=self.output_dir is not None)
         with timer("page"):
             display.show_html(display.FigureMarkup(templates.render(
                 "blocks/figure.html.j2", anchor=anchor, fig_id=fig_id, lang=self.lang,
@@ -547,7 +547,7 @@ class FigureBlocks:
 
     # -- files -------------------------------------------------------------------------
     def _save(self, fig_id: str, rows: pd.DataFrame, svg: str | None = None,
-              spec: dict | None = None, reader_csv: str | None = None, png: bytes | None = None) -> None:
+              spec: dict | None = None, reader_csv: str | None = None, png: bytes | str | None = None) -> None:
         """Save a figure's rows of ``estimates.csv`` and, for a chart, its files
         under ``figures/``: Vega-Lite JSON, SVG, PNG (from that SVG) and the
         reader's CSV (the build adds the CSV of its rows of ``estimates.csv``)."""
@@ -567,7 +567,7 @@ class FigureBlocks:
                 (figs / f"{fig_id}.vl.json").write_text(json.dumps(spec, ensure_ascii=False, indent=1), encoding="utf-8")
             if reader_csv is not None:
                 (figs / f"{fig_id}.{self.lang}.csv").write_bytes(reader_csv.encode("utf-8-sig"))
-            if png is not None:
+            if isinstance(png, bytes):  # (a pending PNG is written by the build)
                 (figs / f"{fig_id}.png").write_bytes(png)
 
 

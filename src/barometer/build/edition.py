@@ -58,7 +58,9 @@ def plan_chapters(cfg: BuildConfig) -> tuple[dict, list[Task]]:
               "output_dir": "(the task's own folder)"}
     # a chapter records the content files it shows itself (fact boxes); the cases, quotes and tools
     # it marks are filled in when the page is rendered (render.site), so they are not its inputs
-    job = {"preload": _preload(cfg), "track_content": False, "collect_files": True}
+    job = {"preload": _preload(cfg), "track_content": False, "collect_files": True,
+           # with a PDF, the build makes the PNGs while the PDF is laid out (build/pngs.py): same bytes
+           "defer_png": bool(cfg.pdf)}
     listing = keys.content_listing(cfg.edition)
     from .configslice import config_key_parts  # a chapter is keyed on the part of the report config it reads
 
@@ -130,7 +132,7 @@ class EditionPlan:
 
     def assemble(self, work: Path, cache, tasks: list[Task], ds, log, keep) -> dict:
         """estimates.csv (checked against the published figures), the website and the PDF."""
-        from . import render, run
+        from . import pngs, render, run
 
         cfg, timings = self.cfg, {}
         t0 = time.perf_counter()
@@ -139,15 +141,28 @@ class EditionPlan:
         from .. import figtimings
 
         figures = figtimings.collect(work)  # the chapters' per-figure times: printed, never published
-        if cfg.timings:
-            log(figtimings.table(figures))
         if ds.synthetic and not check["ok"].all():
             missed = check.loc[~check["ok"], ["country", "population", "measure", "published_pct", "estimate_pct"]]
             raise BuildError("the synthetic sample does not reproduce these published figures:\n"
                              f"{missed.to_string(index=False)}\n(output kept at {keep()})")
+
+        def make_pngs() -> None:  # what the chapters left to the build (in any build that publishes them)
+            t0 = time.perf_counter()
+            made = pngs.resolve(work, [t.executed_as for t in tasks if t.executed_as],
+                                None if cfg.force else cache.charts_dir)
+            timings["png"] = time.perf_counter() - t0
+            for row in figures:  # this build's time for a PNG it made (the chapter's was ~0)
+                if row["figure"] in made:
+                    row["total"] = round(row["total"] - row["png"] + made[row["figure"]], 1)
+                    row["png"] = round(made[row["figure"]], 1)
+            if cfg.timings:
+                log(figtimings.table(figures))
+
+        forked = cfg.pdf and hasattr(os, "fork")  # the PDF in a process of its own, the figure pages meanwhile
+        if not forked:  # before the figure pages, which link each PNG that exists
+            make_pngs()
         t0 = time.perf_counter()
         log("rendering website ...")
-        forked = cfg.pdf and hasattr(os, "fork")  # the PDF in a process of its own, the figure pages meanwhile
         pages = render.site(cfg, self.rc, tasks, ds, work, self.commit, figure_pages=not forked)
         timings["site"] = time.perf_counter() - t0
         extra = {"targets": _targets_summary(check)}
@@ -160,8 +175,9 @@ class EditionPlan:
             if forked:
                 job = render.PdfProcess(*args, last=last)
                 try:
+                    make_pngs()  # on this core, while the PDF is laid out on the other
                     t0 = time.perf_counter()
-                    render.figure_pages(cfg, self.rc, tasks, ds, work, self.commit)
+                    render.figure_pages(cfg, self.rc, tasks, ds, work, self.commit)  # (they link the PNGs)
                     timings["site"] += time.perf_counter() - t0
                 except BaseException:
                     job.cancel()

@@ -11,7 +11,9 @@ of the report layers:
   its input files changed (a worker may serve several builds: the preview's,
   :mod:`.warmstate`);
 * :func:`kernel_setup` runs in the report's forked kernel before it starts:
-  the preloaded datasets are handed over with :func:`barometer.dataset.provide`;
+  the preloaded datasets are handed over with :func:`barometer.dataset.provide`,
+  and a chapter of an edition build leaves its PNGs to the build
+  (:func:`barometer.charts.defer_pngs`, :mod:`.pngs`);
 * :func:`render` turns the executed notebook into its page (fan-out reports).
 """
 
@@ -56,9 +58,10 @@ def _forget_changed() -> None:
 
 
 def kernel_setup(job: dict) -> None:
-    from .. import dataset
+    from .. import charts, dataset
 
     dataset.provide({key: hit for key, hit in _PRELOADED.items()})
+    charts.defer_pngs(job.get("defer_png", False))
 
 
 def _preload_data(specs) -> None:
