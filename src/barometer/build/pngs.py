@@ -29,9 +29,13 @@ from ..errors import BuildError
 _PENDING = re.compile(r'"image/png": "' + charts.PENDING_PNG + r'((?:[0-9a-f]{2})+)A*"')
 
 
+def _fig_id(m: re.Match) -> str:
+    return bytes.fromhex(m.group(1)).decode("utf-8")
+
+
 def pending(text: str) -> list[str]:
     """The figures whose PNG the notebook ``text`` (its JSON) left to the build, in order."""
-    return list(dict.fromkeys(bytes.fromhex(m.group(1)).decode("utf-8") for m in _PENDING.finditer(text)))
+    return list(dict.fromkeys(_fig_id(m) for m in _PENDING.finditer(text)))
 
 
 def _memo(store_dir: Path | None):
@@ -46,8 +50,6 @@ def resolve(work: Path, notebooks: list[str], store_dir: Path | None) -> dict[st
     """Make every PNG the ``notebooks`` (paths under ``work``) left pending: ``figures/<id>.png``
     from ``figures/<id>.svg``, and the PNG in its place in the notebook.  ``store_dir``: the chart
     store (none with ``--force``: every chart is drawn again).  Returns ms per figure made."""
-    import vl_convert as vlc
-
     memo, ms, pngs = None, {}, {}
     for rel in notebooks:
         path = work / rel
@@ -65,11 +67,11 @@ def resolve(work: Path, notebooks: list[str], store_dir: Path | None) -> dict[st
                                  f"(figures/{fig_id}.svg) is missing")
             t0 = time.perf_counter()
             png = memo.call("svg_to_png", (svg_file.read_text(encoding="utf-8"),), {"scale": charts.PNG_SCALE},
-                            vlc.svg_to_png)
+                            charts.png_of)  # the kernel's call, under the chart server's key
             (work / "figures" / f"{fig_id}.png").write_bytes(png)
             pngs[fig_id] = base64.b64encode(png).decode("ascii")
             ms[fig_id] = 1000 * (time.perf_counter() - t0)
-        text = _PENDING.sub(lambda m: f'"image/png": "{pngs[bytes.fromhex(m.group(1)).decode("utf-8")]}"', text)
+        text = _PENDING.sub(lambda m: f'"image/png": "{pngs[_fig_id(m)]}"', text)
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
