@@ -1,4 +1,5 @@
-"""Shared fixtures: the synthetic datasets of every edition, loaded once per test session."""
+"""Shared fixtures: the synthetic datasets of every edition, loaded once per test session, and one
+chapter figure drawn the way a chapter notebook draws it."""
 
 import pytest
 
@@ -54,3 +55,22 @@ def restore_text_repr(monkeypatch):
                 monkeypatch.setattr(cls, name, None, raising=False)
                 monkeypatch.delattr(cls, name)
     yield
+
+
+@pytest.fixture
+def collab_figure(dk2018):
+    """``draw(output_dir="")``: the collaboration chapter's figure ``collab_partners`` (three shares
+    with their CIs, the 2018 Danish sample) drawn as its notebook draws it, into ``output_dir``
+    (none: an interactive run, no files); returns the figure's estimate rows."""
+    from barometer import charts, estimates
+    from barometer.report import Chapter
+
+    def draw(output_dir=""):
+        ch = Chapter("collaboration", output_dir=str(output_dir))
+        ch._datasets["dk"] = dk2018
+        rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"],
+                                "innovations", "collab_partners")
+        ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+        return rows
+
+    return draw

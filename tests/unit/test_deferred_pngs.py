@@ -8,10 +8,9 @@ import json
 import nbformat
 import pytest
 
-from barometer import charts, display, estimates
+from barometer import charts, display
 from barometer.build import pngs
 from barometer.errors import BuildError
-from barometer.report import Chapter
 
 
 @pytest.fixture
@@ -21,15 +20,11 @@ def deferred():
     charts.defer_pngs(False)
 
 
-def _draw(tmp_path, dk2018, monkeypatch):
+def _draw(tmp_path, collab_figure, monkeypatch):
     """One figure drawn by a chapter writing to ``tmp_path``; its notebook (as nbformat writes it)."""
     shown = []
     monkeypatch.setattr(display, "show_html", shown.append)
-    ch = Chapter("collaboration", output_dir=str(tmp_path))
-    ch._datasets["dk"] = dk2018
-    rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"], "innovations",
-                            "collab_partners")
-    ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+    collab_figure(tmp_path)
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("ch.figure(...)", id="c1")
     data, meta = display.chart_bundle(**shown[-1].chart)
@@ -54,13 +49,13 @@ def test_a_real_png_is_not_pending():
     assert pngs.pending(json.dumps({"data": {"image/png": png}}, indent=1)) == []
 
 
-def test_the_build_makes_the_png_a_chapter_would_have_drawn(tmp_path, dk2018, monkeypatch, deferred):
-    path = _draw(tmp_path / "deferred", dk2018, monkeypatch)
+def test_the_build_makes_the_png_a_chapter_would_have_drawn(tmp_path, collab_figure, monkeypatch, deferred):
+    path = _draw(tmp_path / "deferred", collab_figure, monkeypatch)
     figs = tmp_path / "deferred" / "figures"
     assert not (figs / "collab_partners.png").exists()  # left to the build
     assert pngs.pending(path.read_text(encoding="utf-8")) == ["collab_partners"]
     charts.defer_pngs(False)
-    drawn = _draw(tmp_path / "drawn", dk2018, monkeypatch)  # the same figure, its PNG drawn in the chapter
+    drawn = _draw(tmp_path / "drawn", collab_figure, monkeypatch)  # the same figure, its PNG drawn in the chapter
 
     made = pngs.resolve(tmp_path / "deferred", ["notebooks/07_collaboration.ipynb"], None)
     assert set(made) == {"collab_partners"} and made["collab_partners"] > 0
@@ -69,13 +64,13 @@ def test_the_build_makes_the_png_a_chapter_would_have_drawn(tmp_path, dk2018, mo
     assert pngs.resolve(tmp_path / "deferred", ["notebooks/07_collaboration.ipynb"], None) == {}  # nothing left
 
 
-def test_the_chart_store_is_shared_with_the_workers_chart_servers(tmp_path, dk2018, monkeypatch, deferred):
+def test_the_chart_store_is_shared_with_the_workers_chart_servers(tmp_path, collab_figure, monkeypatch, deferred):
     import vl_convert as vlc
 
     from barometer.engine.svgserver import Memo, Store
 
     store = tmp_path / "charts"
-    path = _draw(tmp_path / "out", dk2018, monkeypatch)
+    path = _draw(tmp_path / "out", collab_figure, monkeypatch)
     text = path.read_text(encoding="utf-8")
     pngs.resolve(tmp_path / "out", ["notebooks/07_collaboration.ipynb"], store)
     svg = (tmp_path / "out" / "figures" / "collab_partners.svg").read_text(encoding="utf-8")
@@ -89,28 +84,24 @@ def test_the_chart_store_is_shared_with_the_workers_chart_servers(tmp_path, dk20
     assert not pngs.pending(path.read_text(encoding="utf-8"))
 
 
-def test_a_missing_svg_is_one_line(tmp_path, dk2018, monkeypatch, deferred):
-    _draw(tmp_path, dk2018, monkeypatch)
+def test_a_missing_svg_is_one_line(tmp_path, collab_figure, monkeypatch, deferred):
+    _draw(tmp_path, collab_figure, monkeypatch)
     (tmp_path / "figures" / "collab_partners.svg").unlink()
     with pytest.raises(BuildError, match=r"PNG of figure collab_partners .*figures/collab_partners.svg\) is missing"):
         pngs.resolve(tmp_path, ["notebooks/07_collaboration.ipynb"], None)
 
 
-def test_a_notebook_with_nothing_pending_is_not_rewritten(tmp_path, dk2018, monkeypatch):
-    path = _draw(tmp_path, dk2018, monkeypatch)  # not deferred: its PNG is in it
+def test_a_notebook_with_nothing_pending_is_not_rewritten(tmp_path, collab_figure, monkeypatch):
+    path = _draw(tmp_path, collab_figure, monkeypatch)  # not deferred: its PNG is in it
     before = path.stat()
     assert pngs.resolve(tmp_path, ["notebooks/07_collaboration.ipynb"], None) == {}
     assert path.stat().st_ino == before.st_ino and path.stat().st_mtime_ns == before.st_mtime_ns
     assert (tmp_path / "figures" / "collab_partners.png").is_file()
 
 
-def test_without_an_output_folder_the_chapter_draws_its_png(dk2018, monkeypatch, deferred):
+def test_without_an_output_folder_the_chapter_draws_its_png(collab_figure, monkeypatch, deferred):
     shown = []
     monkeypatch.setattr(display, "show_html", shown.append)
-    ch = Chapter("collaboration")  # an interactive run: no figures/ folder to make it from
-    ch._datasets["dk"] = dk2018
-    rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"], "innovations",
-                            "collab_partners")
-    ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+    collab_figure()  # an interactive run: no figures/ folder to make it from
     png = shown[-1].chart["png"]
     assert isinstance(png, bytes) and png[:4] == b"\x89PNG"

@@ -12,7 +12,6 @@ from altair.vegalite.v6.schema.core import load_schema
 
 from barometer import charts, estimates, figtimings, i18n
 from barometer.figures import reader_csv
-from barometer.report import Chapter
 from barometer.rowformat import chart_rows
 
 LONG = "Private virksomheder (konsulenter, leverandører m.fl.) *"
@@ -144,16 +143,12 @@ def test_timings_are_collected_out_of_the_build_and_tabled(tmp_path):
     assert table.splitlines()[1].startswith("fig_a") and table.splitlines()[-1].startswith("median")
 
 
-def test_a_figure_writes_its_downloads_and_metadata(tmp_path, dk2018, monkeypatch):
+def test_a_figure_writes_its_downloads_and_metadata(tmp_path, collab_figure, monkeypatch):
     import barometer.display as display
 
     shown = []
     monkeypatch.setattr(display, "show_html", shown.append)
-    ch = Chapter("collaboration", output_dir=str(tmp_path))
-    ch._datasets["dk"] = dk2018
-    rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"], "innovations",
-                            "collab_partners")
-    ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+    rows = collab_figure(tmp_path)
     figs = tmp_path / "figures"
     meta = json.loads((figs / "collab_partners.json").read_text(encoding="utf-8"))
     n = i18n.number(int(rows["n_obs"].max()), "da")
@@ -176,7 +171,7 @@ def test_a_figure_writes_its_downloads_and_metadata(tmp_path, dk2018, monkeypatc
 
 
 @pytest.mark.parametrize("base", [None, "https://example.org/barometer/2018/da"])
-def test_downloads_carry_the_licence_and_a_permalink_only_where_it_is_true(tmp_path, dk2018, monkeypatch, base):
+def test_downloads_carry_the_licence_and_a_permalink_only_where_it_is_true(tmp_path, collab_figure, monkeypatch, base):
     """With a base URL the figure page's address is absolute on the PNG/SVG footer and in the
     metadata; without one the metadata gives it relative to the report's root (as its files) and
     the picture gives none: a relative address on a PNG passed around alone would be false."""
@@ -186,11 +181,7 @@ def test_downloads_carry_the_licence_and_a_permalink_only_where_it_is_true(tmp_p
     monkeypatch.setattr(display, "show_html", lambda *_: None)
     permalink.configure(base)
     try:
-        ch = Chapter("collaboration", output_dir=str(tmp_path))
-        ch._datasets["dk"] = dk2018
-        rows = estimates.shares(dk2018, ["collab_private", "collab_citizens", "collab_any_external"], "innovations",
-                                "collab_partners")
-        ch.figure("collab_partners", rows, charts.bars_ci(ch.bar_data(rows), "da"))
+        collab_figure(tmp_path)
     finally:
         permalink.configure(None)
     figs = tmp_path / "figures"
