@@ -10,7 +10,7 @@ import pytest
 from altair.utils.schemapi import validate_jsonschema
 from altair.vegalite.v6.schema.core import load_schema
 
-from barometer import charts, estimates, figtimings, i18n
+from barometer import charts, figtimings, i18n
 from barometer.figures import reader_csv
 from barometer.rowformat import chart_rows
 
