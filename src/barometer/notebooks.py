@@ -55,9 +55,12 @@ def strip(path: Path) -> None:
 def refresh(path: Path) -> None:
     import papermill as pm
 
+    from barometer.engine.forkserver import KERNEL_ARGS
+
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / path.name
-        pm.execute_notebook(str(path), str(executed), kernel_name="python3", progress_bar=False, cwd=str(path.parent))
+        pm.execute_notebook(str(path), str(executed), kernel_name="python3", progress_bar=False, cwd=str(path.parent),
+                            extra_arguments=list(KERNEL_ARGS))  # nothing into the user's IPython history
         ran = nbformat.read(executed, as_version=4)
     nb = nbformat.read(path, as_version=4)
     by_id = {c.get("id"): c for c in ran.cells}

@@ -1,6 +1,7 @@
 """Units, disclosure control and the forked-kernel papermill engine."""
 
 import json
+import os
 import sys
 import subprocess
 import nbformat
@@ -42,7 +43,8 @@ def test_forked_kernel_gives_the_same_outputs_as_plain_papermill(tmp_path, dk201
 _THREADED_RUN = r"""
 import sys, threading, time, nbformat, papermill as pm
 from barometer.engine import forkserver
-nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint('pid', os.getpid() > 0)")])
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import os\nprint('pid', os.getpid() > 0)"),
+                                     nbformat.v4.new_code_cell("print('history', In[1].startswith('import os'), _i == In[1])")])
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
 nbformat.write(nb, sys.argv[1])
 stop = threading.Event()
@@ -60,13 +62,17 @@ def test_engine_forks_only_a_single_threaded_caller(tmp_path, threads, launch):
     and hang the kernel; the engine then starts a fresh kernel process (and
     says so) and the notebook still runs."""
     out = tmp_path / "out.ipynb"
+    ipython_dir = tmp_path / "ipython"  # the user's IPython folder, history database and all
     r = subprocess.run([sys.executable, "-c", _THREADED_RUN, str(tmp_path / "in.ipynb"), str(out), threads],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, env=dict(os.environ, IPYTHONDIR=str(ipython_dir)))
     assert r.returncode == 0, r.stderr[-2000:]
     assert f"LAUNCH {launch}" in r.stdout
     assert ("other threads (busy-helper)" in r.stderr) is (launch == "spawn")
     nb = nbformat.read(out, as_version=4)
     assert nb.cells[0].outputs[0]["text"] == "pid True\n"
+    # the kernel's input history is there (in memory), and nothing of it in the user's database
+    assert nb.cells[1].outputs[0]["text"] == "history True True\n"
+    assert not list(ipython_dir.rglob("history.sqlite*"))
 
 
 def test_forked_kernels_talk_over_their_own_unix_sockets():

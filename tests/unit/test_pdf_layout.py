@@ -102,8 +102,35 @@ def test_a_document_without_what_print_hides_makes_the_same_pdf_bytes():
            '</tr></table></details><script>var x = "<p>";</script><p>Four.</p></body></html>')
 
     def pdf(html):
-        return weasyprint.HTML(string=html).write_pdf(pdf_variant=pdflayout.PDF_VARIANT)
+        with pdflayout.fixed_font_time():  # as the build writes it (a second later is the same bytes)
+            return weasyprint.HTML(string=html).write_pdf(pdf_variant=pdflayout.PDF_VARIANT)
 
     stripped = pdflayout.strip_unprinted(doc, HIDDEN)
     assert "<p>narrow" not in stripped and "<table" not in stripped
     assert pdf(stripped) == pdf(doc)
+
+
+def test_a_pdf_written_a_second_later_is_the_same_bytes(monkeypatch):
+    """WeasyPrint's font subsets carry a time of change (fontTools: the current second unless
+    SOURCE_DATE_EPOCH is set); the build fixes it to the day, and keeps one the user set."""
+    import time
+
+    import weasyprint
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    doc = '<html lang="en"><head><title>t</title></head><body><p>Tekst, 12 %.</p></body></html>'
+    now = [1_790_000_000.0]
+    monkeypatch.setattr(time, "time", lambda: now[0])
+
+    def pdf():
+        with pdflayout.fixed_font_time():
+            return weasyprint.HTML(string=doc).write_pdf(pdf_variant=pdflayout.PDF_VARIANT)
+
+    first = pdf()
+    now[0] += 1.0
+    assert pdf() == first
+    assert "SOURCE_DATE_EPOCH" not in __import__("os").environ  # put back as it was
+    now[0] += 86_400.0  # the next day: its own time
+    assert pdf() != first
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert pdf() == pdf() != first

@@ -16,9 +16,11 @@ such page is left or nothing more can move.  A document that needs no change is 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 from ..engine import lifetime
@@ -30,6 +32,23 @@ CONTINUES = "continues"
 #: the sections that open on a new page: chapters, the cases, the colophon
 _SECTION = re.compile(r'<section class="(chapter|colophon)([^"]*)" id="([^"]+)"')
 PDF_VARIANT = "pdf/ua-1"
+
+
+@contextlib.contextmanager
+def fixed_font_time():
+    """While a PDF is written: the fonts WeasyPrint subsets into it carry the start of the
+    build's UTC day as their time of change (``SOURCE_DATE_EPOCH``, which fontTools reads; one
+    the user set is kept), not the current second.  Otherwise two builds of the same document
+    a second apart, or the two cores' speculative passes (:func:`speculate`), make different
+    bytes (each font's ``head`` table); the date itself is already on the colophon."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(time.time()) // 86400 * 86400)
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 # -- what the print styles never show ---------------------------------------------------------
@@ -443,7 +462,8 @@ def write_pdf(html: str, base_url: str, out: Path, max_passes: int = 6, last: di
         return weasyprint.HTML(string=h, base_url=base_url).render(pdf_variant=PDF_VARIANT)
 
     def write(doc, path):
-        doc.write_pdf(str(path), pdf_variant=PDF_VARIANT)
+        with fixed_font_time():
+            doc.write_pdf(str(path), pdf_variant=PDF_VARIANT)
 
     html = strip_unprinted(html, hidden_selectors(_print_css()))
     if not (last and hasattr(os, "fork") and (os.cpu_count() or 1) > 1):

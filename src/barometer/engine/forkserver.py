@@ -40,6 +40,14 @@ from traitlets import CaselessStrEnum, DottedObjectName, Type, default
 #: the build engine's worker: dependency recording, preloaded data).
 KERNEL_SETUP: Callable[[], None] | None = None
 
+#: Options of every kernel this engine starts, forked or (the fallback) spawned.  The kernel
+#: keeps its input history in memory (``In``, ``_i`` work as usual) instead of writing each
+#: report's code into the user's own IPython history database
+#: (``~/.ipython/profile_default/history.sqlite``: a session per report and chapter, build
+#: after build, in the history of their consoles); it also starts without the database's
+#: SQLite connection and saving thread.
+KERNEL_ARGS = ("--HistoryManager.enabled=False",)
+
 
 class _ForkedProcess:
     """The bits of :class:`subprocess.Popen` the provisioner uses, for a forked pid."""
@@ -96,8 +104,9 @@ def _reset_asyncio_after_fork() -> None:
 
 
 def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = None,
-               ready_fd: int | None = None) -> None:
-    """Become an ipykernel (in a forked child); never returns.
+               ready_fd: int | None = None, args: list[str] = ()) -> None:
+    """Become an ipykernel (in a forked child); never returns.  ``args``: the kernel's
+    options after ``-f <connection file>`` (:data:`KERNEL_ARGS`, nbclient's ``extra_arguments``).
 
     ``ready_fd``: written to (and closed) once the kernel's sockets are bound,
     so that the client connects at once instead of retrying (ZeroMQ's 100 ms
@@ -123,13 +132,13 @@ def run_kernel(connection_file: str, env: dict | None = None, cwd: str | None = 
         if sys.path and (sys.path[0] in ("", os.getcwd())):
             del sys.path[0]
         sys.argv = [os.path.join(os.path.dirname(os.path.dirname(__import__("ipykernel").__file__)),
-                                 "ipykernel_launcher.py"), "-f", connection_file]
+                                 "ipykernel_launcher.py"), "-f", connection_file, *args]
         if KERNEL_SETUP is not None:
             KERNEL_SETUP()
         from ipykernel.kernelapp import IPKernelApp
 
         app = IPKernelApp.instance(parent_handle=int(os.environ.get("JPY_PARENT_PID") or 0))
-        app.initialize(["-f", connection_file])
+        app.initialize(["-f", connection_file, *args])
         if ready_fd is not None:
             os.write(ready_fd, b"1")
             os.close(ready_fd)
@@ -181,6 +190,7 @@ class ForkProvisioner(LocalProvisioner):
             return await super().launch_kernel(cmd, **kwargs)
         LAST_LAUNCH = "fork"
         conn = cmd[cmd.index("-f") + 1] if "-f" in cmd else self.parent.connection_file
+        args = cmd[cmd.index("-f") + 2:] if "-f" in cmd else []  # the kernel spec's argv ends "-f {file}"
         env = kwargs.get("env")
         cwd = kwargs.get("cwd")
         sys.stdout.flush()
@@ -190,7 +200,7 @@ class ForkProvisioner(LocalProvisioner):
         pid = os.fork()
         if pid == 0:
             os.close(r)
-            run_kernel(conn, env=env, cwd=cwd, ready_fd=w)
+            run_kernel(conn, env=env, cwd=cwd, ready_fd=w, args=args)
         os.close(w)
         self.process = _ForkedProcess(pid)
         self.pid = pid
@@ -321,6 +331,7 @@ def _make_engine():
         @classmethod
         def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
             kwargs.setdefault("kernel_manager_class", ForkKernelManager)
+            kwargs["extra_arguments"] = [*KERNEL_ARGS, *kwargs.get("extra_arguments", ())]
             # papermill writes the whole notebook before and after every cell (a chapter's,
             # with its charts' PNGs, is up to 3.7 MB: ~0.4 s of one chapter's run, the kernel
             # waiting); here it is written once, when it is complete or has failed (papermill
