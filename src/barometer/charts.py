@@ -348,7 +348,19 @@ def svg_of(spec: dict, ids: str = "") -> str:
     in any process, and two charts inline on one page never share an id."""
     import vl_convert as vlc
 
-    svg = vlc.vegalite_to_svg(spec)
+    return _own_ids(vlc.vegalite_to_svg(spec), ids)
+
+
+def svgs_of(specs: list[tuple[dict, str]]) -> list[str]:
+    """:func:`svg_of` of each ``(spec, ids)``, in order; in a build's kernel, idle workers'
+    chart servers draw some of them at the same time (the same bytes)."""
+    from .engine import svgserver
+
+    return [_own_ids(svg, ids) for svg, (_, ids) in
+            zip(svgserver.map_call("vegalite_to_svg", [(spec,) for spec, _ in specs]), specs)]
+
+
+def _own_ids(svg: str, ids: str) -> str:
     svg = svg[svg.find("<svg"):]
     seen: dict[str, int] = {}
     return _CLIP_ID.sub(lambda m: f"clip-{ids}{seen.setdefault(m.group(1), len(seen) + 1)}", svg)

@@ -258,7 +258,7 @@ class FigureBlocks:
             specs = charts.specs(drawing, description=alt)
         timer.ms["spec"] += drawing.build_ms
         with timer("svg"):
-            svgs = {name: charts.svg_of(vl, f"{fig_id}-{name}-") for name, vl in specs.items()}
+            svgs = dict(zip(specs, charts.svgs_of([(vl, f"{fig_id}-{name}-") for name, vl in specs.items()])))
         with timer("page"):
             anchor = figure_anchor(fig_id)
             if n_text is None:

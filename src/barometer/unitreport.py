@@ -133,6 +133,7 @@ class UnitReport(Chapter):
         from . import units
 
         names = {u.code: u.name(self.lang) for u in units.units(self.by, self.edition, self.country)}
+        figs = []
         for spec in self.units_cfg["measures"]:
             m = spec["measure"]
             sel = est[(est["measure"] == m) & (est["category"] == "unit")].copy()
@@ -141,7 +142,10 @@ class UnitReport(Chapter):
             sel["label"] = [names.get(str(c), str(c)) for c in sel["unit"]]
             sel = chart_rows(sel, self.lang, fields=("value_text",))
             headline = f'{self.label(m)} ({self.unit_text("nation").lower()}: {self.pct(nation_pct)})'
-            svg = charts.to_svg(units.units_chart(sel, self.lang, nation_pct), f"units-{slug(m)}-")
+            figs.append((m, sel, headline, (charts.spec_of(units.units_chart(sel, self.lang, nation_pct)),
+                                            f"units-{slug(m)}-")))
+        svgs = charts.svgs_of([f[3] for f in figs])  # all at once: idle workers' chart servers draw too
+        for (m, sel, headline, _), svg in zip(figs, svgs):
             display.show_html(templates.render("blocks/unit_figure.html.j2", anchor=f"fig-units-{slug(m)}",
                                                fig_id="", headline=headline, svg=Markup(svg),
                                                caption=i18n.t("ci_note", self.lang),

@@ -49,6 +49,7 @@ class WarmWorker:
         self.log, self.hooks, self.charts = log, hooks, charts
         self.proc: subprocess.Popen | None = None
         self.ready = False  # it said hello (it has imported its stack)
+        self.chart_server: list | None = None  # its chart server's address and key (hex), if it runs one
         self.lock = threading.Lock()
 
     def start(self) -> None:
@@ -58,7 +59,8 @@ class WarmWorker:
         hello = self.proc.stdout.readline()
         if not hello:
             raise RuntimeError(f"the warm worker did not start (see {self.log})")
-        self.pid = json.loads(hello)["pid"]
+        hello = json.loads(hello)
+        self.pid, self.chart_server = hello["pid"], hello.get("charts")
         self.ready = True
 
     def spawn(self) -> None:
@@ -183,6 +185,9 @@ class LocalExecutor:
             while len(self._pool) < n:
                 self._pool.append(self._worker(len(self._pool)))
             workers = self._pool[:n]
+        # fewer reports than warm workers (an index, one chapter): the idle workers' chart
+        # servers draw some of the reports' charts (barometer.engine.svgserver.map_call)
+        helpers = [w.chart_server for w in (self._pool or [])[n:] if w.ready and w.chart_server]
         free = list(workers)
         free_lock = threading.Lock()
 
@@ -191,7 +196,7 @@ class LocalExecutor:
                 w = free.pop()
             try:
                 on_start(job)
-                res = w.run(job)
+                res = w.run({**job, "chart_helpers": helpers} if helpers else job)
             finally:
                 with free_lock:
                     free.append(w)

@@ -49,7 +49,7 @@ def _kernel_setup(job: dict, deps_file: str):
         if _SVG:
             from barometer.engine import svgserver
 
-            svgserver.install(_SVG["address"], _SVG["authkey"])
+            svgserver.install(_SVG["address"], _SVG["authkey"], job.get("chart_helpers") or ())
         hooks = _hooks(job)
         if hooks is not None:
             hooks.kernel_setup(job)
@@ -287,7 +287,10 @@ def main() -> int:
     hooks = _arg("--hooks")
     preload(_hooks({"hooks": hooks}).MODULES if hooks else [])
     _wait_svg_server()
-    proto.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    hello = {"ready": True, "pid": os.getpid()}
+    if _SVG:  # the executor lends it to a report that runs while this worker would sit idle
+        hello["charts"] = [_SVG["address"], _SVG["authkey"].hex()]
+    proto.write(json.dumps(hello) + "\n")
     proto.flush()
     try:
         for line in sys.stdin:
