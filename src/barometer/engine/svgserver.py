@@ -204,7 +204,7 @@ def install(address: str, authkey: bytes, helpers=()) -> None:
                 return originals[fn](*args, **kwargs)  # server gone: render here (slower, same result)
             if ok:
                 return value
-            raise ValueError(f"{value[0]}: {value[1]}")
+            raise _error(value)
 
         call.__name__ = call.__qualname__ = fn
         call.__doc__ = originals[fn].__doc__
@@ -248,7 +248,7 @@ def map_call(fn: str, calls: list[tuple]) -> list:
                 while (i := take()) is not None:
                     conn.send((fn, calls[i], {}))
                     ok, value = conn.recv()
-                    done(i, (ok, value))
+                    done(i, (ok, value if ok else _error(value)))
                     i = None
         except (OSError, EOFError):
             if i is not None:
@@ -273,9 +273,14 @@ def map_call(fn: str, calls: list[tuple]) -> list:
     out = []
     for ok, value in results:
         if not ok:
-            raise value if isinstance(value, BaseException) else ValueError(f"{value[0]}: {value[1]}")
+            raise value
         out.append(value)
     return out
+
+
+def _error(sent: tuple) -> ValueError:
+    """The error a server sent back (its type's name and message), to raise in the report."""
+    return ValueError(f"{sent[0]}: {sent[1]}")
 
 
 if __name__ == "__main__":
