@@ -1,6 +1,7 @@
 """The PDF's pagination with an earlier build's decisions as a hint (barometer.build.pdflayout):
-a forked child lays out where the hint leads while the parent lays out the way there; the PDF is
-the same bytes and the decisions the same, whether the hint is right, wrong or missing."""
+a forked child lays out and writes where the hint leads, then checks the hint's later passes, while
+the parent checks it from the first; the PDF is the same bytes and the decisions the same, whether
+the hint is right, wrong or missing."""
 
 import os
 
@@ -26,7 +27,7 @@ def _doc(paragraphs_before_figure: int) -> str:
 
 @pytest.fixture
 def forks(monkeypatch):
-    """The guess of each forked child, and whether it was let go on."""
+    """The guess of each forked child, and whether its PDF was asked for."""
     made = _Made()
 
     class Counted(pdflayout._Speculation):
@@ -38,9 +39,9 @@ def forks(monkeypatch):
             made.append([super().hint(), "guessed"])
             return made[-1][0]
 
-        def go(self):
+        def result(self):
             made[-1][1] = "wrote"
-            return super().go()
+            return super().result()
     monkeypatch.setattr(pdflayout, "_Speculation", Counted)
     pids: list[int] = []
     made.pids = pids
@@ -111,13 +112,63 @@ def test_a_changed_section_is_guessed_from_its_own_layout(tmp_path):
     assert pdflayout.guess(stripped, last, layout) == rec["passes"]
 
 
+@pytest.mark.parametrize("second", ["right", "wrong"])
+def test_the_child_checks_the_later_passes_while_this_process_checks_the_first(tmp_path, second):
+    """A two-pass guess: the child writes the guessed PDF, then lays out the second pass while
+    this process lays out the first (made to wait here until the child has laid out the second).
+    A right guess: this process lays out one document, and the child's PDF is the PDF; a wrong
+    second pass: this process goes on from it, to the PDF and decisions of no guess at all."""
+    import time
+
+    import weasyprint
+
+    html = pdflayout.strip_unprinted(_doc(1), pdflayout.hidden_selectors(pdflayout._print_css()))
+    here, marker, slow = os.getpid(), tmp_path / "child-laid-out-the-second-pass", [False]
+    laid_out_here: list[str] = []
+
+    def layout(h):
+        doc = weasyprint.HTML(string=h, base_url=str(tmp_path) + "/").render(pdf_variant=pdflayout.PDF_VARIANT)
+        if os.getpid() != here:
+            if h == second_pass[0]:
+                marker.touch()
+        else:
+            laid_out_here.append(h)
+            if slow[0] and len(laid_out_here) == 1:
+                end = time.monotonic() + 60
+                while not marker.exists() and time.monotonic() < end:
+                    time.sleep(0.02)
+        return doc
+
+    def write(doc, path):
+        with pdflayout.fixed_font_time():
+            doc.write_pdf(str(path), pdf_variant=pdflayout.PDF_VARIANT)
+
+    second_pass = [None]
+    steps = pdflayout.speculate(html, layout, 6, None, tmp_path / "plain.pdf", write)
+    assert len(steps) == 2  # the short chapter A: B continues on its page; then its figure floats
+    hint = steps if second == "right" else [steps[0], [["chapter-a"], []]]  # a wrong second pass that changes something
+    second_pass[0] = pdflayout.apply(html, hint[0])[0]
+    laid_out_here.clear()
+    slow[0] = True
+    last = {"sections": pdflayout.record(html, [])["sections"], "passes": hint}
+    again = pdflayout.speculate(html, layout, 6, last, tmp_path / "hinted.pdf", write)
+    assert marker.exists()  # the child laid out the second pass
+    assert again == steps
+    assert (tmp_path / "hinted.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
+    if second == "right":
+        assert laid_out_here == [html]  # the first pass only: the child checked the second
+    else:
+        assert laid_out_here[0] == html and second_pass[0] in laid_out_here[1:]  # on from the second pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plain.pdf", "hinted.pdf", marker.name])
+
+
 def test_a_failing_child_leaves_the_pass_to_the_parent(tmp_path, monkeypatch):
     html = _doc(1)
     rec, plain = _write(html, tmp_path, "plain")
 
     class Broken(pdflayout._Speculation):
-        def __init__(self, make_guess, layout, passes, tmp, write):
-            super().__init__(make_guess, lambda h: 1 / 0, passes, tmp, write)  # the child fails
+        def __init__(self, html, make_guess, layout, passes, tmp, write):
+            super().__init__(html, make_guess, lambda h: 1 / 0, passes, tmp, write)  # the child fails
     monkeypatch.setattr(pdflayout, "_Speculation", Broken)
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     again, pdf = _write(html, tmp_path, "hinted", rec)

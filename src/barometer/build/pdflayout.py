@@ -328,30 +328,39 @@ def guess(html: str, last: dict, layout) -> list:
     return [first_pass] + [d for d in rest if d != [[], []]]
 
 
+def _way(html: str, hint: list) -> list[str] | None:
+    """The documents the loop lays out if each pass decides as ``hint`` says: ``html`` and one
+    after each pass; None if a decision would change nothing (not a way the loop could take)."""
+    way = [html]
+    for d in hint:
+        new, changed = apply(way[-1], d)
+        if not changed:
+            return None
+        way.append(new)
+    return way
+
+
 def speculate(html: str, layout, passes: int, last: dict | None, out: Path, write) -> list:
     """:func:`paginate` from ``html`` and ``write(document, path)`` of its last layout to
     ``out``, with the pagination of an earlier build (``last``, a :func:`record`) to guess from.
-    A forked child makes the guess (:func:`guess`) and lays out the document it leads to, while
-    this process lays out the way there: where every pass decides as guessed, the child goes on
-    from its layout and writes the PDF; at the first pass that decides otherwise, the child is
-    stopped and this process goes on alone, as :func:`paginate` would.  The PDF and the returned
-    decisions are :func:`paginate`'s, whatever the guess."""
+    A forked child makes the guess (:func:`guess`), lays out the document it leads to and writes
+    its PDF at once, then checks the guess's passes from the last backwards, while this process
+    checks them from the first: each pass's document is known from the guess, so the two cores
+    lay out different passes.  Where every pass decides as guessed, the child's PDF is the PDF;
+    at the first pass that decides otherwise, the child is stopped and this process goes on alone
+    from that pass, as :func:`paginate` would.  The PDF and the returned decisions are
+    :func:`paginate`'s, whatever the guess."""
     if not last:
         doc, _, steps = paginate(html, layout, passes)
         write(doc, out)
         return steps
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
 
-    def make_guess():
+    def make_guess() -> list:
         hint = guess(html, last, layout)[:passes]
-        there = html
-        for d in hint:
-            there, changed = apply(there, d)
-            if not changed:  # not a way the loop could take
-                return [], html
-        return hint, there
+        return hint if _way(html, hint) else []
 
-    child = _Speculation(make_guess, layout, passes, tmp, write)
+    child = _Speculation(html, make_guess, layout, passes, tmp, write)
     try:
         doc = layout(html)
         hint = child.hint()
@@ -360,28 +369,34 @@ def speculate(html: str, layout, passes: int, last: dict | None, out: Path, writ
             doc, _, steps = paginate(html, layout, passes, doc=doc)
             write(doc, out)
             return steps
-        here, done = html, []
-        for want in hint:
-            if doc is None:
-                doc = layout(here)
-            d = decide(doc, here)
-            new, changed = apply(here, d)
-            if not changed:  # the loop ends here, before the guess's end
+        way = _way(html, hint)
+        known = {0: decide(doc, html)}  # pass -> its decision, laid out here or by the child
+        mine = 0  # the pass ``doc`` is the layout of
+        i = 0  # the first pass not yet known to decide as guessed
+        while True:
+            known.update(child.checked())
+            while i < len(hint) and known.get(i) == hint[i]:
+                i += 1
+            if i == len(hint):
+                break
+            if i in known:  # pass i decides otherwise, or changes nothing: on alone from it
                 child.stop()
-                write(doc, out)
-                return done
-            done.append(d)
-            if d != want:  # another way: on alone from here
-                child.stop()
-                doc, _, steps = paginate(new, layout, passes - len(done), steps=done)
+                doc, _, steps = paginate(way[i], layout, passes - i, doc=doc if mine == i else None,
+                                         steps=hint[:i])
                 write(doc, out)
                 return steps
-            here, doc = new, None
-        steps = child.go()  # the guessed way: the child's layout is this pass's
+            if child.busy_with(i):  # the child lays it out: wait for its decision
+                known.update(child.checked(wait=True))
+                continue
+            doc, mine = layout(way[i]), i
+            known[i] = decide(doc, way[i])
+        doc = None
+        steps = child.result()  # every pass decides as guessed: the child's PDF, once written
         if steps is not None and tmp.is_file():
             tmp.replace(out)
             return steps
-        doc, _, steps = paginate(here, layout, passes - len(hint), steps=hint)  # the child failed
+        child.stop()  # the child failed
+        doc, _, steps = paginate(way[-1], layout, passes - len(hint), steps=hint)
         write(doc, out)
         return steps
     finally:
@@ -390,63 +405,108 @@ def speculate(html: str, layout, passes: int, last: dict | None, out: Path, writ
 
 
 class _Speculation:
-    """The forked child of :func:`speculate`: makes the guess and sends it, lays out the
-    document it leads to; told to go on, it paginates from there, writes the PDF to ``tmp``
-    and sends its decisions; told to stop (or when its parent dies) it ends."""
+    """The forked child of :func:`speculate`: makes the guess and sends it; lays out the document
+    it leads to, paginates on from there (where the guess stops short), writes the PDF to ``tmp``
+    and sends its decisions; then lays out the guess's earlier passes, the last first, and sends
+    what each decides.  It ends when stopped, when its parent dies, or when it has checked every
+    pass but the first (this process's own first layout).  Messages are JSON lines."""
 
-    def __init__(self, make_guess, layout, passes, tmp: Path, write):
-        to_child, self._to_child = os.pipe()
-        self._from_child, from_child = os.pipe()
+    def __init__(self, html: str, make_guess, layout, passes: int, tmp: Path, write):
+        self._fd, from_child = os.pipe()
+
+        def send(**msg) -> None:
+            os.write(from_child, (json.dumps(msg) + "\n").encode())
 
         def body() -> None:
-            os.close(self._to_child)
-            os.close(self._from_child)
-            hint, there = make_guess()
-            os.write(from_child, (json.dumps(hint) + "\n").encode())
-            if hint:
-                doc = layout(there)
-                with os.fdopen(to_child) as verdict:
-                    told = verdict.readline().strip()
-                if told == "go":
-                    doc, _, steps = paginate(there, layout, passes - len(hint), doc=doc, steps=hint)
-                    write(doc, tmp)
-                    os.write(from_child, (json.dumps(steps) + "\n").encode())
+            os.close(self._fd)
+            hint = make_guess()
+            send(hint=hint)
+            if not hint:
+                return
+            way = _way(html, hint)
+            doc, _, steps = paginate(way[-1], layout, passes - len(hint), steps=hint)
+            write(doc, tmp)
+            send(written=steps)
+            doc = None
+            for j in range(len(hint) - 1, 0, -1):
+                send(claim=j)
+                send(decided=j, decision=decide(layout(way[j]), way[j]))
 
         self.pid = lifetime.fork(body)
-        os.close(to_child)
         os.close(from_child)
-        self._alive = True
-        self._reader = os.fdopen(self._from_child, "rb", closefd=False)
+        self._alive, self._eof, self._buf = True, False, b""
+        self._hint = self._written = None
+        self._claimed: set[int] = set()
+        self._known: dict[int, list] = {}
 
-    def _line(self):
-        try:
-            line = self._reader.readline()
-            return json.loads(line) if line else None
-        except (OSError, ValueError):
-            return None
+    def _take(self, msg: dict) -> None:
+        if "hint" in msg:
+            self._hint = msg["hint"]
+        elif "written" in msg:
+            self._written = [msg["written"]]
+        elif "claim" in msg:
+            self._claimed.add(msg["claim"])
+        elif "decided" in msg:
+            self._known[msg["decided"]] = msg["decision"]
+            self._claimed.discard(msg["decided"])
+
+    def _read(self, wait: bool) -> None:
+        """Take what the child has sent; with ``wait``, wait for one message (or its end)."""
+        import select
+
+        while True:
+            while (nl := self._buf.find(b"\n")) >= 0:
+                line, self._buf = self._buf[:nl], self._buf[nl + 1:]
+                try:
+                    self._take(json.loads(line))
+                except (ValueError, TypeError, AttributeError):
+                    self._buf, self._eof = b"", True
+                    break
+                wait = False
+            if self._eof or not self._alive:
+                self._claimed.clear()  # what it claimed, nobody lays out now
+                return
+            try:
+                ready, _, _ = select.select([self._fd], [], [], None if wait else 0)
+                chunk = os.read(self._fd, 1 << 16) if ready else None
+            except OSError:
+                chunk = b""
+            if chunk is None:
+                return
+            if not chunk:
+                self._eof = True
+            self._buf += chunk
 
     def hint(self) -> list | None:
         """The child's guess: the decisions it expects each pass to take (None if it failed)."""
-        return self._line()
+        while self._hint is None and not self._eof and self._alive:
+            self._read(wait=True)
+        return self._hint
 
-    def go(self) -> list | None:
-        """Let the child go on; its decisions once it has written the PDF (None if it failed)."""
-        try:
-            os.write(self._to_child, b"go\n")
-        except OSError:
-            return None
-        return self._line()
+    def checked(self, wait: bool = False) -> dict[int, list]:
+        """The passes the child has laid out and what each decided (with ``wait``: once it has
+        sent something more, or ended)."""
+        self._read(wait)
+        return dict(self._known)
+
+    def busy_with(self, i: int) -> bool:
+        """Whether the child is laying out pass ``i``."""
+        return i in self._claimed
+
+    def result(self) -> list | None:
+        """The decisions of the PDF the child wrote, once written (None if it failed)."""
+        while self._written is None and not self._eof and self._alive:
+            self._read(wait=True)
+        return self._written[0] if self._written else None
 
     def stop(self) -> None:
         if not self._alive:
             return
         self._alive = False
-        self._reader.close()
-        for fd in (self._to_child, self._from_child):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
         lifetime.end(self.pid)
 
 
