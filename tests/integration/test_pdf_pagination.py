@@ -162,6 +162,23 @@ def test_the_child_checks_the_later_passes_while_this_process_checks_the_first(t
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["plain.pdf", "hinted.pdf", marker.name])
 
 
+@pytest.mark.parametrize("own", [False, True])
+def test_only_a_process_that_makes_just_the_pdf_lowers_its_priority_while_its_child_writes(tmp_path, monkeypatch, own):
+    html = _doc(1)
+    rec, plain = _write(html, tmp_path, "plain")  # no guess, no child: never lowered
+    niced: list[int] = []
+    monkeypatch.setattr(os, "nice", lambda n: niced.append(n) or 0)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(pdflayout, "_OWN_PROCESS", [])
+    if own:
+        pdflayout.own_process()
+    _write(html, tmp_path, "first", None)
+    assert niced == []
+    again, pdf = _write(html, tmp_path, "hinted", rec)
+    assert again == rec and pdf == plain
+    assert niced == ([pdflayout.CHECK_NICENESS] if own else [])
+
+
 def test_a_failing_child_leaves_the_pass_to_the_parent(tmp_path, monkeypatch):
     html = _doc(1)
     rec, plain = _write(html, tmp_path, "plain")

@@ -328,6 +328,19 @@ def guess(html: str, last: dict, layout) -> list:
     return [first_pass] + [d for d in rest if d != [[], []]]
 
 
+#: how much lower the priority of a PDF process's checking is while its child writes the PDF
+#: (:func:`speculate`): on two cores the child, the PDF's critical path, then rarely shares its
+#: core with the check as well as with the build's own work meanwhile (the PNGs, the output scan)
+CHECK_NICENESS = 5
+_OWN_PROCESS: list[bool] = []
+
+
+def own_process() -> None:
+    """This process makes only the PDF (``render.PdfProcess``), so it may lower its own priority
+    (:data:`CHECK_NICENESS`); a process that goes on (a test, a caller) never does."""
+    _OWN_PROCESS.append(True)
+
+
 def _way(html: str, hint: list) -> list[str] | None:
     """The documents the loop lays out if each pass decides as ``hint`` says: ``html`` and one
     after each pass; None if a decision would change nothing (not a way the loop could take)."""
@@ -361,6 +374,9 @@ def speculate(html: str, layout, passes: int, last: dict | None, out: Path, writ
         return hint if _way(html, hint) else []
 
     child = _Speculation(html, make_guess, layout, passes, tmp, write)
+    if _OWN_PROCESS:  # this process only checks now: the child's core is the PDF's way
+        with contextlib.suppress(OSError):
+            os.nice(CHECK_NICENESS)
     try:
         doc = layout(html)
         hint = child.hint()

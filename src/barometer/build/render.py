@@ -258,6 +258,7 @@ class PdfProcess:
 
         def body() -> None:
             os.close(r)
+            pdflayout.own_process()
             os.write(w, _outcome(pdf, *args, **kwargs))
 
         self.pid = lifetime.fork(body)
