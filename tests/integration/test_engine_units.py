@@ -1,4 +1,4 @@
-"""Units, disclosure control and the forked-kernel papermill engine."""
+"""Units, disclosure control and the papermill engines: forked kernels, and no kernel (in-process)."""
 
 import json
 import os
@@ -19,11 +19,11 @@ def _outputs(nb):
             for c in nb.cells if c.cell_type == "code"]
 
 
-def test_forked_kernel_gives_the_same_outputs_as_plain_papermill(tmp_path, dk2018):
+def test_forked_kernel_and_in_process_give_the_same_outputs_as_plain_papermill(tmp_path, dk2018):
     small = str(int(dk2018.df["municipality"].value_counts().idxmin()))
     params = {"by": "municipality", "unit": small}
     runs = {}
-    for engine in ("nbclient", "barometer"):
+    for engine in ("nbclient", "barometer", "barometer-inprocess"):
         # papermill's command line in a fresh process, as a user runs it: the barometer
         # engine forks the process that runs papermill, which must not be a pytest
         # process full of other tests' threads
@@ -35,6 +35,10 @@ def test_forked_kernel_gives_the_same_outputs_as_plain_papermill(tmp_path, dk201
         assert r.returncode == 0, r.stderr[-2000:]
         runs[engine] = nbformat.read(out, as_version=4)
     assert _outputs(runs["barometer"]) == _outputs(runs["nbclient"])
+    assert _outputs(runs["barometer-inprocess"]) == _outputs(runs["nbclient"])
+    assert runs["barometer-inprocess"].metadata.language_info == runs["nbclient"].metadata.language_info
+    assert [c.get("execution_count") for c in runs["barometer-inprocess"].cells] == \
+        [c.get("execution_count") for c in runs["nbclient"].cells]
     text = str(_outputs(runs["barometer"]))
     # a suppressed share reads as everywhere else: the mark in the chart and table, explained by the footnote
     assert "suppressed" in text and "Ikke vist af hensyn til diskretion" in text and '<td class="num">..</td>' in text
@@ -111,14 +115,17 @@ print("RESULT " + json.dumps({"writes": writes.count(sys.argv[2]), "error": erro
 """
 
 
-@pytest.mark.parametrize("third,error", [("print('three')", ""), ("1/0", "PapermillExecutionError"),
-                                         ("import os; os._exit(3)", "DeadKernelError")])
-def test_the_engine_writes_the_executed_notebook_once_also_when_it_fails(tmp_path, third, error):
+@pytest.mark.parametrize("third,error,engine", [("print('three')", "", "barometer"),
+                                                ("1/0", "PapermillExecutionError", "barometer"),
+                                                ("import os; os._exit(3)", "DeadKernelError", "barometer"),
+                                                ("print('three')", "", "barometer-inprocess"),
+                                                ("1/0", "PapermillExecutionError", "barometer-inprocess")])
+def test_the_engine_writes_the_executed_notebook_once_also_when_it_fails(tmp_path, third, error, engine):
     """papermill's own engine writes the whole notebook before and after each cell; ours
     once, at the end, with what ran, also after a failing cell or a dead kernel (a failed
     report's notebook is kept to look at)."""
     out = tmp_path / "out.ipynb"
-    r = subprocess.run([sys.executable, "-c", _SAVES_RUN, str(tmp_path / "in.ipynb"), str(out), third, "barometer"],
+    r = subprocess.run([sys.executable, "-c", _SAVES_RUN, str(tmp_path / "in.ipynb"), str(out), third, engine],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     res = json.loads(r.stdout.split("RESULT ", 1)[1])
@@ -137,3 +144,55 @@ def test_the_engine_writes_the_executed_notebook_once_also_when_it_fails(tmp_pat
                             "print('three')", "nbclient"], capture_output=True, text=True, timeout=300)
     if not error:  # papermill's engine for comparison: a write per cell's start and end
         assert json.loads(plain.stdout.split("RESULT ", 1)[1])["writes"] >= 8
+
+
+_BOTH_RUN = r"""
+import json, sys, nbformat, papermill as pm
+cells = ["print('one', end=''); print(); print('two')",
+         "import sys; print('err', file=sys.stderr); print('out'); 3 + 4",
+         "from IPython.display import HTML, Markdown, display, clear_output\n"
+         "h = display(HTML('<b>x</b>'), display_id=True); display(Markdown('*m*'), metadata={'tags': ['t']}); h.update(HTML('<i>y</i>'))",
+         "print('gone'); clear_output(wait=True); print('kept')",
+         "import pandas as pd; pd.DataFrame({'a': [1.5, None]})",
+         "[ _i, In[1] == _i1, Out[2] ]",
+         sys.argv[2]]
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells] + [nbformat.v4.new_code_cell("print('after')")])
+nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+nbformat.write(nb, sys.argv[1] + "/in.ipynb")
+res = {}
+for engine in ("nbclient", "barometer-inprocess"):
+    error = ""
+    try:
+        pm.execute_notebook(sys.argv[1] + "/in.ipynb", sys.argv[1] + f"/{engine}.ipynb", engine_name=engine,
+                            progress_bar=False, kernel_name="python3", execution_timeout=3)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc).strip() else ''}"
+    out = nbformat.read(sys.argv[1] + f"/{engine}.ipynb", as_version=4)
+    res[engine] = {"error": error, "language_info": out.metadata.get("language_info"),
+                   "cells": [[c.get("execution_count"), sorted(c.metadata.get("execution", {})),
+                              [{k: v for k, v in o.items() if k != "traceback"} for o in c.get("outputs", [])]]
+                             for c in out.cells]}
+print("RESULT " + json.dumps(res))
+"""
+
+
+@pytest.mark.parametrize("last", ["print('last')", "1/0", "import time; time.sleep(30)"])
+def test_in_process_cells_give_a_kernels_outputs(tmp_path, last):
+    """The in-process engine (no kernel) against papermill's own (a kernel per notebook): the
+    same outputs (streams, results, displays and their updates, cleared output, errors, a cell
+    stopped by the timeout as a kernel is interrupted), execution counts, timing keys and
+    language_info; papermill reports a failure the same way."""
+    r = subprocess.run([sys.executable, "-c", _BOTH_RUN, str(tmp_path), last], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    res = json.loads(r.stdout.split("RESULT ", 1)[1])
+    plain, ours = res["nbclient"], res["barometer-inprocess"]
+    assert ours == plain
+    first = next(c for c in plain["cells"] if c[0] == 1)  # (papermill puts a banner cell first after a failure)
+    assert first[2] == [{"name": "stdout", "output_type": "stream", "text": "one\ntwo\n"}]
+    if last == "1/0":
+        assert ours["error"].startswith("PapermillExecutionError") and ours["cells"][-1][2] == []
+    elif "sleep" in last:
+        assert ours["error"].startswith("CellTimeoutError") and ours["cells"][-2][2][0]["ename"] == "KeyboardInterrupt"
+    else:
+        assert not ours["error"] and ours["cells"][-1][2][0]["text"] == "after\n"

@@ -59,9 +59,16 @@ def _hook(event: str, args) -> None:
 
 
 def install(out_file: str, roots: list[str], skip: list[str]) -> None:
-    """Start recording into ``out_file`` (called once, in the forked kernel)."""
+    """Start recording into ``out_file`` (called once, where the notebook runs)."""
     _state["fd"] = os.open(out_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     _state["roots"] = tuple(os.path.join(os.path.abspath(r), "") if os.path.isdir(r) else os.path.abspath(r)
                             for r in roots)
     _state["skip"] = tuple(os.path.join(os.path.abspath(s), "") for s in skip)
     sys.addaudithook(_hook)
+
+
+def stop() -> None:
+    """Stop recording (the notebook has run; what this process reads next is not the report's)."""
+    fd, _state["fd"] = _state["fd"], None
+    if fd is not None:
+        os.close(fd)

@@ -2,8 +2,9 @@
 
 ``python -m barometer.engine.worker`` reads jobs (JSON, one a line) on stdin
 and answers each with one JSON line on stdout.  For each job it forks a
-child, which runs papermill with the ``barometer`` engine (so the kernel is
-in turn a fork of the warm, pristine worker), renders the executed notebook
+child, which runs papermill with the ``barometer-inprocess`` engine (the
+notebook's cells run in that child, a copy of the warm, pristine worker, with
+no kernel: :mod:`barometer.engine.inprocess`), renders the executed notebook
 as a page and sends back the executed notebook, the page, the report's
 estimates rows and the files the report used.  The worker itself never runs
 a notebook, so it stays pristine: every report starts from the same state.
@@ -37,8 +38,8 @@ _FRESH = [None]         # the last build whose charts were to be drawn afresh (i
 
 
 def _kernel_setup(job: dict, deps_file: str):
-    """What the forked kernel does before it starts: record the files the
-    report uses, draw charts through the worker's chart server, and whatever
+    """What the report's process does before its first cell: record the files
+    the report uses, draw charts through the worker's chart server, and whatever
     the job's hooks add (:func:`_hooks`)."""
 
     def setup() -> None:
@@ -88,7 +89,7 @@ def run_job(job: dict, scratch: Path) -> JobResult:
     """Execute one report (in the forked child)."""
     import papermill as pm
 
-    from barometer.engine import forkserver
+    from barometer.engine import deps, inprocess
 
     t0 = time.perf_counter()
     deps_file = scratch / "deps.txt"
@@ -103,10 +104,12 @@ def run_job(job: dict, scratch: Path) -> JobResult:
         f.write_text(text, encoding="utf-8")
         params[name] = str(f)
     executed = scratch / "executed.ipynb"
-    forkserver.KERNEL_SETUP = _kernel_setup(job, str(deps_file))
+    inprocess.register()
+    inprocess.SETUP = _kernel_setup(job, str(deps_file))
+    inprocess.TEARDOWN = deps.stop
     result = JobResult(id=job["id"], worker_pid=os.getppid(), pid=os.getpid())
     try:
-        pm.execute_notebook(job["notebook"], str(executed), parameters=params, engine_name="barometer",
+        pm.execute_notebook(job["notebook"], str(executed), parameters=params, engine_name=inprocess.NAME,
                             kernel_name="python3", progress_bar=False, cwd=job.get("cwd"), log_output=False,
                             execution_timeout=job.get("timeout"), report_mode=False,
                             shutdown_kernel="immediate")
