@@ -155,6 +155,7 @@ cells = ["print('one', end=''); print(); print('two')",
          "print('gone'); clear_output(wait=True); print('kept')",
          "import pandas as pd; pd.DataFrame({'a': [1.5, None]})",
          "[ _i, In[1] == _i1, Out[2] ]",
+         "g = display(HTML('<p>a</p>'), display_id='g'); clear_output(); display(HTML('<p>b</p>')); g.update(HTML('<p>c</p>'))",
          sys.argv[2]]
 nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells] + [nbformat.v4.new_code_cell("print('after')")])
 nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -176,7 +177,8 @@ print("RESULT " + json.dumps(res))
 """
 
 
-@pytest.mark.parametrize("last", ["print('last')", "1/0", "import time; time.sleep(30)"])
+@pytest.mark.parametrize("last", ["print('last')", "1/0", "import time; time.sleep(30)", "input('?')",
+                                  "import getpass; getpass.getpass()", "import sys; sys.stdin.read()"])
 def test_in_process_cells_give_a_kernels_outputs(tmp_path, last):
     """The in-process engine (no kernel) against papermill's own (a kernel per notebook): the
     same outputs (streams, results, displays and their updates, cleared output, errors, a cell
@@ -192,7 +194,9 @@ def test_in_process_cells_give_a_kernels_outputs(tmp_path, last):
     assert first[2] == [{"name": "stdout", "output_type": "stream", "text": "one\ntwo\n"}]
     if last == "1/0":
         assert ours["error"].startswith("PapermillExecutionError") and ours["cells"][-1][2] == []
+    elif "input(" in last or "getpass" in last:
+        assert ours["error"].startswith("PapermillExecutionError") and "StdinNotImplementedError" in ours["error"] + str(ours)
     elif "sleep" in last:
         assert ours["error"].startswith("CellTimeoutError") and ours["cells"][-2][2][0]["ename"] == "KeyboardInterrupt"
-    else:
+    else:  # (what a kernel reads on stdin is nothing)
         assert not ours["error"] and ours["cells"][-1][2][0]["text"] == "after\n"

@@ -15,6 +15,9 @@ the report, and each output is made as a kernel and nbclient would make it:
 - an error is ipykernel's (the shell's structured traceback), and stops the notebook as
   nbclient does (a ``CellExecutionError``, which papermill reports); a cell running longer than
   ``execution_timeout`` is stopped with nbclient's ``CellTimeoutError``;
+- ``input()`` and ``getpass()`` are refused as a kernel refuses them when its client allows no
+  input (nbclient's), and ``sys.stdin`` is empty (this process's own stdin, a worker's job
+  pipe, is never the notebook's);
 - the cell metadata nbclient records (execution times) and the notebook's ``language_info``
   (ipykernel's) are the same.
 
@@ -26,6 +29,7 @@ kernel, except the times.  Use it only in a process that is itself disposable, o
 from __future__ import annotations
 
 import io
+import os
 import signal
 import sys
 from typing import Callable
@@ -59,13 +63,14 @@ class _Outputs:
         from nbformat.v4 import output_from_msg
 
         content = json_unpacker(json_packer(content))  # as a kernel's message reaches nbclient
-        if msg_type == "update_display_data":
+        out = output_from_msg({"header": {"msg_type": "display_data" if msg_type == "update_display_data"
+                                          else msg_type}, "content": content})
+        if msg_type == "update_display_data":  # the outputs shown with that id, wherever they are
             for outs, i in self.display_ids.get(display_id or "", []):
-                outs[i]["data"], outs[i]["metadata"] = content["data"], content["metadata"]
+                outs[i]["data"], outs[i]["metadata"] = out["data"], out["metadata"]
             return
-        out = output_from_msg({"header": {"msg_type": msg_type}, "content": content})
         if self.clear_wait:
-            self.outs[:] = []
+            self._clear()
             self.clear_wait = False
         if display_id:
             self.display_ids.setdefault(display_id, []).append((self.outs, len(self.outs)))
@@ -95,7 +100,24 @@ class _Outputs:
         if wait:
             self.clear_wait = True
         else:
-            self.outs[:] = []
+            self._clear()
+
+    def _clear(self) -> None:
+        """The running cell's outputs gone, and what display ids said of them."""
+        self.outs[:] = []
+        for display_id, shown in self.display_ids.items():
+            shown[:] = [(outs, i) for outs, i in shown if outs is not self.outs]
+
+
+def _no_input(what: str):
+    """``input()`` or ``getpass()`` while a cell runs: no input, as a kernel whose client allows
+    none (nbclient's) says; ``sys.stdin`` is empty, as a kernel's."""
+    def refuse(*args, **kwargs):
+        from IPython.core.error import StdinNotImplementedError
+
+        raise StdinNotImplementedError(f"{what} was called, but this frontend does not support input requests.")
+
+    return refuse
 
 
 class _Stream(io.TextIOBase):
@@ -205,6 +227,10 @@ def _make_engine():
             if SETUP is not None:
                 SETUP()
             _add_cwd_to_path()
+            # what the process was given on stdin (a worker's: its next jobs) is never the notebook's
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
             outputs = _Outputs()
             shell = _shell(outputs)
             nb = nb_man.nb
@@ -255,8 +281,13 @@ def _make_engine():
 def _run(shell, cell, outputs: _Outputs, timeout) -> bool:
     """Run one cell with this process's streams captured; interrupted after ``timeout`` s (then
     True)."""
-    streams = sys.stdout, sys.stderr
+    import builtins
+    import getpass
+
+    streams = sys.stdin, sys.stdout, sys.stderr, builtins.input, getpass.getpass
+    sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115 - closed below
     sys.stdout, sys.stderr = _Stream("stdout", outputs), _Stream("stderr", outputs)
+    builtins.input, getpass.getpass = _no_input("raw_input"), _no_input("getpass")
     expired, running = [], [True]
 
     def expire(signum, frame):
@@ -275,7 +306,8 @@ def _run(shell, cell, outputs: _Outputs, timeout) -> bool:
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
-        sys.stdout, sys.stderr = streams
+        sys.stdin.close()
+        sys.stdin, sys.stdout, sys.stderr, builtins.input, getpass.getpass = streams
         outputs.flush()
     return bool(expired)
 
