@@ -71,7 +71,7 @@ def _corrupt(df: pd.DataFrame, ops, rows) -> pd.DataFrame:
             df = pd.concat([df, df.iloc[[arg]]], ignore_index=True)
         elif kind == "rename" and arg in df.columns:
             df = df.rename(columns={arg: arg.upper() + "_X"})
-        elif kind == "swap_stratum":
+        elif kind == "swap_stratum" and "stratum" in df.columns:  # (an earlier op may have dropped or renamed it)
             df.loc[arg, "stratum"] = df["stratum"].iloc[(arg + 1) % len(df)]
     return df
 
