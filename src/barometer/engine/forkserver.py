@@ -354,28 +354,22 @@ def __getattr__(name: str):
 
 
 def preload(modules: list[str] = ()) -> list[str]:
-    """Import what every kernel needs (the notebook stack, once, in a warm
-    worker) and ``modules``: what the build's reports import, named by the
-    build (its hooks module's ``MODULES``; the engine knows no report code).
+    """Import what every forked kernel needs: what the in-process engine needs
+    (:func:`barometer.engine.inprocess.preload`, the notebook stack and ``modules``)
+    and what ``IPKernelApp.initialize`` imports lazily.
 
     Nothing here may start a thread or open a ZeroMQ context: the process is
     forked afterwards."""
-    # not scipy.stats (~0.45 s), scipy.optimize (~0.2 s) or Altair (~0.1 s): no report of this
-    # program imports them (the survey code's distributions are scipy.special's; the build's
-    # hooks import Altair where its unit reports draw with it), and a kernel that does pays once
-    mods = ["numpy", "pandas", "scipy.special", "yaml", "jsonschema",
-            "vl_convert", "IPython", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-            "jupyter_client", "nbclient", "nbformat", "papermill", "nbconvert", "markupsafe", "jinja2",
-            "barometer.engine.deps", "barometer.engine.svgserver", "matplotlib_inline.backend_inline",
-            # what IPKernelApp.initialize imports lazily (the debugger alone is ~0.5 s)
-            "ipykernel.debugger", "IPython.extensions", "sqlite3", "psutil", "pdb", "bdb", "code", "faulthandler",
-            "http.server", "xmlrpc.client", "xmlrpc.server", "tornado.locks", "tornado.queues",
-            "papermill.engines", "papermill.clientwrap", "nbclient.client", "jupyter_client.asynchronous",
-            "jupyter_client.provisioning", "nbconvert.exporters.html", *modules]
-    done = []
     import importlib
 
-    for m in mods:
+    from barometer.engine import inprocess
+
+    done = inprocess.preload(modules)
+    # what IPKernelApp.initialize imports lazily (the debugger alone is ~0.5 s)
+    for m in ("ipykernel.kernelapp", "ipykernel.zmqshell", "matplotlib_inline.backend_inline",
+              "ipykernel.debugger", "IPython.extensions", "sqlite3", "psutil", "pdb", "bdb", "code", "faulthandler",
+              "http.server", "xmlrpc.client", "xmlrpc.server", "tornado.locks", "tornado.queues",
+              "jupyter_client.asynchronous", "jupyter_client.provisioning"):
         try:
             importlib.import_module(m)
             done.append(m)

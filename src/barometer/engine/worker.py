@@ -282,10 +282,10 @@ def main() -> int:
     os.dup2(2, 1)  # anything printed by reports goes to the log, not the protocol
     from .sockets import socket_dir
 
-    socket_dir()  # made (and removed at exit) here, used by every report's kernel this worker forks
+    socket_dir()  # made (and removed at exit) here, used by the chart server and the reports' sockets
     if os.environ.get("BAROMETER_SVG_SERVER", "1") != "0":
         _start_svg_server(_arg("--charts"))  # warms up while this process imports
-    from barometer.engine.forkserver import preload
+    from barometer.engine.inprocess import preload
 
     hooks = _arg("--hooks")
     preload(_hooks({"hooks": hooks}).MODULES if hooks else [])
