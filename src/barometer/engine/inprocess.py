@@ -58,7 +58,7 @@ class _Outputs:
         self.clear_wait = False
         self.error: dict | None = None
 
-    def _add(self, msg_type: str, content: dict, display_id: str | None = None) -> None:
+    def add(self, msg_type: str, content: dict, display_id: str | None = None) -> None:
         from jupyter_client.session import json_packer, json_unpacker
         from nbformat.v4 import output_from_msg
 
@@ -84,16 +84,16 @@ class _Outputs:
             text = "".join(self.pending[name])
             self.pending[name] = []
             if text:
-                self._add("stream", {"name": name, "text": text})
+                self.add("stream", {"name": name, "text": text})
 
     def display(self, content: dict, update: bool) -> None:
         self.flush()
         display_id = (content.get("transient") or {}).get("display_id")
-        self._add("update_display_data" if update else "display_data", content, display_id)
+        self.add("update_display_data" if update else "display_data", content, display_id)
 
     def execute_result(self, content: dict) -> None:
         self.flush()
-        self._add("execute_result", content)
+        self.add("execute_result", content)
 
     def clear(self, wait: bool) -> None:
         self.flush()
@@ -186,7 +186,7 @@ def _shell(outputs: _Outputs):
         def _showtraceback(self, etype, evalue, stb):
             outputs.flush()
             outputs.error = {"ename": str(etype.__name__), "evalue": str(evalue), "traceback": stb}
-            outputs._add("error", dict(outputs.error))
+            outputs.add("error", dict(outputs.error))
 
     # as a kernel's: no input history written to the user's IPython database (forkserver.KERNEL_ARGS)
     config = Config({"HistoryManager": {"enabled": False}})
@@ -196,8 +196,6 @@ def _shell(outputs: _Outputs):
 
 def _add_cwd_to_path() -> None:
     """'' first on ``sys.path``, as an IPython kernel has it (``InteractiveShellApp.init_path``)."""
-    import os
-
     if "" in sys.path or sys.flags.safe_path:
         return
     for idx, path in enumerate(sys.path):
@@ -272,7 +270,6 @@ def _make_engine():
                 if TEARDOWN is not None:
                     TEARDOWN()
             return nb
-
 
     InProcessEngine.__module__ = __name__
     return InProcessEngine
