@@ -43,11 +43,6 @@ TEARDOWN: Callable[[], None] | None = None
 NAME = "barometer-inprocess"
 
 
-class _Timeout(Exception):
-    """A cell ran longer than the execution timeout (it was interrupted, as nbclient interrupts
-    a kernel: a ``KeyboardInterrupt`` in the cell)."""
-
-
 class _Outputs:
     """Where the shell's outputs go: the running cell's outputs, the streams' pending text."""
 
@@ -252,13 +247,11 @@ def _make_engine():
                         timing["iopub.status.idle"] = timestamp()
                         if shell.execution_count - 1:
                             cell["execution_count"] = shell.execution_count - 1
-                        if expired:
-                            raise _Timeout()
+                        if expired:  # interrupted as nbclient interrupts a kernel; not a cell's error
+                            raise CellTimeoutError.error_from_timeout_and_cell(
+                                "Cell execution timed out", execution_timeout, cell)
                         if outputs.error is not None:
                             raise CellExecutionError.from_cell_and_msg(cell, outputs.error)
-                    except _Timeout:
-                        raise CellTimeoutError.error_from_timeout_and_cell(
-                            "Cell execution timed out", execution_timeout, cell) from None
                     except CellExecutionError as ex:
                         nb_man.cell_exception(nb.cells[index], cell_index=index, exception=ex)
                         break
@@ -297,7 +290,6 @@ def _run(shell, cell, outputs: _Outputs, timeout) -> bool:
         if timeout:
             signal.setitimer(signal.ITIMER_REAL, float(timeout))
         shell.run_cell(cell.source, store_history=True, silent=False, cell_id=cell.get("id"))
-        running.clear()
     finally:
         running.clear()
         if timeout:
