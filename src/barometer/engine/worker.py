@@ -37,7 +37,7 @@ _PARENT = [0]           # the process that sends the jobs (the build): when it i
 _FRESH = [None]         # the last build whose charts were to be drawn afresh (its jobs' ``fresh_charts``)
 
 
-def _kernel_setup(job: dict, deps_file: str):
+def _report_setup(job: dict, deps_file: str):
     """What the report's process does before its first cell: record the files
     the report uses, draw charts through the worker's chart server, and whatever
     the job's hooks add (:func:`_hooks`)."""
@@ -105,7 +105,7 @@ def run_job(job: dict, scratch: Path) -> JobResult:
         params[name] = str(f)
     executed = scratch / "executed.ipynb"
     inprocess.register()
-    inprocess.SETUP = _kernel_setup(job, str(deps_file))
+    inprocess.SETUP = _report_setup(job, str(deps_file))
     inprocess.TEARDOWN = deps.stop
     result = JobResult(id=job["id"], worker_pid=os.getppid(), pid=os.getpid())
     try:
